@@ -1,0 +1,25 @@
+"""ASGI entry point: `uvicorn config.asgi:application`.
+
+uvicorn rather than daphne by default: daphne keeps a whole request body in memory and ignores
+slow readers (engineering.md, "Serving").
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from sessions_app.routing import websocket_urlpatterns  # noqa: E402
+from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
+    }
+)

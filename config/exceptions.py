@@ -1,0 +1,60 @@
+"""One place that turns every error into the JSON shapes of product.md §2.5."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from sessions_app.api.common import drf_errors_to_detail
+from sessions_app.errors import DepotError, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(exc: DepotError) -> dict[str, Any]:
+    if isinstance(exc, InvalidInput):
+        return {"detail": exc.errors}
+    return {"detail": exc.detail}
+
+
+def depot_error_response(exc: DepotError) -> JsonResponse:
+    """For plain (non-DRF) views, such as the streaming downloads."""
+    return JsonResponse(error_body(exc), status=exc.status_code)
+
+
+def _as_depot_error(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        messages = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return InvalidInput(drf_errors_to_detail(messages, ["body"]))
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return InvalidInput(drf_errors_to_detail(exc.detail, ["body"]))
+    return exc
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _as_depot_error(exc)
+    if isinstance(exc, DepotError):
+        set_rollback()
+        return Response(error_body(exc), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    if isinstance(exc, drf_exceptions.APIException):
+        set_rollback()
+        headers: dict[str, str] = {}
+        if auth_header := getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = auth_header
+        if wait := getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(wait))
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return Response({"detail": detail}, status=exc.status_code, headers=headers)
+    # Anything else is a bug: log it and answer with a JSON 500, never a traceback.
+    logger.exception("unhandled error in %s", context.get("view"))
+    set_rollback()
+    return Response({"detail": "Internal server error."}, status=500)

@@ -1,0 +1,84 @@
+"""Service routes (health, readiness) and the JSON answers for Django-level errors."""
+
+import asyncio
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up. Touches nothing else, so a load balancer can call it often."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    connection.close()
+
+
+def _check_storage() -> None:
+    # `exists` on a key that is never written asks the backend a real question (HeadObject on
+    # S3, a stat on disk) without writing anything.
+    default_storage.exists("readyz/probe")
+    if settings.STORAGE_BACKEND == "local" and not default_storage.location:
+        raise RuntimeError("no storage location")
+
+
+async def _check_channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+    group = f"depot.readyz.{uuid.uuid4().hex}"
+    await layer.group_send(group, {"type": "readyz.probe"})
+
+
+async def readyz(request: HttpRequest) -> JsonResponse:
+    """Database, storage and channel layer reachable → 200; otherwise 503 naming what failed."""
+    timeout = settings.DEPOT_READYZ_TIMEOUT_SECONDS
+    checks: dict[str, Any] = {
+        "database": sync_to_async(_check_database, thread_sensitive=False)(),
+        "storage": sync_to_async(_check_storage, thread_sensitive=False)(),
+        "channel_layer": _check_channel_layer(),
+    }
+    results: dict[str, str] = {}
+    outcomes = await asyncio.gather(
+        *(asyncio.wait_for(check, timeout) for check in checks.values()), return_exceptions=True
+    )
+    for name, outcome in zip(checks, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            reason = "timed out" if isinstance(outcome, TimeoutError) else type(outcome).__name__
+            results[name] = f"unavailable: {reason}"
+        else:
+            results[name] = "ok"
+    failed = [name for name, result in results.items() if result != "ok"]
+    body: dict[str, Any] = {"status": "ok" if not failed else "unavailable", "checks": results}
+    if failed:
+        body["detail"] = f"Unavailable: {', '.join(failed)}."
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "Forbidden."}, status=403)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"detail": "Internal server error."}, status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    return JsonResponse({"detail": f"CSRF check failed: {reason}"}, status=403)

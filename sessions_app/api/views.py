@@ -1,0 +1,105 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from sessions_app import selectors, services
+from sessions_app.api.common import (
+    READ_ERRORS,
+    SESSION_ID_PARAMETER,
+    WRITE_ERRORS,
+    error_responses,
+    keyset_page,
+    query_data,
+    validated,
+)
+from sessions_app.api.serializers import (
+    SessionCompleteRequest,
+    SessionCreateRequest,
+    SessionListQuery,
+    SessionPageResponse,
+    SessionResponse,
+    SessionUpdateRequest,
+)
+from sessions_app.auth import get_principal
+
+
+@extend_schema(tags=["sessions"], parameters=[SESSION_ID_PARAMETER])
+class SessionViewSet(viewsets.ViewSet):
+    lookup_field = "session_id"
+    # Any path segment reaches the view, so a malformed id is a 422, not a 404.
+    lookup_value_regex = "[^/]+"
+
+    @extend_schema(
+        operation_id="sessions_list",
+        parameters=[SessionListQuery],
+        responses={200: SessionPageResponse, **error_responses(*READ_ERRORS)},
+    )
+    def list(self, request: Request) -> Response:
+        params = validated(SessionListQuery, query_data(request), location="query")
+        limit, cursor = params.pop("limit"), params.pop("cursor", None)
+        queryset = selectors.session_list(principal=get_principal(request), filters=params)
+        page = keyset_page(queryset, cursor=cursor, limit=limit)
+        return Response(
+            {
+                "sessions": SessionResponse(page.items, many=True).data,
+                "has_more": page.has_more,
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+    @extend_schema(
+        operation_id="sessions_create",
+        request=SessionCreateRequest,
+        responses={201: SessionResponse, **error_responses(*WRITE_ERRORS, 409)},
+    )
+    def create(self, request: Request) -> Response:
+        data = validated(SessionCreateRequest, request.data)
+        principal = get_principal(request)
+        session = services.session_create(
+            organization_id=principal.organization_id,
+            namespace=principal.default_namespace,
+            **data,
+        )
+        return Response(SessionResponse(session).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="sessions_retrieve",
+        responses={200: SessionResponse, **error_responses(*READ_ERRORS)},
+    )
+    def retrieve(self, request: Request, session_id: str) -> Response:
+        session = selectors.session_get(principal=get_principal(request), session_id=session_id)
+        return Response(SessionResponse(session).data)
+
+    @extend_schema(
+        operation_id="sessions_update",
+        request=SessionUpdateRequest,
+        responses={200: SessionResponse, **error_responses(*WRITE_ERRORS)},
+    )
+    def partial_update(self, request: Request, session_id: str) -> Response:
+        session = selectors.session_get(principal=get_principal(request), session_id=session_id)
+        data = validated(SessionUpdateRequest, request.data)
+        session = services.session_update(session=session, **data)
+        return Response(SessionResponse(session).data)
+
+    @extend_schema(
+        operation_id="sessions_destroy",
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(*WRITE_ERRORS)},
+    )
+    def destroy(self, request: Request, session_id: str) -> Response:
+        session = selectors.session_get(principal=get_principal(request), session_id=session_id)
+        services.session_delete(session=session)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="sessions_complete",
+        request=SessionCompleteRequest,
+        responses={200: SessionResponse, **error_responses(*WRITE_ERRORS)},
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, session_id: str) -> Response:
+        session = selectors.session_get(principal=get_principal(request), session_id=session_id)
+        data = validated(SessionCompleteRequest, request.data or {})
+        session = services.session_complete(session=session, status=data["status"])
+        return Response(SessionResponse(session).data)

@@ -1,0 +1,57 @@
+"""Domain errors. Services raise these; `config.exceptions` turns them into the JSON shapes of
+product.md §2.5, for DRF views and plain async views alike."""
+
+from typing import Any
+
+
+class DepotError(Exception):
+    status_code = 400
+    default_detail = "Bad request."
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+
+class NotFound(DepotError):
+    status_code = 404
+    default_detail = "Not found."
+
+
+class Conflict(DepotError):
+    status_code = 409
+    default_detail = "Conflict."
+
+
+class Gone(DepotError):
+    status_code = 410
+    default_detail = "Gone."
+
+
+class PayloadTooLarge(DepotError):
+    status_code = 413
+    default_detail = "Upload is larger than the configured limit."
+
+
+class RangeNotSatisfiable(DepotError):
+    status_code = 416
+    default_detail = "Requested range not satisfiable."
+
+
+class StorageUnavailable(DepotError):
+    status_code = 503
+    default_detail = "Storage is unavailable."
+
+
+class InvalidInput(DepotError):
+    """A 422 with the detail list `[{"loc": [...], "msg": ..., "type": ...}]`."""
+
+    status_code = 422
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(error["msg"]) for error in errors))
+
+    @classmethod
+    def single(cls, loc: list[str | int], msg: str, type_: str = "value_error") -> "InvalidInput":
+        return cls([{"loc": loc, "msg": msg, "type": type_}])

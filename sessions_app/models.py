@@ -1,0 +1,255 @@
+"""Tenancy (organization → workspace → namespace), sessions, threads and API keys."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+DEFAULT_NAMESPACE = "default"
+
+slug_validator = RegexValidator(
+    SLUG_PATTERN, "Use 1–64 lowercase letters, digits or hyphens, not starting or ending with one."
+)
+session_id_validator = RegexValidator(
+    SESSION_ID_PATTERN, "Session ids are 1–128 characters of letters, digits, '_' or '-'."
+)
+
+
+class Organization(models.Model):
+    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Workspace(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="workspaces"
+    )
+    slug = models.CharField(max_length=64, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="workspace_slug_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.slug}/{self.slug}"
+
+
+class Namespace(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="namespaces")
+    slug = models.CharField(max_length=64, validators=[slug_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace__organization__slug", "workspace__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "slug"], name="namespace_slug_per_ws")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace}/{self.slug}"
+
+
+class Membership(models.Model):
+    """Lets a Django user (admin, browsable API, web pages) act inside an organization."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="depot_memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    read_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization}"
+
+
+class SessionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class Session(models.Model):
+    """An agent run. `session_id` is the public id, unique within an organization."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sessions"
+    )
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="sessions")
+    session_id = models.CharField(max_length=128, validators=[session_id_validator])
+    reference = models.CharField(max_length=255, blank=True, default="")
+    user_reference = models.CharField(max_length=255, blank=True, default="")
+    workflow_id = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=SessionStatus.choices, default=SessionStatus.ACTIVE
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    # The last event sequence handed out; bumped under this row's lock so sequence order is
+    # commit order (engineering.md, "Event cursors").
+    last_event_sequence = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "session_id"], name="session_id_per_org"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "reference"], name="session_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.session_id
+
+    @staticmethod
+    def mint_id() -> str:
+        return f"s-{uuid.uuid4()}"
+
+
+class Thread(models.Model):
+    """A conversation inside a namespace; exists once something names it."""
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="threads")
+    thread_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "thread_id"], name="thread_id_per_ns")
+        ]
+
+    def __str__(self) -> str:
+        return self.thread_id
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def usable(self) -> "ApiKeyQuerySet":
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiKey(models.Model):
+    """An API key. Only the SHA-256 of the secret is kept; the key is shown once at creation.
+
+    A key reads `dpt_<prefix>_<secret>`: the prefix finds the row, the hash proves the secret.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    # When set, the key sees only this workspace.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="limited_keys"
+    )
+    # Surfaces without a namespace in the path use this workspace's `default` namespace.
+    default_workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="default_for_keys"
+    )
+    name = models.CharField(max_length=200, blank=True, default="")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    read_only = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(workspace__isnull=True)
+                | models.Q(workspace=models.F("default_workspace")),
+                name="limited_key_defaults_to_its_workspace",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"dpt_{self.prefix}_… ({self.name or self.organization.slug})"
+
+    @property
+    def is_usable(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class EventKind(models.TextChoices):
+    ATTACHMENT_CREATED = "attachment.created"
+    ATTACHMENT_DELETED = "attachment.deleted"
+    ARTIFACT_CREATED = "artifact.created"
+    ARTIFACT_VERSION_CREATED = "artifact.version_created"
+    ARTIFACT_UPDATED = "artifact.updated"
+    ARTIFACT_DELETED = "artifact.deleted"
+    SESSION_COMPLETED = "session.completed"
+
+
+class ChangeType(models.TextChoices):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+class Event(models.Model):
+    """One entry of a session's append-only log. `sequence` is 1, 2, 3… per session."""
+
+    event_id = models.CharField(max_length=40, unique=True, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    sequence = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    change_type = models.CharField(max_length=16, choices=ChangeType.choices)
+    artifact_id = models.CharField(max_length=64, null=True, blank=True)
+    attachment_id = models.CharField(max_length=64, null=True, blank=True)
+    node_id = models.CharField(max_length=255, null=True, blank=True)
+    path = models.CharField(max_length=1024, null=True, blank=True)
+    name = models.CharField(max_length=255, null=True, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    mime = models.CharField(max_length=255, null=True, blank=True)
+    hash = models.CharField(max_length=71, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["session_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "sequence"], name="event_sequence_per_session"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.sequence} {self.kind}"
+
+    @staticmethod
+    def mint_id() -> str:
+        return f"evt_{uuid.uuid4().hex}"

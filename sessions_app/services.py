@@ -1,0 +1,171 @@
+"""Writes for tenancy, sessions and API keys. Each service is atomic on its own."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sessions_app.auth import generate_raw_key, hash_secret
+from sessions_app.errors import Conflict, InvalidInput
+from sessions_app.events import event_append
+from sessions_app.models import (
+    DEFAULT_NAMESPACE,
+    ApiKey,
+    EventKind,
+    Namespace,
+    Organization,
+    Session,
+    SessionStatus,
+    Workspace,
+)
+
+# Higher apps (attachments) react to a session's completion and deletion without this app
+# importing them: they register here from their AppConfig.ready(). Hooks run inside the
+# service's transaction.
+SessionHook = Callable[[Session], None]
+session_completed_hooks: list[SessionHook] = []
+session_deleting_hooks: list[SessionHook] = []
+
+
+@transaction.atomic
+def organization_create(*, slug: str, name: str = "") -> Organization:
+    organization = Organization(slug=slug, name=name or slug)
+    organization.full_clean()
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def workspace_create(*, organization: Organization, slug: str, name: str = "") -> Workspace:
+    """A workspace always comes with its `default` namespace."""
+    workspace = Workspace(organization=organization, slug=slug, name=name or slug)
+    workspace.full_clean()
+    workspace.save()
+    Namespace.objects.create(workspace=workspace, slug=DEFAULT_NAMESPACE)
+    return workspace
+
+
+@transaction.atomic
+def namespace_create(*, workspace: Workspace, slug: str) -> Namespace:
+    namespace = Namespace(workspace=workspace, slug=slug)
+    namespace.full_clean()
+    namespace.save()
+    return namespace
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    organization: Organization,
+    default_workspace: Workspace,
+    limit_to_workspace: bool = False,
+    read_only: bool = False,
+    expires_at: datetime | None = None,
+    name: str = "",
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the raw key, which is never stored or shown again."""
+    if default_workspace.organization_id != organization.pk:
+        raise InvalidInput.single(["workspace"], "The workspace belongs to another organization.")
+    prefix, raw_key = generate_raw_key()
+    api_key = ApiKey.objects.create(
+        organization=organization,
+        default_workspace=default_workspace,
+        workspace=default_workspace if limit_to_workspace else None,
+        read_only=read_only,
+        expires_at=expires_at,
+        name=name,
+        prefix=prefix,
+        secret_hash=hash_secret(raw_key),
+    )
+    return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+@transaction.atomic
+def session_create(
+    *,
+    organization_id: int,
+    namespace: Namespace,
+    session_id: str | None = None,
+    reference: str = "",
+    user_reference: str = "",
+    workflow_id: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Session:
+    """Create a session; an id already taken in the organization is a 409."""
+    try:
+        with transaction.atomic():
+            return Session.objects.create(
+                organization_id=organization_id,
+                namespace=namespace,
+                session_id=session_id or Session.mint_id(),
+                reference=reference,
+                user_reference=user_reference,
+                workflow_id=workflow_id,
+                metadata=metadata or {},
+            )
+    except IntegrityError as error:
+        raise Conflict(f"Session '{session_id}' already exists.") from error
+
+
+@transaction.atomic
+def session_get_or_create(
+    *, organization_id: int, namespace: Namespace, session_id: str, **defaults: Any
+) -> Session:
+    """Writing into an unknown session id creates it (as the seed-000 server does)."""
+    try:
+        with transaction.atomic():
+            session, _ = Session.objects.get_or_create(
+                organization_id=organization_id,
+                session_id=session_id,
+                defaults={"namespace": namespace, **defaults},
+            )
+    except IntegrityError:
+        # Another request created it between our SELECT and INSERT.
+        session = Session.objects.get(organization_id=organization_id, session_id=session_id)
+    return session
+
+
+@transaction.atomic
+def session_update(*, session: Session, **fields: Any) -> Session:
+    allowed = {"reference", "user_reference", "workflow_id", "metadata"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise InvalidInput.single(["body", sorted(unknown)[0]], "This field cannot be changed.")
+    for name, value in fields.items():
+        setattr(session, name, value)
+    session.save(update_fields=[*fields, "updated_at"])
+    return session
+
+
+@transaction.atomic
+def session_complete(
+    *, session: Session, status: SessionStatus = SessionStatus.COMPLETED
+) -> Session:
+    """Mark a session finished. Completing a finished session again changes nothing."""
+    locked = Session.objects.select_for_update().get(pk=session.pk)
+    if locked.status != SessionStatus.ACTIVE:
+        return locked
+    locked.status = status
+    locked.completed_at = timezone.now()
+    locked.save(update_fields=["status", "completed_at", "updated_at"])
+    event_append(session=locked, kind=EventKind.SESSION_COMPLETED)
+    for hook in session_completed_hooks:
+        hook(locked)
+    return locked
+
+
+@transaction.atomic
+def session_delete(*, session: Session) -> None:
+    for hook in session_deleting_hooks:
+        hook(session)
+    session.delete()
