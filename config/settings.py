@@ -159,6 +159,7 @@ STORAGES = {
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(DATA_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve admin and API-docs assets straight from the installed apps when collectstatic has not
 # run (the embedded default); production images run collectstatic and may turn this off.
 WHITENOISE_USE_FINDERS = env.bool("DEPOT_STATIC_USE_FINDERS", default=True)

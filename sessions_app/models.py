@@ -14,9 +14,8 @@ DEFAULT_NAMESPACE = "default"
 slug_validator = RegexValidator(
     SLUG_PATTERN, "Use 1–64 lowercase letters, digits or hyphens, not starting or ending with one."
 )
-session_id_validator = RegexValidator(
-    SESSION_ID_PATTERN, "Session ids are 1–128 characters of letters, digits, '_' or '-'."
-)
+SESSION_ID_MESSAGE = "Session ids are 1–128 characters of letters, digits, '_' or '-'."
+session_id_validator = RegexValidator(SESSION_ID_PATTERN, SESSION_ID_MESSAGE)
 
 
 class Organization(models.Model):

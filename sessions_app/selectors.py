@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from sessions_app.auth import Principal
 from sessions_app.errors import InvalidInput, NotFound
-from sessions_app.models import SESSION_ID_PATTERN, Namespace, Session
+from sessions_app.models import SESSION_ID_MESSAGE, SESSION_ID_PATTERN, Namespace, Session
 
 _session_id_re = re.compile(SESSION_ID_PATTERN)
 
@@ -15,7 +15,7 @@ def validate_session_id(session_id: str, *, loc: tuple[str, ...] = ("path", "ses
     if not _session_id_re.fullmatch(session_id):
         raise InvalidInput.single(
             list(loc),
-            "Session ids are 1–128 characters of letters, digits, '_' or '-'.",
+            SESSION_ID_MESSAGE,
             "string_pattern_mismatch",
         )
     return session_id

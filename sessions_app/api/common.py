@@ -79,7 +79,7 @@ def validated(
 
 
 def query_data(request: Any) -> dict[str, Any]:
-    """Query parameters as a plain dict (last value wins), for `validated(..., location="query")`."""
+    """Query parameters as a dict (last value wins), for `validated(..., location="query")`."""
     return {key: request.query_params.get(key) for key in request.query_params}
 
 

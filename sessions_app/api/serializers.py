@@ -1,9 +1,7 @@
 from rest_framework import serializers
 
 from sessions_app.api.common import PageQuerySerializer, StrictSerializer
-from sessions_app.models import SESSION_ID_PATTERN, Session, SessionStatus
-
-SESSION_ID_MESSAGE = "Session ids are 1–128 characters of letters, digits, '_' or '-'."
+from sessions_app.models import SESSION_ID_MESSAGE, SESSION_ID_PATTERN, Session, SessionStatus
 
 
 class SessionCreateRequest(StrictSerializer):
