@@ -256,3 +256,18 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 warnings.filterwarnings(
     "ignore", message="StreamingHttpResponse must consume synchronous iterators", module="django"
 )
+# At most this many attachments per session (0: no limit) → 409 beyond it.
+DEPOT_MAX_FILES_PER_SESSION = env.int("DEPOT_MAX_FILES_PER_SESSION", default=10000)
+# Comma list of accepted MIME type prefixes (e.g. "image/,application/pdf"); empty accepts all.
+DEPOT_ALLOWED_MIME_TYPES = [p for p in env.list("DEPOT_ALLOWED_MIME_TYPES", default=[]) if p]
+# Completing a session deletes its attachments' bytes (rows stay, marked purged). The
+# seed-000 server's own variable is honoured too.
+DEPOT_AUTO_CLEAN_ATTACHMENTS = env.bool(
+    "DEPOT_AUTO_CLEAN_ATTACHMENTS", default=env.bool("MAC_AUTO_CLEAN_ATTACHMENTS", default=False)
+)
+# On S3: `proxy` streams downloads through Depot; `redirect` answers 302 to a presigned URL.
+DEPOT_S3_DOWNLOAD = env.str("DEPOT_S3_DOWNLOAD", default="proxy")
+if DEPOT_S3_DOWNLOAD not in {"proxy", "redirect"}:
+    raise environ.ImproperlyConfigured("DEPOT_S3_DOWNLOAD must be 'proxy' or 'redirect'")
+# collect_orphans leaves stored bytes younger than this alone (uploads in flight).
+DEPOT_ORPHAN_GRACE_SECONDS = env.int("DEPOT_ORPHAN_GRACE_SECONDS", default=3600)

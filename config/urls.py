@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("sessions_app.urls")),
+    path("api/", include("attachments.urls")),
+    path("api/", include("artifacts.urls")),
     path("admin/", admin.site.urls),
 ]
 

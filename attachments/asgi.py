@@ -1,0 +1,332 @@
+"""Streaming uploads in front of Django.
+
+Django's ASGI handler reads a whole request body into a temporary file before any view runs,
+which costs a full extra copy of every upload and makes an early 413 impossible. This ASGI
+middleware takes multipart requests under `/api/` first:
+
+- a `Content-Length` over the cap gets a 413 before one byte of the body is read;
+- a request without credentials (or with a bad or read-only key) gets its 401/403 just as early;
+- file parts are hashed and written to a temporary storage key while they stream, and the upload
+  stops with a 413 the moment a file passes the cap;
+- Django then sees a small url-encoded body with the text fields, and finds the staged files in
+  `scope["depot.staged"]`; whatever the view did not consume is deleted afterwards, so a
+  rejected or aborted upload leaves no bytes behind.
+"""
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import python_multipart.multipart as multipart
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from attachments import storage
+from sessions_app.auth import authenticate_raw_key, raw_key_from_headers
+
+logger = logging.getLogger(__name__)
+
+# Multipart framing and text fields on top of the file bytes the cap counts.
+FORM_OVERHEAD_ALLOWANCE = 64 * 1024
+MAX_TEXT_FIELD_BYTES = 1024 * 1024
+MAX_TEXT_FIELDS = 200
+# A file part is written to storage in pieces of about this size, off the event loop.
+WRITE_BATCH = 1024 * 1024
+# Part headers may carry a 1,000-character (3,000-byte UTF-8) file name and more.
+MAX_PART_HEADER_BYTES = 32 * 1024
+STAGED_SCOPE_KEY = "depot.staged"
+UPLOAD_METHODS = {"POST", "PUT", "PATCH"}
+
+
+@dataclass
+class StagedUpload:
+    """A file part already in storage under `blob.temp_key`."""
+
+    blob: storage.StagedBlob
+    field_name: str
+    file_name: str
+    content_type: str
+
+
+class UploadRejected(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class ClientGone(Exception):
+    pass
+
+
+async def send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-content-type-options", b"nosniff"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+@database_sync_to_async
+def _key_problem(raw_key: str, method: str) -> tuple[int, str] | None:
+    api_key = authenticate_raw_key(raw_key)
+    if api_key is None:
+        return 401, "Invalid, revoked or expired API key."
+    if api_key.read_only:
+        return 403, "This API key is read-only."
+    return None
+
+
+class _FilePart:
+    def __init__(self, field_name: str, file_name: str, content_type: str) -> None:
+        self.field_name = field_name
+        self.file_name = file_name
+        self.content_type = content_type
+        self.writer: storage.BlobWriter | None = None
+        self.result: storage.StagedBlob | None = None
+        self.pending = bytearray()
+        self.size = 0
+        self.done = False
+
+
+class _FormCollector:
+    """python-multipart callbacks: text fields into memory (bounded), file bytes into a
+    pending buffer that the async loop drains to storage."""
+
+    def __init__(self, max_file_bytes: int) -> None:
+        self.max_file_bytes = max_file_bytes
+        self.fields: list[tuple[str, str]] = []
+        self.files: list[_FilePart] = []
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._current_file: _FilePart | None = None
+        self._current_field: tuple[str, bytearray] | None = None
+        self.finished = False
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda data, start, end: self._header_name.extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_end": self._end,
+        }
+
+    def _part_begin(self) -> None:
+        self._headers = {}
+        self._current_file = None
+        self._current_field = None
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._header_name).lower()] = bytes(self._header_value)
+        self._header_name.clear()
+        self._header_value.clear()
+
+    def _headers_finished(self) -> None:
+        _, options = multipart.parse_options_header(self._headers.get(b"content-disposition"))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" in options:
+            file_name = options[b"filename"].decode("utf-8", "replace")
+            content_type = self._headers.get(b"content-type", b"").decode("latin-1")
+            self._current_file = _FilePart(name, file_name, content_type)
+            self.files.append(self._current_file)
+        else:
+            if len(self.fields) >= MAX_TEXT_FIELDS:
+                raise UploadRejected(400, "Too many form fields.")
+            self._current_field = (name, bytearray())
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current_file is not None:
+            part = self._current_file
+            part.size += end - start
+            if part.size > self.max_file_bytes:
+                raise UploadRejected(
+                    413, f"File is larger than the limit of {self.max_file_bytes} bytes."
+                )
+            part.pending.extend(data[start:end])
+        elif self._current_field is not None:
+            buffer = self._current_field[1]
+            buffer.extend(data[start:end])
+            if len(buffer) > MAX_TEXT_FIELD_BYTES:
+                raise UploadRejected(400, f"Form field '{self._current_field[0]}' is too long.")
+
+    def _part_end(self) -> None:
+        if self._current_file is not None:
+            self._current_file.done = True
+        elif self._current_field is not None:
+            name, value = self._current_field
+            self.fields.append((name, value.decode("utf-8", "replace")))
+        self._current_file = None
+        self._current_field = None
+
+    def _end(self) -> None:
+        self.finished = True
+
+
+class StreamingUploadMiddleware:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in UPLOAD_METHODS
+            or not scope["path"].startswith("/api/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = {name.lower(): value for name, value in scope["headers"]}
+        content_type, options = multipart.parse_options_header(headers.get(b"content-type"))
+        max_bytes = settings.DEPOT_MAX_UPLOAD_BYTES
+
+        content_length = headers.get(b"content-length")
+        declared = int(content_length) if content_length and content_length.isdigit() else None
+        if declared is not None and declared > max_bytes + FORM_OVERHEAD_ALLOWANCE:
+            await send_json(
+                send, 413, {"detail": f"Upload is larger than the limit of {max_bytes} bytes."}
+            )
+            return
+        if content_type != b"multipart/form-data":
+            await self.app(scope, receive, send)
+            return
+
+        problem = await self._credentials_problem(headers, scope["method"])
+        if problem is not None:
+            await send_json(send, problem[0], {"detail": problem[1]})
+            return
+        boundary = options.get(b"boundary")
+        if not boundary:
+            await send_json(send, 400, {"detail": "Multipart body without a boundary."})
+            return
+
+        collector = _FormCollector(max_bytes)
+        try:
+            await self._stream_body(receive, boundary, collector)
+        except UploadRejected as rejected:
+            await self._discard(collector)
+            await send_json(send, rejected.status, {"detail": rejected.detail})
+            return
+        except ClientGone:
+            await self._discard(collector)
+            return
+        except BaseException:
+            await self._discard(collector)
+            raise
+
+        staged = {
+            part.field_name: StagedUpload(
+                blob=part.result,  # type: ignore[arg-type]  (every part is finished here)
+                field_name=part.field_name,
+                file_name=part.file_name,
+                content_type=part.content_type,
+            )
+            for part in reversed(collector.files)  # the first part of a name wins
+        }
+        body = urlencode(collector.fields).encode()
+        inner_headers = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name.lower() not in (b"content-type", b"content-length")
+        ]
+        inner_headers += [
+            (b"content-type", b"application/x-www-form-urlencoded; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        inner_scope = {**scope, "headers": inner_headers, STAGED_SCOPE_KEY: staged}
+        body_sent = False
+
+        async def inner_receive() -> dict[str, Any]:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        try:
+            await self.app(inner_scope, inner_receive, send)
+        finally:
+            # Consumed uploads were moved to their content key; anything left is dropped.
+            await self._discard(collector)
+
+    async def _credentials_problem(
+        self, headers: dict[bytes, bytes], method: str
+    ) -> tuple[int, str] | None:
+        text_headers = {
+            "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
+            "authorization": headers.get(b"authorization", b"").decode("latin-1"),
+        }
+        raw_key = raw_key_from_headers(text_headers)
+        if raw_key is not None:
+            return await _key_problem(raw_key, method)
+        if settings.SESSION_COOKIE_NAME.encode() in headers.get(b"cookie", b""):
+            return None  # a browser session: Django authenticates it after the stream
+        return 401, "Authentication credentials were not provided."
+
+    async def _stream_body(self, receive: Any, boundary: bytes, collector: _FormCollector) -> None:
+        parser = multipart.MultipartParser(
+            boundary,
+            collector.callbacks(),
+            max_header_size=MAX_PART_HEADER_BYTES,
+        )
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            chunk = message.get("body", b"")
+            if chunk:
+                try:
+                    parser.write(chunk)
+                except multipart.MultipartParseError as error:
+                    raise UploadRejected(400, f"Malformed multipart body: {error}") from error
+                await self._drain(collector, final=False)
+            if not message.get("more_body", False):
+                break
+        try:
+            parser.finalize()
+        except multipart.MultipartParseError as error:
+            raise UploadRejected(400, f"Malformed multipart body: {error}") from error
+        if not collector.finished:
+            raise UploadRejected(400, "Malformed multipart body: it ends before its last boundary.")
+        await self._drain(collector, final=True)
+
+    async def _drain(self, collector: _FormCollector, *, final: bool) -> None:
+        for part in collector.files:
+            if part.writer is None:
+                part.writer = await asyncio.to_thread(storage.open_writer)
+            if part.pending and (final or part.done or len(part.pending) >= WRITE_BATCH):
+                data, part.pending = bytes(part.pending), bytearray()
+                await asyncio.to_thread(part.writer.write, data)
+            if (final or part.done) and part.result is None:
+                part.result = await asyncio.to_thread(part.writer.finish)
+
+    async def _discard(self, collector: _FormCollector) -> None:
+        """Remove every temporary key this request wrote (a no-op for consumed ones)."""
+
+        def discard(part: _FilePart) -> None:
+            if part.result is not None:
+                storage.delete(part.result.temp_key)
+            elif part.writer is not None:
+                part.writer.abort()
+
+        results = await asyncio.gather(
+            *(asyncio.to_thread(discard, part) for part in collector.files),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                logger.warning("could not discard a staged upload", exc_info=result)

@@ -1,0 +1,134 @@
+"""What a file is and what it may be called: MIME sniffing, active content, display names.
+
+The MIME type comes from the bytes first (puremagic's signatures, then a text sniff for
+markup), the file name's extension second. A client's Content-Type is never trusted.
+"""
+
+import mimetypes
+import re
+import unicodedata
+
+import puremagic
+
+SNIFF_BYTES = 8192
+MAX_NAME_LENGTH = 255
+FALLBACK_NAME = "file"
+
+# Types a browser would execute or render with script: only ever served as an attachment
+# under a sandbox CSP.
+ACTIVE_TYPES = {
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "text/javascript",
+    "application/javascript",
+    "application/x-javascript",
+    "application/ecmascript",
+    "text/ecmascript",
+    "application/wasm",
+}
+_HTML_MARKERS = re.compile(
+    rb"<\s*(!doctype\s+html|html|head|body|script|iframe|frameset|object|embed|style|meta|a\s|img\s|div|table|form)",
+    re.IGNORECASE,
+)
+_EXTRA_TYPES = {
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".jsonl": "application/jsonl",
+    ".ndjson": "application/x-ndjson",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+    ".toml": "application/toml",
+    ".ts": "text/x-typescript",
+    ".parquet": "application/vnd.apache.parquet",
+}
+
+
+def is_active(mime_type: str) -> bool:
+    base = mime_type.split(";", 1)[0].strip().lower()
+    return base in ACTIVE_TYPES or base.endswith("+xml")
+
+
+def guess_from_name(name: str) -> str | None:
+    lowered = name.lower()
+    for extension, mime_type in _EXTRA_TYPES.items():
+        if lowered.endswith(extension):
+            return mime_type
+    return mimetypes.guess_type(lowered, strict=False)[0]
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head or b"\x00" in head:
+        return not head
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut off by the sniff window is still text.
+        if error.start < len(head) - 3:
+            return False
+    return True
+
+
+def _is_textual(mime_type: str) -> bool:
+    return (
+        mime_type.startswith("text/")
+        or mime_type
+        in {
+            "application/json",
+            "application/jsonl",
+            "application/x-ndjson",
+            "application/yaml",
+            "application/toml",
+            "application/xml",
+            "application/javascript",
+            "application/x-sh",
+            "application/sql",
+        }
+        or mime_type.endswith("+xml")
+        or mime_type.endswith("+json")
+    )
+
+
+def sniff_mime(head: bytes, name: str) -> str:
+    """The MIME type of a file whose first bytes are `head`, named `name`."""
+    if _looks_like_text(head):
+        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        if b"<svg" in stripped[:2048]:
+            return "image/svg+xml"
+        if _HTML_MARKERS.search(stripped[:2048]):
+            return "text/html"
+        if stripped.startswith(b"<?xml"):
+            return "application/xml"
+        by_name = guess_from_name(name)
+        if by_name and _is_textual(by_name):
+            return by_name
+        if stripped.startswith((b"{", b"[")):
+            return "application/json"
+        return "text/plain"
+    try:
+        found = puremagic.from_string(head, mime=True)
+    except (puremagic.PureError, ValueError):
+        found = ""
+    if found:
+        return found
+    by_name = guess_from_name(name)
+    if by_name and not _is_textual(by_name):
+        return by_name
+    return "application/octet-stream"
+
+
+def display_name(raw: str | None) -> str:
+    """product.md §6: basename after treating `\\` and `/` as separators, control and format
+    characters removed, at most 255 characters, never empty."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co"})
+    name = name.strip().strip(".") if set(name.strip()) <= {"."} else name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        stem, dot, extension = name.rpartition(".")
+        if dot and stem and 0 < len(extension) <= 16:
+            name = stem[: MAX_NAME_LENGTH - len(extension) - 1] + "." + extension
+        else:
+            name = name[:MAX_NAME_LENGTH]
+    return name or FALLBACK_NAME

@@ -1,0 +1,117 @@
+"""File responses: ETag and 304, single Range and 206/416, a safe Content-Disposition, nosniff,
+and active content only ever as an attachment under a sandbox CSP. The body streams from an
+async generator (Django buffers a sync iterator whole under ASGI)."""
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+from attachments import storage
+from attachments.content import is_active
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+SANDBOX_POLICY = "sandbox"
+
+
+@dataclass
+class FileToServe:
+    key: str
+    size: int
+    sha256: str
+    mime_type: str
+    name: str
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    candidates = [value.strip().removeprefix("W/") for value in header.split(",")]
+    return etag in candidates
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """(start, end) inclusive; None to serve the whole file (absent, malformed or multiple
+    ranges, which RFC 9110 lets a server ignore); "unsatisfiable" for a 416."""
+    match = _RANGE.match(header.strip().replace(" ", ""))
+    if not match:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix: the last N bytes
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        return "unsatisfiable"
+    return start, end
+
+
+def _headers(response: HttpResponse, file: FileToServe, *, as_attachment: bool) -> None:
+    active = is_active(file.mime_type)
+    response["ETag"] = f'"{file.sha256}"'
+    response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-cache"
+    response["Content-Disposition"] = content_disposition_header(as_attachment or active, file.name)
+    if active:
+        response["Content-Security-Policy"] = SANDBOX_POLICY
+
+
+def file_response(request: HttpRequest, file: FileToServe, *, download: bool) -> HttpResponse:
+    etag = f'"{file.sha256}"'
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and _etag_matches(if_none_match, etag):
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return response
+
+    if storage.s3_download_mode() == "redirect":
+        url = storage.presigned_url(
+            file.key,
+            expires_in=300,
+            file_name=file.name,
+            content_type=file.mime_type,
+            as_attachment=download or is_active(file.mime_type),
+        )
+        if url:
+            return HttpResponseRedirect(url)
+
+    byte_range: tuple[int, int] | str | None = None
+    range_header = request.headers.get("Range")
+    if range_header and file.size > 0:
+        if_range = request.headers.get("If-Range")
+        if not if_range or if_range.strip() == etag:
+            byte_range = parse_range(range_header, file.size)
+    elif range_header and file.size == 0:
+        byte_range = "unsatisfiable" if _RANGE.match(range_header.strip()) else None
+    if byte_range == "unsatisfiable":
+        response = HttpResponse(status=416, content_type="application/json")
+        response.content = b'{"detail": "Requested range not satisfiable."}'
+        response["Content-Range"] = f"bytes */{file.size}"
+        return response
+
+    body: AsyncIterator[bytes]
+    if isinstance(byte_range, tuple):
+        start, end = byte_range
+        body = storage.aread_chunks(file.key, start, end)
+        response = StreamingHttpResponse(body, status=206, content_type=file.mime_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
+        response["Content-Length"] = str(end - start + 1)
+    else:
+        body = storage.aread_chunks(file.key) if file.size else _empty()
+        response = StreamingHttpResponse(body, content_type=file.mime_type)
+        response["Content-Length"] = str(file.size)
+    _headers(response, file, as_attachment=download)
+    return response
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover  (makes this an async generator)

@@ -1,0 +1,54 @@
+"""Where a view finds an uploaded file: staged by the ASGI middleware while it streamed, or
+(test client, WSGI) parsed by Django, in which case it is staged here."""
+
+import json
+from typing import Any
+
+from attachments import storage
+from attachments.asgi import STAGED_SCOPE_KEY
+from sessions_app.errors import InvalidInput
+
+
+def staged_upload(request: Any, field: str = "file") -> tuple[storage.StagedBlob, str] | None:
+    """(staged bytes, client file name) for `field`, or None when the request has no file."""
+    django_request = getattr(request, "_request", request)
+    staged = getattr(django_request, "scope", {}).get(STAGED_SCOPE_KEY, {})
+    if field in staged:
+        upload = staged[field]
+        return upload.blob, upload.file_name
+    files = getattr(request, "FILES", {})
+    if field in files:
+        uploaded = files[field]
+        return storage.write_stream(uploaded.chunks()), uploaded.name or ""
+    return None
+
+
+def require_upload(request: Any, field: str = "file") -> tuple[storage.StagedBlob, str]:
+    found = staged_upload(request, field)
+    if found is None:
+        raise InvalidInput.single(["body", field], "Field required (a file).", "missing")
+    return found
+
+
+def form_data(request: Any, *, file_fields: tuple[str, ...] = ("file",)) -> dict[str, Any]:
+    """The text fields of a form as a plain dict (files left out)."""
+    return {
+        key: request.data.get(key)
+        for key in request.data
+        if key not in file_fields and key not in getattr(request, "FILES", {})
+    }
+
+
+def json_object_field(value: Any, *, loc: list[str | int]) -> dict[str, Any]:
+    """A form field that carries a JSON object (e.g. `metadata`)."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput.single(loc, "Must be a JSON object.", "json_invalid") from error
+    if not isinstance(parsed, dict):
+        raise InvalidInput.single(loc, "Must be a JSON object.", "dict_type")
+    return parsed
