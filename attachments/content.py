@@ -46,6 +46,19 @@ _EXTRA_TYPES = {
 }
 
 
+# Formats that are zip archives inside; only the name tells them apart from a plain zip.
+ZIP_CONTAINERS = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/epub+zip",
+    "application/java-archive",
+    "application/vnd.android.package-archive",
+}
+
+
 def is_active(mime_type: str) -> bool:
     base = mime_type.split(";", 1)[0].strip().lower()
     return base in ACTIVE_TYPES or base.endswith("+xml")
@@ -65,8 +78,10 @@ def _looks_like_text(head: bytes) -> bool:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
-        # A multi-byte character cut off by the sniff window is still text.
-        if error.start < len(head) - 3:
+        # A multi-byte character cut off by the end of the sniff window is still text; a short
+        # file has no such excuse.
+        truncated = len(head) >= SNIFF_BYTES and error.start >= len(head) - 3
+        if not truncated:
             return False
     return True
 
@@ -93,6 +108,11 @@ def _is_textual(mime_type: str) -> bool:
 
 def sniff_mime(head: bytes, name: str) -> str:
     """The MIME type of a file whose first bytes are `head`, named `name`."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"PK\x03\x04"):
+        by_name = guess_from_name(name)
+        return by_name if by_name in ZIP_CONTAINERS else "application/zip"
     if _looks_like_text(head):
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
         if b"<svg" in stripped[:2048]:
@@ -108,7 +128,7 @@ def sniff_mime(head: bytes, name: str) -> str:
             return "application/json"
         return "text/plain"
     try:
-        found = puremagic.from_string(head, mime=True)
+        found = puremagic.from_string(head, mime=True, filename=name or None)
     except (puremagic.PureError, ValueError):
         found = ""
     if found:

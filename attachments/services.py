@@ -136,6 +136,8 @@ def attachment_create(
     """Turn staged bytes into an attachment of the session `session_lookup` returns (called
     inside the transaction, so a session it creates is rolled back with everything else)."""
     name = display_name(original_name)
+    # Kept as metadata, but PostgreSQL text cannot hold NUL: mark where it was.
+    original_name = original_name.replace("\x00", "\ufffd")
     mime_type = sniff_mime(staged.head, name)
     try:
         _check_mime_allowed(mime_type)

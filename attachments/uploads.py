@@ -6,6 +6,7 @@ from typing import Any
 
 from attachments import storage
 from attachments.asgi import STAGED_SCOPE_KEY
+from sessions_app.api.common import contains_nul
 from sessions_app.errors import InvalidInput
 
 
@@ -51,4 +52,6 @@ def json_object_field(value: Any, *, loc: list[str | int]) -> dict[str, Any]:
         raise InvalidInput.single(loc, "Must be a JSON object.", "json_invalid") from error
     if not isinstance(parsed, dict):
         raise InvalidInput.single(loc, "Must be a JSON object.", "dict_type")
+    if contains_nul(parsed):
+        raise InvalidInput.single(loc, "Null characters are not allowed.", "null_characters")
     return parsed

@@ -130,3 +130,106 @@ def outsider(stranger: Stranger) -> APIClient:
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- storage and the ASGI stack ------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def isolated_storage(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Each test gets its own blob store: a temp folder on local disk, a fresh key prefix in
+    the (moto) S3 bucket on the production profile."""
+    import uuid
+
+    default = settings.STORAGES["default"]
+    if settings.STORAGE_BACKEND == "s3":
+        options = {**default["OPTIONS"], "location": f"test-{uuid.uuid4().hex}"}
+    else:
+        options = {**default["OPTIONS"], "location": str(tmp_path / "storage")}
+    settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": options}}
+    return options["location"]
+
+
+def stored_keys() -> set[str]:
+    """Every key in the test's blob store (blobs and temporary uploads)."""
+    from attachments import storage
+
+    return {key for key, _ in storage.iter_keys("")}
+
+
+class AsgiClient:
+    """Requests through the real ASGI application (upload middleware included), in process."""
+
+    def __init__(self, key: str | None = None, headers: dict[str, str] | None = None) -> None:
+        self.headers = dict(headers or {})
+        if key:
+            self.headers["X-API-Key"] = key
+
+    def request(self, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
+        import asyncio
+
+        import httpx
+
+        from config.asgi import application
+
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
+                return await client.request(method, path, headers=headers, **kwargs)
+
+        return asyncio.run(send())
+
+    def get(self, path: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs):  # type: ignore[no-untyped-def]
+        return self.request("DELETE", path, **kwargs)
+
+    def upload(  # type: ignore[no-untyped-def]
+        self, url: str, content: bytes, name: str = "file.bin", field: str = "file", **fields: str
+    ):
+        body, content_type = multipart_body(field, name, content, fields)
+        return self.post(url, content=body, headers={"Content-Type": content_type})
+
+
+def multipart_body(
+    field: str, file_name: str, content: bytes, fields: dict[str, str] | None = None
+) -> tuple[bytes, str]:
+    """A hand-built multipart body, so a test controls every byte of the part headers
+    (clients such as httpx escape hostile file names before they reach the server)."""
+    boundary = "depot-test-boundary-7c1f"
+    parts = []
+    for name, value in (fields or {}).items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode()
+            + b"\r\n"
+        )
+    # Escaped as browsers and HTTP clients do (HTML5): quotes and line breaks cannot appear raw.
+    quoted = (
+        file_name.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+    )
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{quoted}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        + content
+        + b"\r\n"
+    )
+    return b"".join(
+        parts
+    ) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.fixture
+def asgi_owner(tenant: Tenant) -> AsgiClient:
+    return AsgiClient(tenant.owner_key)

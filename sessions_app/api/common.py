@@ -39,6 +39,27 @@ def drf_errors_to_detail(errors: Any, loc: list[str | int]) -> list[dict[str, An
     return [{"loc": loc, "msg": str(errors), "type": ERROR_TYPES.get(code, code)}]
 
 
+def contains_nul(value: Any) -> bool:
+    """PostgreSQL text and jsonb cannot hold U+0000; find it anywhere in a JSON value."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+class JSONObjectField(serializers.DictField):
+    """A JSON object whose strings can be stored as they are (no NUL characters)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        if contains_nul(value):
+            raise serializers.ValidationError("Null characters are not allowed.", "null_characters")
+        return value
+
+
 class StrictSerializer(serializers.Serializer):
     """A request serializer that rejects fields it does not know (seed 001: `[key]: never`)."""
 

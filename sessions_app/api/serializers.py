@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from sessions_app.api.common import PageQuerySerializer, StrictSerializer
+from sessions_app.api.common import JSONObjectField, PageQuerySerializer, StrictSerializer
 from sessions_app.models import SESSION_ID_MESSAGE, SESSION_ID_PATTERN, Session, SessionStatus
 
 
@@ -15,14 +15,14 @@ class SessionCreateRequest(StrictSerializer):
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
     user_reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
     workflow_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    metadata = serializers.DictField(required=False)
+    metadata = JSONObjectField(required=False)
 
 
 class SessionUpdateRequest(StrictSerializer):
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
     user_reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
     workflow_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    metadata = serializers.DictField(required=False)
+    metadata = JSONObjectField(required=False)
 
 
 class SessionCompleteRequest(StrictSerializer):

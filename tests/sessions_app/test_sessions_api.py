@@ -97,6 +97,17 @@ def test_unknown_and_invalid_fields_are_reported_together(owner: APIClient) -> N
     assert ("body", "session_id") in locs
 
 
+def test_null_characters_are_422_not_a_database_error(owner: APIClient) -> None:
+    for body in (
+        {"reference": "a\x00b"},
+        {"metadata": {"k": "a\x00b"}},
+        {"metadata": {"a\x00": 1}},
+    ):
+        response = owner.post("/api/sessions", body, format="json")
+        assert response.status_code == 422, body
+    assert not Session.objects.exists()
+
+
 def test_wrong_types_are_422(owner: APIClient) -> None:
     response = owner.post("/api/sessions", {"metadata": "not-a-dict"}, format="json")
     assert response.status_code == 422
