@@ -276,7 +276,7 @@ def test_mac_variable_is_honoured(tmp_path) -> None:  # type: ignore[no-untyped-
     import subprocess
     import sys
 
-    code = "import django; from django.conf import settings; print(settings.DEPOT_AUTO_CLEAN_ATTACHMENTS)"
+    code = "from django.conf import settings; print(settings.DEPOT_AUTO_CLEAN_ATTACHMENTS)"
     env = {**os.environ, "DEPOT_DATA_DIR": str(tmp_path), "MAC_AUTO_CLEAN_ATTACHMENTS": "1"}
     env.pop("DEPOT_AUTO_CLEAN_ATTACHMENTS", None)
     out = subprocess.run(

@@ -334,7 +334,7 @@ def test_bad_session_id_is_422_and_leaves_nothing(asgi_owner: AsgiClient) -> Non
 def test_malformed_multipart_is_400(asgi_owner: AsgiClient) -> None:
     response = asgi_owner.post(
         "/api/uploads/mal",
-        content=b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nunterminated',
+        content=b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nno end',
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert response.status_code == 400
