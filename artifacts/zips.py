@@ -1,5 +1,5 @@
-"""The session zip: every attachment (and, with the artifacts issue, the latest version of
-every artifact), streamed as it is built: no temporary file, no buffering.
+"""The session zip: every attachment and the latest version of every artifact, streamed as it
+is built: no temporary file, no buffering.
 
 Neither zip library cleans entry names, so Depot does: each entry is `<folder>/<display
 name>`, where the display name has no separators, control characters or dot-only names, and
@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 
 from zipstream import ZIP_STORED, ZipStream
 
+from artifacts.content import download_name
+from artifacts.models import Artifact
 from attachments import storage
 from attachments.content import display_name
 from attachments.models import Attachment
@@ -46,6 +48,20 @@ def session_zip(*, session: Session) -> ZipStream:
             storage.read_chunks(attachment.blob.storage_key),
             unique_entry_name("attachments", attachment.name, used),
             size=attachment.size,
+        )
+    artifacts = (
+        Artifact.objects.latest().filter(session=session).select_related("blob").order_by("root_id")
+    )
+    for artifact in artifacts:
+        data: object
+        if artifact.blob is not None:
+            data = storage.read_chunks(artifact.blob.storage_key)
+        else:
+            data = iter([(artifact.content or "").encode()])
+        archive.add(
+            data,
+            unique_entry_name("artifacts", download_name(artifact), used),
+            size=artifact.size_bytes,
         )
     return archive
 

@@ -18,11 +18,20 @@ SANDBOX_POLICY = "sandbox"
 
 @dataclass
 class FileToServe:
-    key: str
+    """Bytes in storage under `key`, or small inline bytes in `data` (artifact text)."""
+
+    key: str | None
     size: int
     sha256: str
     mime_type: str
     name: str
+    data: bytes | None = None
+
+    def body(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        if self.data is not None:
+            return _chunks_of(self.data[start : None if end is None else end + 1])
+        assert self.key is not None
+        return storage.aread_chunks(self.key, start, end)
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -72,7 +81,7 @@ def file_response(request: HttpRequest, file: FileToServe, *, download: bool) ->
         response["ETag"] = etag
         return response
 
-    if storage.s3_download_mode() == "redirect":
+    if file.key is not None and storage.s3_download_mode() == "redirect":
         url = storage.presigned_url(
             file.key,
             expires_in=300,
@@ -100,18 +109,18 @@ def file_response(request: HttpRequest, file: FileToServe, *, download: bool) ->
     body: AsyncIterator[bytes]
     if isinstance(byte_range, tuple):
         start, end = byte_range
-        body = storage.aread_chunks(file.key, start, end)
+        body = file.body(start, end)
         response = StreamingHttpResponse(body, status=206, content_type=file.mime_type)
         response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
         response["Content-Length"] = str(end - start + 1)
     else:
-        body = storage.aread_chunks(file.key) if file.size else _empty()
+        body = file.body() if file.size else _chunks_of(b"")
         response = StreamingHttpResponse(body, content_type=file.mime_type)
         response["Content-Length"] = str(file.size)
     _headers(response, file, as_attachment=download)
     return response
 
 
-async def _empty() -> AsyncIterator[bytes]:
-    return
-    yield b""  # pragma: no cover  (makes this an async generator)
+async def _chunks_of(data: bytes) -> AsyncIterator[bytes]:
+    for offset in range(0, len(data), storage.READ_CHUNK):
+        yield data[offset : offset + storage.READ_CHUNK]

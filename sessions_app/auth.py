@@ -3,7 +3,7 @@
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
@@ -31,7 +31,8 @@ class Principal:
     read_only: bool = False
     api_key_id: int | None = None
     user_id: int | None = None
-    _namespace_cache: dict[int, Namespace] = field(default_factory=dict, repr=False)
+    # Who did it, for `created_by` fields: "key:<name or prefix>" or "user:<username>".
+    label: str = ""
 
     # DRF and Django check these on `request.user`.
     is_authenticated = True
@@ -78,6 +79,7 @@ def principal_for_key(api_key: ApiKey) -> Principal:
         workspace_limit_id=api_key.workspace_id,
         read_only=api_key.read_only,
         api_key_id=api_key.pk,
+        label=f"key:{api_key.name or api_key.prefix}",
     )
 
 
@@ -124,6 +126,7 @@ def principal_for_user(user: Any) -> Principal | None:
         default_workspace_id=workspace.pk,
         read_only=membership.read_only,
         user_id=user.pk,
+        label=f"user:{user.get_username()}",
     )
 
 

@@ -1,0 +1,170 @@
+"""Versioned artifacts (one row per version), their lineage, and knowledge sources."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from attachments.models import Blob
+from sessions_app.models import Namespace, Session, Thread
+
+PREVIEW_CHARS = 500
+
+
+def mint_artifact_id() -> str:
+    return f"art_{uuid.uuid4().hex}"
+
+
+class ArtifactQuerySet(models.QuerySet["Artifact"]):
+    def latest(self) -> "ArtifactQuerySet":
+        return self.filter(is_latest=True)
+
+    def unexpired(self) -> "ArtifactQuerySet":
+        return self.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()) | Q(is_pinned=True)
+        )
+
+    def expired(self) -> "ArtifactQuerySet":
+        return self.filter(expires_at__lte=timezone.now(), is_pinned=False)
+
+
+class Artifact(models.Model):
+    """One version of an artifact. `root` is version 1 (and version 1's root is itself); the
+    root's id stands for the artifact. Content is inline text or a blob, never both."""
+
+    artifact_id = models.CharField(max_length=40, unique=True, default=mint_artifact_id)
+    root = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="versions"
+    )
+    version = models.PositiveIntegerField(default=1)
+    is_latest = models.BooleanField(default=True)
+    replaced_by_version = models.PositiveIntegerField(default=0)
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="artifacts")
+    session = models.ForeignKey(
+        Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="artifacts"
+    )
+    thread = models.ForeignKey(
+        Thread, on_delete=models.SET_NULL, null=True, blank=True, related_name="artifacts"
+    )
+
+    name = models.CharField(max_length=500)
+    description = models.TextField(blank=True, default="")
+    artifact_type = models.CharField(max_length=100, blank=True, default="")
+    workflow_id = models.CharField(max_length=255, blank=True, default="")
+    phase_id = models.CharField(max_length=255, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    summary = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    scope = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=50, blank=True, default="active")
+    is_primary_deliverable = models.BooleanField(default=False)
+
+    # Provenance.
+    source = models.CharField(max_length=255, blank=True, default="")
+    source_execution_id = models.CharField(max_length=255, blank=True, default="")
+    source_step_id = models.CharField(max_length=255, blank=True, default="")
+    source_tool = models.CharField(max_length=255, blank=True, default="")
+    created_by = models.CharField(max_length=255, blank=True, default="")
+
+    # Lifetime.
+    ttl_seconds = models.PositiveIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    is_pinned = models.BooleanField(default=False)
+
+    # Content: inline text, or a file kept as a blob.
+    content = models.TextField(null=True, blank=True)
+    content_type = models.CharField(max_length=255, default="text/markdown")
+    blob = models.ForeignKey(
+        Blob, on_delete=models.PROTECT, null=True, blank=True, related_name="artifacts"
+    )
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    content_hash = models.CharField(max_length=71)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    content_text = models.TextField(blank=True, default="")
+    content_preview = models.CharField(max_length=PREVIEW_CHARS, blank=True, default="")
+
+    # Indexing state (the search issue fills these in).
+    is_indexed = models.BooleanField(default=False)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+    index_collection = models.CharField(max_length=255, blank=True, default="")
+    index_error = models.TextField(blank=True, default="")
+    index_attempts = models.PositiveIntegerField(default=0)
+    embedding_model_id = models.CharField(max_length=255, blank=True, default="")
+    chunk_count = models.PositiveIntegerField(default=0)
+
+    promoted_to_source = models.ForeignKey(
+        "Source", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    derived_from = models.ManyToManyField(
+        "self", symmetrical=False, related_name="derivatives", blank=True
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ArtifactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["root", "version"], name="artifact_version_unique"),
+            models.UniqueConstraint(
+                fields=["root"], condition=Q(is_latest=True), name="artifact_one_latest"
+            ),
+            models.CheckConstraint(
+                condition=Q(content__isnull=True) | Q(blob__isnull=True),
+                name="artifact_inline_or_file",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["namespace", "is_latest", "-root"], name="artifact_ns_latest_idx"),
+            models.Index(fields=["workflow_id"], name="artifact_workflow_idx"),
+            models.Index(fields=["expires_at"], name="artifact_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def root_artifact_id(self) -> str:
+        return (
+            self.root.artifact_id if self.root_id and self.root_id != self.pk else self.artifact_id
+        )
+
+    @property
+    def has_file(self) -> bool:
+        return self.blob_id is not None
+
+    @property
+    def mime_type(self) -> str:
+        return self.content_type
+
+    @property
+    def sha256(self) -> str:
+        return self.content_hash.removeprefix("sha256:")
+
+    @property
+    def is_expired(self) -> bool:
+        return bool(self.expires_at and not self.is_pinned and self.expires_at <= timezone.now())
+
+
+class Source(models.Model):
+    """A knowledge source made by promoting an artifact (seed 002)."""
+
+    source_id = models.CharField(max_length=40, unique=True)
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="sources")
+    artifact = models.OneToOneField(
+        Artifact, on_delete=models.SET_NULL, null=True, blank=True, related_name="source_record"
+    )
+    name = models.CharField(max_length=500)
+    created_by = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.name}"

@@ -1,0 +1,131 @@
+"""Reads for artifacts: tenant scope, id resolution, lists, lineage."""
+
+from django.db.models import QuerySet
+
+from artifacts.models import Artifact
+from sessions_app.auth import Principal
+from sessions_app.errors import InvalidInput, NotFound
+from sessions_app.models import Namespace
+
+LIST_RELATED = ("namespace__workspace", "root", "thread", "session", "promoted_to_source", "blob")
+LINEAGE_DEPTH = 20
+
+
+def artifact_scope(*, principal: Principal) -> QuerySet[Artifact]:
+    queryset = Artifact.objects.filter(
+        namespace__workspace__organization_id=principal.organization_id
+    )
+    if principal.workspace_limit_id is not None:
+        queryset = queryset.filter(namespace__workspace_id=principal.workspace_limit_id)
+    return queryset
+
+
+def artifact_get(
+    *,
+    scope: QuerySet[Artifact],
+    artifact_id: str,
+    version: int | None = None,
+) -> Artifact:
+    """A root id stands for the artifact (its latest version, or `version`); another
+    version's id is that version. Anything outside `scope` is a 404."""
+    found = scope.filter(artifact_id=artifact_id).only("id", "root_id").first()
+    if found is None:
+        raise NotFound(f"Artifact '{artifact_id}' not found.")
+    queryset = Artifact.objects.select_related(*LIST_RELATED)
+    if version is not None:
+        chosen = queryset.filter(root_id=found.root_id, version=version).first()
+        if chosen is None:
+            raise NotFound(f"Artifact '{artifact_id}' has no version {version}.")
+        return chosen
+    if found.pk == found.root_id:
+        return queryset.get(root_id=found.root_id, is_latest=True)
+    return queryset.get(pk=found.pk)
+
+
+def artifact_list(
+    *,
+    namespace: Namespace,
+    thread_id: str | None = None,
+    artifact_types: list[str] | None = None,
+    include_expired: bool = False,
+    workflow_id: str | None = None,
+    phase_id: str | None = None,
+    artifact_type: str | None = None,
+    session_id: int | None = None,
+) -> QuerySet[Artifact]:
+    """Each artifact once (its latest version), newest artifact first; filters in SQL."""
+    queryset = Artifact.objects.latest().filter(namespace=namespace)
+    if not include_expired:
+        queryset = queryset.unexpired()
+    if thread_id is not None:
+        queryset = queryset.filter(thread__thread_id=thread_id)
+    if artifact_types:
+        queryset = queryset.filter(artifact_type__in=artifact_types)
+    if artifact_type:
+        queryset = queryset.filter(artifact_type=artifact_type)
+    if workflow_id:
+        queryset = queryset.filter(workflow_id=workflow_id)
+    if phase_id:
+        queryset = queryset.filter(phase_id=phase_id)
+    if session_id is not None:
+        queryset = queryset.filter(session_id=session_id)
+    return queryset.select_related(*LIST_RELATED).order_by("-root_id")
+
+
+def artifact_versions(*, artifact: Artifact) -> QuerySet[Artifact]:
+    return (
+        Artifact.objects.filter(root_id=artifact.root_id)
+        .select_related(*LIST_RELATED)
+        .order_by("-version")
+    )
+
+
+def artifacts_resolve(
+    *, scope: QuerySet[Artifact], ids: list[str], loc: list[str | int]
+) -> list[Artifact]:
+    """Lineage targets: each id must name an artifact the caller can see, else 422 (a link
+    to another tenant's artifact is refused the same way as one that does not exist)."""
+    errors = []
+    resolved: list[Artifact] = []
+    for index, public_id in enumerate(ids):
+        try:
+            resolved.append(artifact_get(scope=scope, artifact_id=public_id))
+        except NotFound:
+            errors.append(
+                {"loc": [*loc, index], "msg": f"No artifact '{public_id}'.", "type": "value_error"}
+            )
+    if errors:
+        raise InvalidInput(errors)
+    return resolved
+
+
+def artifact_lineage(*, artifact: Artifact) -> dict[str, list[Artifact]]:
+    """Ancestors (what this version was derived from, transitively) and descendants (what was
+    derived from any version of this artifact), breadth first, at most LINEAGE_DEPTH levels."""
+
+    def walk(start: set[int], step: str) -> list[Artifact]:
+        seen: set[int] = set()
+        frontier = start
+        for _ in range(LINEAGE_DEPTH):
+            if not frontier:
+                break
+            through = Artifact.derived_from.through
+            if step == "up":
+                pairs = through.objects.filter(from_artifact_id__in=frontier)
+                frontier = set(pairs.values_list("to_artifact_id", flat=True)) - seen
+            else:
+                roots = Artifact.objects.filter(pk__in=frontier).values_list("root_id", flat=True)
+                versions = Artifact.objects.filter(root_id__in=roots).values_list("pk", flat=True)
+                pairs = through.objects.filter(to_artifact_id__in=versions)
+                frontier = set(pairs.values_list("from_artifact_id", flat=True)) - seen
+            seen |= frontier
+        return list(Artifact.objects.filter(pk__in=seen).select_related("root").order_by("id"))
+
+    return {"ancestors": walk({artifact.pk}, "up"), "descendants": walk({artifact.pk}, "down")}
+
+
+def parse_type_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else value.split(",")
+    return [item.strip() for item in items if item and item.strip()]

@@ -1,0 +1,297 @@
+"""Writes for artifacts: versions, in-place updates, deletion, promotion, expiry.
+
+Version numbers (engineering.md): the root row is locked in a short transaction, the next
+number is max+1 and the previous latest is flipped; a unique (root, version) constraint and a
+partial unique index on root WHERE is_latest back that up, and a violation becomes a 409. Bytes
+go to storage before the transaction, never while the lock is held.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from artifacts.models import PREVIEW_CHARS, Artifact, Source
+from attachments import storage
+from attachments.content import display_name, sniff_mime
+from attachments.services import blob_acquire, blob_release, with_promoted_blob
+from sessions_app import events
+from sessions_app.errors import Conflict
+from sessions_app.models import EventKind, Namespace, Session, Thread
+
+# Fields a PUT may change on the latest version without making a new one.
+MUTABLE_FIELDS = (
+    "name",
+    "description",
+    "tags",
+    "keywords",
+    "summary",
+    "metadata",
+    "status",
+    "is_pinned",
+    "ttl_seconds",
+)
+# Fields a new version inherits from the one it replaces.
+INHERITED_FIELDS = (
+    "namespace_id",
+    "session_id",
+    "thread_id",
+    "name",
+    "description",
+    "artifact_type",
+    "workflow_id",
+    "phase_id",
+    "tags",
+    "keywords",
+    "summary",
+    "metadata",
+    "scope",
+    "status",
+    "is_primary_deliverable",
+    "source",
+    "source_execution_id",
+    "source_step_id",
+    "source_tool",
+    "ttl_seconds",
+    "expires_at",
+    "is_pinned",
+    "promoted_to_source_id",
+)
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/yaml")
+
+
+@dataclass
+class NewContent:
+    """Inline text or staged file bytes for a new artifact version."""
+
+    text: str | None = None
+    content_type: str = "text/markdown"
+    staged: storage.StagedBlob | None = None
+    file_name: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        if self.staged is not None:
+            return f"sha256:{self.staged.sha256}"
+        return f"sha256:{hashlib.sha256((self.text or '').encode()).hexdigest()}"
+
+
+def _content_fields(content: NewContent) -> dict[str, Any]:
+    """Row fields for `content`; a file's blob is attached by the caller under its lock."""
+    if content.staged is not None:
+        name = display_name(content.file_name)
+        return {
+            "content": None,
+            "content_type": sniff_mime(content.staged.head, name),
+            "file_name": name,
+            "content_hash": content.content_hash,
+            "size_bytes": content.staged.size,
+            "content_text": "",
+            "content_preview": "",
+        }
+    text = content.text or ""
+    return {
+        "content": text,
+        "content_type": content.content_type or "text/markdown",
+        "blob": None,
+        "file_name": "",
+        "content_hash": content.content_hash,
+        "size_bytes": len(text.encode()),
+        "content_text": text,
+        "content_preview": text[:PREVIEW_CHARS],
+    }
+
+
+def _expiry(fields: dict[str, Any]) -> None:
+    if "ttl_seconds" in fields:
+        ttl = fields["ttl_seconds"]
+        fields["expires_at"] = timezone.now() + timedelta(seconds=ttl) if ttl else None
+
+
+def _record(artifact: Artifact, kind: EventKind) -> None:
+    if artifact.session_id is None:
+        return
+    events.event_append(
+        session=Session(pk=artifact.session_id),
+        kind=kind,
+        artifact_id=artifact.artifact_id,
+        name=artifact.file_name or artifact.name,
+        size=artifact.size_bytes,
+        mime=artifact.content_type,
+        hash=artifact.content_hash,
+        path=artifact.file_name or None,
+    )
+
+
+def _with_content(content: NewContent, write: Any) -> Any:
+    if content.staged is None:
+        return write()
+    return with_promoted_blob(content.staged, write)
+
+
+def artifact_create(
+    *,
+    namespace: Namespace,
+    content: NewContent,
+    fields: dict[str, Any],
+    session_lookup: Callable[[], Session] | None = None,
+    thread_id: str | None = None,
+    derived_from: list[Artifact] | None = None,
+    created_by: str = "",
+) -> Artifact:
+    """Version 1 of a new artifact. `session_lookup` runs inside the transaction, so a session
+    it creates is rolled back with the artifact if anything fails."""
+    fields = dict(fields)
+    _expiry(fields)
+
+    @transaction.atomic
+    def write() -> Artifact:
+        row = Artifact(
+            namespace=namespace,
+            session=session_lookup() if session_lookup else None,
+            created_by=created_by,
+            **fields,
+            **_content_fields(content),
+        )
+        if content.staged is not None:
+            row.blob = blob_acquire(staged=content.staged)
+        if thread_id:
+            row.thread, _ = Thread.objects.get_or_create(namespace=namespace, thread_id=thread_id)
+        row.save()
+        Artifact.objects.filter(pk=row.pk).update(root_id=row.pk)
+        row.root_id = row.pk
+        if derived_from:
+            row.derived_from.set(derived_from)
+        _record(row, EventKind.ARTIFACT_CREATED)
+        return row
+
+    return _with_content(content, write)
+
+
+def artifact_version_create(
+    *,
+    artifact: Artifact,
+    content: NewContent,
+    fields: dict[str, Any] | None = None,
+    created_by: str = "",
+) -> tuple[Artifact, bool]:
+    """A new latest version of `artifact`'s root. Content identical to the latest makes no new
+    version: the mutable `fields` are then applied in place. Returns (version, created)."""
+    fields = dict(fields or {})
+    _expiry(fields)
+
+    @transaction.atomic
+    def write() -> tuple[Artifact, bool]:
+        root = Artifact.objects.select_for_update().get(pk=artifact.root_id)
+        latest = Artifact.objects.select_for_update().get(root=root, is_latest=True)
+        if latest.content_hash == content.content_hash:
+            return _update_in_place(latest, fields), False
+        number = (
+            Artifact.objects.filter(root=root).aggregate(Max("version"))["version__max"] or 0
+        ) + 1
+        inherited = {name: getattr(latest, name) for name in INHERITED_FIELDS}
+        row = Artifact(
+            root=root,
+            version=number,
+            created_by=created_by or latest.created_by,
+            **{**inherited, **fields},
+            **_content_fields(content),
+        )
+        if content.staged is not None:
+            row.blob = blob_acquire(staged=content.staged)
+        try:
+            with transaction.atomic():
+                Artifact.objects.filter(pk=latest.pk).update(
+                    is_latest=False, replaced_by_version=number
+                )
+                row.save()
+        except IntegrityError as error:
+            raise Conflict("Another version was created at the same time; retry.") from error
+        row.derived_from.set(latest.derived_from.all())
+        _record(row, EventKind.ARTIFACT_VERSION_CREATED)
+        return row, True
+
+    return _with_content(content, write)
+
+
+def _update_in_place(latest: Artifact, fields: dict[str, Any]) -> Artifact:
+    changed = [name for name, value in fields.items() if getattr(latest, name) != value]
+    if not changed:
+        return latest
+    for name in changed:
+        setattr(latest, name, fields[name])
+    latest.save(update_fields=[*changed, "updated_at"])
+    _record(latest, EventKind.ARTIFACT_UPDATED)
+    return latest
+
+
+@transaction.atomic
+def artifact_update(*, artifact: Artifact, fields: dict[str, Any]) -> Artifact:
+    """Change mutable fields of the latest version in place (no new version)."""
+    fields = dict(fields)
+    _expiry(fields)
+    Artifact.objects.select_for_update().get(pk=artifact.root_id)
+    latest = Artifact.objects.select_for_update().get(root_id=artifact.root_id, is_latest=True)
+    return _update_in_place(latest, fields)
+
+
+@transaction.atomic
+def artifact_delete(*, artifact: Artifact) -> None:
+    """Delete the artifact with all its versions; their bytes go once nothing uses them."""
+    root = Artifact.objects.select_for_update().get(pk=artifact.root_id)
+    versions = Artifact.objects.filter(root=root)
+    latest = versions.get(is_latest=True)
+    blob_ids = set(versions.exclude(blob=None).values_list("blob_id", flat=True))
+    _record(latest, EventKind.ARTIFACT_DELETED)
+    # Versions point at the root, so delete them before the root itself.
+    versions.exclude(pk=root.pk).delete()
+    root.delete()
+    for blob_id in blob_ids:
+        blob_release(blob_id=blob_id)
+
+
+@transaction.atomic
+def artifact_promote(*, artifact: Artifact, created_by: str = "") -> tuple[Source, bool]:
+    """Make the artifact a knowledge source. Promoting again returns the same source."""
+    root = Artifact.objects.select_for_update().get(pk=artifact.root_id)
+    existing = Source.objects.filter(artifact=root).first()
+    if existing is not None:
+        return existing, False
+    latest = Artifact.objects.get(root=root, is_latest=True)
+    source = Source.objects.create(
+        source_id=f"src_{uuid.uuid4().hex}",
+        namespace_id=root.namespace_id,
+        artifact=root,
+        name=latest.name,
+        created_by=created_by,
+    )
+    Artifact.objects.filter(root=root).update(promoted_to_source=source)
+    return source, True
+
+
+def artifacts_purge_expired(*, namespace: Namespace | None = None) -> int:
+    """Delete every expired, unpinned artifact (judged by its latest version). Safe to run
+    again: each artifact is deleted in its own transaction and a vanished one is skipped."""
+    expired = Artifact.objects.latest().expired()
+    if namespace is not None:
+        expired = expired.filter(namespace=namespace)
+    purged = 0
+    for root_id in list(expired.values_list("root_id", flat=True)):
+        with transaction.atomic():
+            root = Artifact.objects.select_for_update().filter(pk=root_id).first()
+            latest = Artifact.objects.filter(root_id=root_id, is_latest=True).first()
+            if root is None or latest is None or not latest.is_expired:
+                continue
+            artifact_delete(artifact=latest)
+            purged += 1
+    return purged
+
+
+def is_textual(content_type: str) -> bool:
+    return content_type.startswith(TEXT_TYPES) or content_type.endswith(("+json", "+xml"))
