@@ -568,7 +568,8 @@ class NamespaceArtifactDetailView(NamespaceView):
     def put(self, request: Request, **kwargs: str) -> Response:
         principal = get_principal(request)
         artifact = self.artifact(request)
-        is_form = not isinstance(request.data, dict)
+        # A form body parses to a QueryDict (which is also a dict); JSON to a plain dict.
+        is_form = hasattr(request.data, "getlist")
         raw = form_data(request) if is_form else dict(request.data)
         data = validated(ArtifactUpdateRequest, raw, context=FILE_OUTSIDE_DATA)
         upload = staged_upload(request) if is_form else None

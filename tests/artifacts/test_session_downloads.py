@@ -283,3 +283,63 @@ def test_mac_variable_is_honoured(tmp_path) -> None:  # type: ignore[no-untyped-
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "True"
+
+
+# --- artifacts on the seed-000 routes ---
+
+NS = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
+
+
+def test_meta_and_stream_by_artifact_id(asgi_owner: AsgiClient, owner) -> None:  # type: ignore[no-untyped-def]
+    made = owner.post(
+        f"{NS}/artifacts", {"name": "Plan", "content": "# v1", "session_id": "mixed"}, format="json"
+    ).json()
+    root = made["artifact_id"]
+    second = owner.put(f"{NS}/artifacts/{root}", {"content": "# v2"}, format="json").json()
+    # The event carries the version's id; both ids work on the seed-000 route.
+    meta = asgi_owner.get(f"/api/sessions/mixed/artifacts/{second['artifact_id']}").json()
+    assert (meta["artifact_id"], meta["attachment_id"]) == (
+        second["artifact_id"],
+        second["artifact_id"],
+    )
+    assert (meta["name"], meta["mime"], meta["size"]) == ("Plan.md", "text/markdown", 4)
+    assert meta["data_uri"] == "data:text/markdown;base64," + base64.b64encode(b"# v2").decode()
+    by_root = asgi_owner.get(f"/api/sessions/mixed/artifacts/{root}?mode=stream")
+    assert by_root.content == b"# v2"
+    assert by_root.headers["etag"] == f'"{hashlib.sha256(b"# v2").hexdigest()}"'
+    ranged = asgi_owner.get(
+        f"/api/sessions/mixed/artifacts/{root}?mode=stream", headers={"Range": "bytes=2-"}
+    )
+    assert (ranged.status_code, ranged.content) == (206, b"v2")
+    # An artifact of another session is not reachable through this one.
+    owner.post("/api/sessions", {"session_id": "elsewhere"}, format="json")
+    assert asgi_owner.get(f"/api/sessions/elsewhere/artifacts/{root}").status_code == 404
+
+
+def test_zip_holds_attachments_and_the_latest_version_of_each_artifact(
+    asgi_owner: AsgiClient, owner
+) -> None:  # type: ignore[no-untyped-def]
+    _upload(asgi_owner, b"an attachment", name="notes.txt", session="bundle")
+    made = owner.post(
+        f"{NS}/artifacts",
+        {
+            "name": "notes.txt",
+            "content": "old",
+            "content_type": "text/plain",
+            "session_id": "bundle",
+        },
+        format="json",
+    ).json()
+    owner.put(f"{NS}/artifacts/{made['artifact_id']}", {"content": "new"}, format="json")
+    file_artifact = asgi_owner.upload(
+        f"{NS}/artifacts/upload", b"%PDF-1.4\nx", name="r.pdf", session_id="bundle"
+    )
+    assert file_artifact.status_code == 201
+    archive = zipfile.ZipFile(io.BytesIO(asgi_owner.get("/api/sessions/bundle/download").content))
+    assert archive.testzip() is None
+    contents = {name: archive.read(name) for name in archive.namelist()}
+    assert contents == {
+        "attachments/notes.txt": b"an attachment",
+        "artifacts/notes.txt": b"new",
+        "artifacts/r.pdf": b"%PDF-1.4\nx",
+    }
