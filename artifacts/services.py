@@ -115,11 +115,12 @@ def _expiry(fields: dict[str, Any]) -> None:
 
 
 def _record(artifact: Artifact, kind: EventKind) -> None:
-    if artifact.session_id is None:
-        return
+    """The event for a write: in the session's log when the artifact has a session, and in
+    its namespace's feed either way."""
     events.event_append(
-        session=Session(pk=artifact.session_id),
         kind=kind,
+        session=Session(pk=artifact.session_id) if artifact.session_id else None,
+        namespace_id=artifact.namespace_id,
         artifact_id=artifact.artifact_id,
         name=artifact.file_name or artifact.name,
         size=artifact.size_bytes,

@@ -14,6 +14,7 @@ middleware takes multipart requests under `/api/` first:
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -95,9 +96,18 @@ class _FilePart:
         self.content_type = content_type
         self.writer: storage.BlobWriter | None = None
         self.result: storage.StagedBlob | None = None
-        self.pending = bytearray()
+        # Zero-copy views into the received chunks, waiting to be written.
+        self.pending: list[memoryview] = []
+        self.pending_bytes = 0
+        # At most one write runs in a worker thread while the next data is received and parsed.
+        self.in_flight: asyncio.Future[None] | None = None
         self.size = 0
         self.done = False
+
+    async def wait_for_write(self) -> None:
+        if self.in_flight is not None:
+            in_flight, self.in_flight = self.in_flight, None
+            await in_flight
 
 
 class _FormCollector:
@@ -158,7 +168,11 @@ class _FormCollector:
                 raise UploadRejected(
                     413, f"File is larger than the limit of {self.max_file_bytes} bytes."
                 )
-            part.pending.extend(data[start:end])
+            # uvicorn hands us immutable bytes, so a view is safe to keep; copy anything else.
+            piece = data if isinstance(data, bytes) else bytes(data[start:end])
+            offset = start if piece is data else 0
+            part.pending.append(memoryview(piece)[offset : offset + end - start])
+            part.pending_bytes += end - start
         elif self._current_field is not None:
             buffer = self._current_field[1]
             buffer.extend(data[start:end])
@@ -308,10 +322,15 @@ class StreamingUploadMiddleware:
         for part in collector.files:
             if part.writer is None:
                 part.writer = await asyncio.to_thread(storage.open_writer)
-            if part.pending and (final or part.done or len(part.pending) >= WRITE_BATCH):
-                data, part.pending = bytes(part.pending), bytearray()
-                await asyncio.to_thread(part.writer.write, data)
-            if (final or part.done) and part.result is None:
+            finishing = final or part.done
+            if part.pending and (finishing or part.pending_bytes >= WRITE_BATCH):
+                await part.wait_for_write()
+                pieces, part.pending, part.pending_bytes = part.pending, [], 0
+                part.in_flight = asyncio.ensure_future(
+                    asyncio.to_thread(part.writer.write_many, pieces)
+                )
+            if finishing and part.result is None:
+                await part.wait_for_write()
                 part.result = await asyncio.to_thread(part.writer.finish)
 
     async def _discard(self, collector: _FormCollector) -> None:
@@ -323,6 +342,10 @@ class StreamingUploadMiddleware:
             elif part.writer is not None:
                 part.writer.abort()
 
+        for part in collector.files:
+            # A failed write does not matter any more: everything is being thrown away.
+            with contextlib.suppress(Exception):
+                await part.wait_for_write()
         results = await asyncio.gather(
             *(asyncio.to_thread(discard, part) for part in collector.files),
             return_exceptions=True,

@@ -40,10 +40,14 @@ class StagedBlob:
     head: bytes
 
 
+Chunk = bytes | bytearray | memoryview
+
+
 class BlobWriter(Protocol):
     temp_key: str
 
-    def write(self, chunk: bytes) -> None: ...
+    def write(self, chunk: Chunk) -> None: ...
+    def write_many(self, chunks: list[memoryview]) -> None: ...
     def finish(self) -> StagedBlob: ...
     def abort(self) -> None: ...
 
@@ -62,7 +66,7 @@ class _Digest:
     size: int = 0
     head: bytearray = field(default_factory=bytearray)
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: Chunk) -> None:
         self.sha256.update(chunk)
         self.size += len(chunk)
         if len(self.head) < SNIFF_BYTES:
@@ -77,9 +81,13 @@ class LocalBlobWriter:
         self._file = open(self.path, "wb")  # noqa: SIM115  (closed in finish/abort)
         self._digest = _Digest()
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         self._digest.update(chunk)
         self._file.write(chunk)
+
+    def write_many(self, chunks: list[memoryview]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
 
     def finish(self) -> StagedBlob:
         self._file.flush()
@@ -105,11 +113,15 @@ class S3BlobWriter:
         self._parts: list[dict[str, Any]] = []
         self._digest = _Digest()
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: Chunk) -> None:
         self._digest.update(chunk)
         self._buffer += chunk
         if len(self._buffer) >= S3_PART_SIZE:
             self._flush_part()
+
+    def write_many(self, chunks: list[memoryview]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
 
     def _flush_part(self) -> None:
         if self._upload_id is None:

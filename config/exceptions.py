@@ -5,26 +5,15 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from sessions_app.api.common import drf_errors_to_detail
+from sessions_app.api.common import drf_errors_to_detail, error_body
 from sessions_app.errors import DepotError, InvalidInput
 
 logger = logging.getLogger(__name__)
-
-
-def error_body(exc: DepotError) -> dict[str, Any]:
-    if isinstance(exc, InvalidInput):
-        return {"detail": exc.errors}
-    return {"detail": exc.detail}
-
-
-def depot_error_response(exc: DepotError) -> JsonResponse:
-    """For plain (non-DRF) views, such as the streaming downloads."""
-    return JsonResponse(error_body(exc), status=exc.status_code)
 
 
 def _as_depot_error(exc: Exception) -> Exception:

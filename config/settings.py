@@ -271,3 +271,6 @@ if DEPOT_S3_DOWNLOAD not in {"proxy", "redirect"}:
     raise environ.ImproperlyConfigured("DEPOT_S3_DOWNLOAD must be 'proxy' or 'redirect'")
 # collect_orphans leaves stored bytes younger than this alone (uploads in flight).
 DEPOT_ORPHAN_GRACE_SECONDS = env.int("DEPOT_ORPHAN_GRACE_SECONDS", default=3600)
+# Event readers (long-polls, WebSockets) re-read the log this often even without a wake-up,
+# which bounds the delay a lost channel-layer message can cause.
+DEPOT_EVENTS_POLL_SECONDS = env.float("DEPOT_EVENTS_POLL_SECONDS", default=5.0)

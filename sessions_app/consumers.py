@@ -1,21 +1,97 @@
-"""WebSocket consumers. The events issue adds the replay-and-push loop to this consumer."""
+"""`/ws/sessions/{session_id}`: a session's events, pushed.
 
+The database log is the truth. The consumer keeps its own cursor and reads the log from it
+whenever a channel-layer wake-up arrives and on a timer, so a dropped wake-up (channels-redis
+drops group messages over capacity by design) costs latency, never an event."""
+
+import asyncio
+import contextlib
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
-# Close codes in the application range (4000–4999), mirroring HTTP statuses.
+from sessions_app.events import (
+    SESSION_ID_RE,
+    Feed,
+    events_head_async,
+    events_read_async,
+    message_batches,
+)
+
+# Close codes in the application range, mirroring HTTP statuses.
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_INVALID = 4422
+PAGE = 200
 
 
 class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
+    feed: Feed
+    cursor: int
+
     async def connect(self) -> None:
-        if self.scope.get("principal") is None:
+        principal = self.scope.get("principal")
+        if principal is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.session_id: str = self.scope["url_route"]["kwargs"]["session_id"]
+        session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        after_values = query.get("after")
+        if not SESSION_ID_RE.fullmatch(session_id) or (
+            after_values and not after_values[0].isdigit()
+        ):
+            await self.close(code=CLOSE_INVALID)
+            return
+        self.feed = Feed(
+            organization_id=principal.organization_id,
+            session_id=session_id,
+            workspace_limit_id=principal.workspace_limit_id,
+        )
+        self.flush_lock = asyncio.Lock()
+        self.poller: asyncio.Task[None] | None = None
+        await self.channel_layer.group_add(self.feed.group, self.channel_name)
+        if after_values:
+            self.cursor = int(after_values[0])
+        else:
+            # Only what happens from now on: start at the end of the log as it stands.
+            self.cursor = await events_head_async(feed=self.feed)
         await self.accept()
+        await self.flush()
+        self.poller = asyncio.create_task(self.poll())
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "poller", None) is not None:
+            self.poller.cancel()  # type: ignore[union-attr]
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.poller  # type: ignore[misc]
+        if hasattr(self, "feed"):
+            await self.channel_layer.group_discard(self.feed.group, self.channel_name)
+
+    async def events_wakeup(self, message: dict[str, Any]) -> None:
+        await self.flush()
+
+    async def poll(self) -> None:
+        while True:
+            await asyncio.sleep(settings.DEPOT_EVENTS_POLL_SECONDS)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send everything after our cursor, in order, exactly once."""
+        async with self.flush_lock:
+            while True:
+                page = await events_read_async(feed=self.feed, after=self.cursor, limit=PAGE)
+                for message_type, events in message_batches(page.events):
+                    await self.send_json(
+                        {
+                            "type": message_type,
+                            "data": {"session_id": self.feed.session_id, "events": events},
+                        }
+                    )
+                self.cursor = page.next_cursor
+                if not page.has_more:
+                    return
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+            await self.send_json({"type": "pong", "cursor": self.cursor})

@@ -51,6 +51,8 @@ class Workspace(models.Model):
 class Namespace(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="namespaces")
     slug = models.CharField(max_length=64, validators=[slug_validator])
+    # The namespace feed's last sequence, bumped under this row's lock like a session's.
+    last_event_sequence = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -221,11 +223,16 @@ class ChangeType(models.TextChoices):
 
 
 class Event(models.Model):
-    """One entry of a session's append-only log. `sequence` is 1, 2, 3… per session."""
+    """One entry of the append-only log. `sequence` is 1, 2, 3… per session (null for an
+    artifact that belongs to no session); `namespace_sequence` is 1, 2, 3… per namespace."""
 
     event_id = models.CharField(max_length=40, unique=True, editable=False)
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
-    sequence = models.PositiveBigIntegerField()
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="events")
+    namespace_sequence = models.PositiveBigIntegerField()
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     change_type = models.CharField(max_length=16, choices=ChangeType.choices)
     artifact_id = models.CharField(max_length=64, null=True, blank=True)
@@ -239,15 +246,18 @@ class Event(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["session_id", "sequence"]
+        ordering = ["namespace_id", "namespace_sequence"]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "sequence"], name="event_sequence_per_session"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["namespace", "namespace_sequence"], name="event_sequence_per_namespace"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.session_id}#{self.sequence} {self.kind}"
+        return f"{self.namespace_id}#{self.namespace_sequence} {self.kind}"
 
     @staticmethod
     def mint_id() -> str:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from sessions_app.errors import InvalidInput
+from sessions_app.errors import DepotError, InvalidInput
 
 M = TypeVar("M", bound=Model)
 
@@ -144,6 +145,20 @@ def keyset_page(queryset: QuerySet[M], *, cursor: str | None, limit: int) -> Pag
 class PageQuerySerializer(StrictSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
     cursor = serializers.CharField(required=False, allow_blank=True)
+
+
+# --- errors outside DRF ---------------------------------------------------------------------------
+
+
+def error_body(exc: DepotError) -> dict[str, Any]:
+    if isinstance(exc, InvalidInput):
+        return {"detail": exc.errors}
+    return {"detail": exc.detail}
+
+
+def depot_error_response(exc: DepotError, headers: dict[str, str] | None = None) -> JsonResponse:
+    """The §2.5 JSON for plain (non-DRF) views, such as the async long-poll."""
+    return JsonResponse(error_body(exc), status=exc.status_code, headers=headers)
 
 
 # --- error components for the schema ------------------------------------------------------------

@@ -513,9 +513,14 @@ def test_events_for_session_artifacts(owner: APIClient) -> None:
     ]
     assert events[0].artifact_id == root and events[0].hash == made["content_hash"]
     assert events[1].artifact_id != root
-    # Artifacts without a session record nothing in a session log.
-    _create(owner, name="loose", content="x")
-    assert Event.objects.count() == 4
+    # An artifact without a session lands in the namespace feed only.
+    loose = _create(owner, name="loose", content="x")
+    event = Event.objects.get(artifact_id=loose["artifact_id"])
+    assert (event.session_id, event.sequence, event.kind) == (None, None, "artifact.created")
+    assert event.namespace_sequence == 5
+    assert list(
+        Event.objects.order_by("namespace_sequence").values_list("namespace_sequence", flat=True)
+    ) == [1, 2, 3, 4, 5]
 
 
 def test_query_counts_are_pinned(owner: APIClient, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
