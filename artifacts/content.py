@@ -1,5 +1,6 @@
 """What an artifact version serves as bytes: its blob, or its inline text."""
 
+import codecs
 import mimetypes
 
 from artifacts.models import Artifact
@@ -39,6 +40,19 @@ def artifact_file(artifact: Artifact) -> FileToServe:
         name=download_name(artifact),
         data=data,
     )
+
+
+def is_valid_utf8(key: str) -> bool:
+    """Whether stored bytes decode as UTF-8 throughout, checked while streaming (a sniffed
+    text type only speaks for the first 8 KiB)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        for chunk in storage.read_chunks(key):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def artifact_bytes(artifact: Artifact) -> bytes:

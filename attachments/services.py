@@ -30,7 +30,7 @@ from sessions_app.services import session_completed_hooks, session_deleting_hook
 logger = logging.getLogger(__name__)
 
 
-# --- blobs ----------------------------------------------------------------------------------
+# --- blobs ---
 
 
 def blob_acquire(*, staged: storage.StagedBlob) -> Blob:
@@ -107,7 +107,7 @@ def with_promoted_blob(staged: storage.StagedBlob, write: Callable[[], Any]) -> 
         staged_discard(staged)
 
 
-# --- attachments ------------------------------------------------------------------------------
+# --- attachments ---
 
 
 def _check_mime_allowed(mime_type: str) -> None:
@@ -247,7 +247,7 @@ def register_session_hooks() -> None:
         session_deleting_hooks.append(_on_session_deleting)
 
 
-# --- files from an agent's workspace ------------------------------------------------------------
+# --- files from an agent's workspace ---
 
 
 def _read_file(path: Path) -> Any:

@@ -84,7 +84,7 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------------
+# --- Database ---
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'depot.sqlite3'}"),
 }
@@ -103,7 +103,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Channel layer ------------------------------------------------------------------------------
+# --- Channel layer ---
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -123,7 +123,7 @@ CACHES = {
     )
 }
 
-# --- Storage ------------------------------------------------------------------------------------
+# --- Storage ---
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
 if STORAGE_BACKEND not in {"local", "s3"}:
     raise environ.ImproperlyConfigured("STORAGE_BACKEND must be 'local' or 's3'")
@@ -164,7 +164,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # run (the embedded default); production images run collectstatic and may turn this off.
 WHITENOISE_USE_FINDERS = env.bool("DEPOT_STATIC_USE_FINDERS", default=True)
 
-# --- Auth, i18n ---------------------------------------------------------------------------------
+# --- Auth, i18n ---
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -177,7 +177,7 @@ USE_I18N = True
 USE_TZ = True
 LOGIN_URL = "/admin/login/"
 
-# --- HTTPS and security (production turns these on; see README) --------------------------------
+# --- HTTPS and security (production turns these on; see README) ---
 DEPOT_HTTPS = env.bool("DEPOT_HTTPS", default=False)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=DEPOT_HTTPS)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=DEPOT_HTTPS)
@@ -195,7 +195,7 @@ X_FRAME_OPTIONS = "DENY"
 # Any header an HTTP reverse proxy may use for health checks is fine; /healthz needs no HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
-# --- Django REST framework and the OpenAPI schema ----------------------------------------------
+# --- Django REST framework and the OpenAPI schema ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "sessions_app.auth.ApiKeyAuthentication",
@@ -236,7 +236,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Depot ------------------------------------------------------------------------------------
+# --- Depot ---
 # The early 413 and the streaming cap count the file's bytes; 5 GiB by default.
 DEPOT_MAX_UPLOAD_BYTES = env.int("DEPOT_MAX_UPLOAD_BYTES", default=5 * 1024**3)
 DEPOT_DATA_URI_MAX_BYTES = env.int("DEPOT_DATA_URI_MAX_BYTES", default=64 * 1024)

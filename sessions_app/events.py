@@ -55,7 +55,7 @@ MESSAGE_TYPES = {
 WAKEUP_TYPE = "events.wakeup"
 
 
-# --- wake-up groups -------------------------------------------------------------------------------
+# --- wake-up groups ---
 
 
 def session_group(organization_id: int, session_id: str) -> str:
@@ -84,7 +84,7 @@ def _wake(groups: list[str]) -> None:
         logger.warning("event wake-up failed for %s", groups, exc_info=True)
 
 
-# --- writing --------------------------------------------------------------------------------------
+# --- writing ---
 
 
 def event_append(
@@ -135,7 +135,7 @@ def event_append(
     return event
 
 
-# --- reading --------------------------------------------------------------------------------------
+# --- reading ---
 
 
 def event_payload(event: Event, *, session_id: str | None = None) -> dict[str, Any]:
@@ -238,12 +238,22 @@ def events_read(
     if upper <= after:
         return EventPage(next_cursor=after)
     window = events.filter(**{f"{sequence}__gt": after, f"{sequence}__lte": upper})
-    rows = list(window.filter(filters.q()).order_by(sequence)[: limit + 1])
+    matching = window.filter(filters.q()).order_by(sequence)
+    if feed.session_id is None:
+        matching = matching.select_related("session")
+    rows = list(matching[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = getattr(rows[-1], sequence) if has_more else upper
     return EventPage(
-        events=[event_payload(row, session_id=feed.session_id) for row in rows],
+        events=[
+            event_payload(
+                row,
+                session_id=feed.session_id
+                or (row.session.session_id if row.session_id is not None else None),
+            )
+            for row in rows
+        ],
         next_cursor=next_cursor,
         has_more=has_more,
     )

@@ -7,8 +7,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sessions_app.auth import generate_raw_key, hash_secret
-from sessions_app.errors import Conflict, InvalidInput
+from sessions_app.auth import Principal, generate_raw_key, hash_secret
+from sessions_app.errors import Conflict, InvalidInput, NotFound
 from sessions_app.events import event_append
 from sessions_app.models import (
     DEFAULT_NAMESPACE,
@@ -132,6 +132,25 @@ def session_get_or_create(
     except IntegrityError:
         # Another request created it between our SELECT and INSERT.
         session = Session.objects.get(organization_id=organization_id, session_id=session_id)
+    return session
+
+
+def session_get_or_create_for(
+    *, principal: Principal, namespace: Namespace, session_id: str, **defaults: Any
+) -> Session:
+    """`session_get_or_create` for a caller: an existing session of that id in a workspace the
+    caller cannot see is a 404, exactly as if the caller had asked to read it."""
+    session = session_get_or_create(
+        organization_id=principal.organization_id,
+        namespace=namespace,
+        session_id=session_id,
+        **defaults,
+    )
+    workspace_id = Namespace.objects.values_list("workspace_id", flat=True).get(
+        pk=session.namespace_id
+    )
+    if not principal.can_see_workspace(workspace_id):
+        raise NotFound(f"Session '{session_id}' not found.")
     return session
 
 

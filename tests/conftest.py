@@ -132,7 +132,7 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-# --- storage and the ASGI stack ------------------------------------------------------------------
+# --- storage and the ASGI stack ---
 
 
 @pytest.fixture(autouse=True)

@@ -146,6 +146,10 @@ class FlatArtifactResponse(serializers.Serializer):
         return [parent.artifact_id for parent in artifact.derived_from.all()]
 
 
+class FlatArtifactVersionQuery(StrictSerializer):
+    version = serializers.IntegerField(min_value=1, required=False)
+
+
 class FlatArtifactContentResponse(serializers.Serializer):
     artifact_id = serializers.CharField()
     content = serializers.CharField()

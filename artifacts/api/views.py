@@ -45,6 +45,7 @@ from artifacts.api.serializers import (
     FlatArtifactResponse,
     FlatArtifactUploadForm,
     FlatArtifactUploadResponse,
+    FlatArtifactVersionQuery,
     LineageItem,
     PromoteRequest,
     PromoteResponse,
@@ -52,7 +53,7 @@ from artifacts.api.serializers import (
     SessionItemQuery,
     ThreadArtifactListQuery,
 )
-from artifacts.content import artifact_bytes, artifact_file, download_name
+from artifacts.content import artifact_bytes, artifact_file, download_name, is_valid_utf8
 from artifacts.models import Artifact
 from artifacts.zips import session_zip, stream_zip
 from attachments import selectors as attachment_selectors
@@ -84,8 +85,8 @@ def _session_lookup(principal: Principal, namespace: Namespace, session_id: str 
     if not session_id:
         return None
     session_selectors.validate_session_id(session_id, loc=("body", "session_id"))
-    return lambda: session_services.session_get_or_create(
-        organization_id=principal.organization_id, namespace=namespace, session_id=session_id
+    return lambda: session_services.session_get_or_create_for(
+        principal=principal, namespace=namespace, session_id=session_id
     )
 
 
@@ -339,11 +340,15 @@ async def _streamed_content_document(
 class FlatArtifactContentView(APIView):
     @extend_schema(
         operation_id="flat_artifacts_content",
-        summary="The content: text as UTF-8, binary files as base64",
+        summary="The content: UTF-8 text as is, anything else as base64",
+        parameters=[FlatArtifactVersionQuery],
         responses={200: FlatArtifactContentResponse, **error_responses(*READ_ERRORS)},
     )
     def get(self, request: Request, artifact_id: str) -> HttpResponse:
-        artifact = selectors.artifact_get(scope=_flat_scope(request), artifact_id=artifact_id)
+        params = validated(FlatArtifactVersionQuery, query_data(request), location="query")
+        artifact = selectors.artifact_get(
+            scope=_flat_scope(request), artifact_id=artifact_id, version=params.get("version")
+        )
         if artifact.blob_id is None:
             return Response(
                 {
@@ -354,8 +359,8 @@ class FlatArtifactContentView(APIView):
                     "size_bytes": artifact.size_bytes,
                 }
             )
-        textual = services.is_textual(artifact.content_type)
         key = artifact.blob.storage_key  # type: ignore[union-attr]
+        textual = services.is_textual(artifact.content_type) and is_valid_utf8(key)
         return StreamingHttpResponse(
             _streamed_content_document(artifact, key, textual), content_type="application/json"
         )
@@ -400,10 +405,14 @@ class FlatArtifactFileView(APIView):
     @extend_schema(
         operation_id="flat_artifacts_file",
         summary="The bytes of an artifact (the `storage_url` of an upload)",
+        parameters=[FlatArtifactVersionQuery],
         responses={(200, "application/octet-stream"): BINARY, **error_responses(*READ_ERRORS, 416)},
     )
     def get(self, request: Request, artifact_id: str) -> HttpResponse:
-        artifact = selectors.artifact_get(scope=_flat_scope(request), artifact_id=artifact_id)
+        params = validated(FlatArtifactVersionQuery, query_data(request), location="query")
+        artifact = selectors.artifact_get(
+            scope=_flat_scope(request), artifact_id=artifact_id, version=params.get("version")
+        )
         return file_response(request, artifact_file(artifact), download=True)
 
 

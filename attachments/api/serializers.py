@@ -62,7 +62,7 @@ class AttachmentPageResponse(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
-# --- seed 003 ----------------------------------------------------------------------------------
+# --- seed 003 ---
 
 
 class AppUploadForm(StrictSerializer):

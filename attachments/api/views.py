@@ -54,10 +54,8 @@ class SessionUploadsView(APIView):
         metadata = json_object_field(fields.get("metadata"), loc=["body", "metadata"])
         staged, file_name = require_upload(request)
         attachment = services.attachment_create(
-            session_lookup=lambda: session_services.session_get_or_create(
-                organization_id=principal.organization_id,
-                namespace=principal.default_namespace,
-                session_id=session_id,
+            session_lookup=lambda: session_services.session_get_or_create_for(
+                principal=principal, namespace=principal.default_namespace, session_id=session_id
             ),
             staged=staged,
             original_name=file_name,
@@ -109,7 +107,7 @@ class SessionUploadDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# --- seed 003 ------------------------------------------------------------------------------------
+# --- seed 003 ---
 
 APP_PARAMETERS = [
     OpenApiParameter("appId", str, OpenApiParameter.PATH, description="Workspace slug."),

@@ -105,7 +105,7 @@ def query_data(request: Any) -> dict[str, Any]:
     return {key: request.query_params.get(key) for key in request.query_params}
 
 
-# --- keyset cursor pages ------------------------------------------------------------------------
+# --- keyset cursor pages ---
 
 
 def encode_cursor(last_id: int) -> str:
@@ -147,7 +147,7 @@ class PageQuerySerializer(StrictSerializer):
     cursor = serializers.CharField(required=False, allow_blank=True)
 
 
-# --- errors outside DRF ---------------------------------------------------------------------------
+# --- errors outside DRF ---
 
 
 def error_body(exc: DepotError) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def depot_error_response(exc: DepotError, headers: dict[str, str] | None = None)
     return JsonResponse(error_body(exc), status=exc.status_code, headers=headers)
 
 
-# --- error components for the schema ------------------------------------------------------------
+# --- error components for the schema ---
 
 
 class ValidationErrorItem(serializers.Serializer):

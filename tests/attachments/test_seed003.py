@@ -161,7 +161,7 @@ def test_session_of_another_environment_is_404(tenant: Tenant, app_client: AsgiC
     assert Attachment.objects.count() == 1
 
 
-# --- delete ------------------------------------------------------------------------------
+# --- delete ---
 
 DELETE = "/api/v2/apps/alpha/environments/default/attachments/{file_id}"
 

@@ -394,3 +394,14 @@ def test_list_pages_and_query_count(
     # key lookup, session, attachments page
     with django_assert_num_queries(3):
         assert owner.get("/api/uploads/pages").status_code == 200
+
+
+def test_limited_key_cannot_upload_into_a_session_of_another_workspace(
+    tenant: Tenant, owner
+) -> None:  # type: ignore[no-untyped-def]
+    owner.post("/api/sessions", {"session_id": "alpha-run"}, format="json")
+    limited = AsgiClient(tenant.limited_key)
+    response = limited.upload("/api/uploads/alpha-run", b"sneaky", name="x.txt")
+    assert response.status_code == 404
+    assert not Attachment.objects.exists() and not Event.objects.exists()
+    assert stored_keys() == set()
