@@ -12,6 +12,12 @@ from sessions_app.models import Namespace, Session, Thread
 PREVIEW_CHARS = 500
 
 
+class IndexStatus(models.TextChoices):
+    PENDING = "pending"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
 def mint_artifact_id() -> str:
     return f"art_{uuid.uuid4().hex}"
 
@@ -86,7 +92,10 @@ class Artifact(models.Model):
     content_text = models.TextField(blank=True, default="")
     content_preview = models.CharField(max_length=PREVIEW_CHARS, blank=True, default="")
 
-    # Indexing state (the search issue fills these in).
+    # Indexing state, written by the background indexer (artifacts/indexing.py).
+    index_status = models.CharField(
+        max_length=16, choices=IndexStatus.choices, default=IndexStatus.PENDING
+    )
     is_indexed = models.BooleanField(default=False)
     indexed_at = models.DateTimeField(null=True, blank=True)
     index_collection = models.CharField(max_length=255, blank=True, default="")
@@ -168,3 +177,25 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id} {self.name}"
+
+
+class ArtifactChunk(models.Model):
+    """A piece of a version's text, the unit of search. The lexical index over `text` is kept
+    by the database itself (migration 0003): a trigger-maintained `search_vector` with a GIN
+    index on PostgreSQL, an FTS5 table kept by triggers on SQLite."""
+
+    artifact = models.ForeignKey(Artifact, on_delete=models.CASCADE, related_name="chunks")
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="+")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    # float32 vector from the optional semantic model, else null.
+    embedding = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["artifact_id", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["artifact", "ordinal"], name="chunk_ordinal_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.artifact_id}#{self.ordinal}"

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from artifacts.indexing import schedule_index
 from artifacts.models import PREVIEW_CHARS, Artifact, Source
 from attachments import storage
 from attachments.content import display_name, sniff_mime
@@ -63,6 +64,8 @@ INHERITED_FIELDS = (
     "is_pinned",
     "promoted_to_source_id",
 )
+# Fields searched along with the content: changing one in place re-indexes the version.
+INDEXED_FIELDS = {"name", "description", "summary", "tags", "keywords"}
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/yaml")
 
 
@@ -170,6 +173,7 @@ def artifact_create(
         if derived_from:
             row.derived_from.set(derived_from)
         _record(row, EventKind.ARTIFACT_CREATED)
+        schedule_index(row)
         return row
 
     return _with_content(content, write)
@@ -216,6 +220,7 @@ def artifact_version_create(
             raise Conflict("Another version was created at the same time; retry.") from error
         row.derived_from.set(latest.derived_from.all())
         _record(row, EventKind.ARTIFACT_VERSION_CREATED)
+        schedule_index(row)
         return row, True
 
     return _with_content(content, write)
@@ -229,6 +234,8 @@ def _update_in_place(latest: Artifact, fields: dict[str, Any]) -> Artifact:
         setattr(latest, name, fields[name])
     latest.save(update_fields=[*changed, "updated_at"])
     _record(latest, EventKind.ARTIFACT_UPDATED)
+    if set(changed) & INDEXED_FIELDS:
+        schedule_index(latest)
     return latest
 
 

@@ -40,6 +40,11 @@ urlpatterns = [
         name="artifacts-upload",
     ),
     path(
+        f"{NAMESPACE}/artifacts/query",
+        views.NamespaceArtifactQueryView.as_view(),
+        name="artifacts-query",
+    ),
+    path(
         f"{NAMESPACE}/artifacts/<str:artifact_id>",
         views.NamespaceArtifactDetailView.as_view(),
         name="artifact",

@@ -64,6 +64,10 @@ class Attachment(models.Model):
     path = models.CharField(max_length=1024, blank=True, default="")
     user_reference = models.CharField(max_length=255, blank=True, default="")
     purged = models.BooleanField(default=False)
+    # Extracted in the background (attachments/tasks.py): never inside the upload request.
+    content_text = models.TextField(blank=True, default="")
+    index_status = models.CharField(max_length=16, default="pending")
+    index_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -22,6 +22,7 @@ from django.db import transaction
 from attachments import storage
 from attachments.content import display_name, sniff_mime
 from attachments.models import Attachment, AttachmentSource, Blob, blob_key
+from attachments.tasks import extract_attachment_text
 from sessions_app import events
 from sessions_app.errors import Conflict, InvalidInput, StorageUnavailable
 from sessions_app.models import EventKind, Session
@@ -180,6 +181,8 @@ def attachment_create(
             mime=mime_type,
             hash=f"sha256:{staged.sha256}",
         )
+        attachment_pk = attachment.pk
+        transaction.on_commit(lambda: extract_attachment_text.enqueue(attachment_pk))
         return attachment
 
     return with_promoted_blob(staged, write)

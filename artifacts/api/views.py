@@ -49,12 +49,15 @@ from artifacts.api.serializers import (
     LineageItem,
     PromoteRequest,
     PromoteResponse,
+    QueryRequest,
+    QueryResponse,
     SessionItemMetaResponse,
     SessionItemQuery,
     ThreadArtifactListQuery,
 )
 from artifacts.content import artifact_bytes, artifact_file, download_name, is_valid_utf8
 from artifacts.models import Artifact
+from artifacts.search import artifact_search, query_terms
 from artifacts.zips import session_zip, stream_zip
 from attachments import selectors as attachment_selectors
 from attachments import storage
@@ -721,6 +724,50 @@ class ThreadArtifactsView(NamespaceView):
             include_expired=params["include_expired"],
         )
         return Response(_page(queryset, params))
+
+
+@extend_schema(tags=["artifacts (seed 002)"], parameters=NAMESPACE_PARAMETERS)
+class NamespaceArtifactQueryView(NamespaceView):
+    parser_classes = [JSONParser]
+    reads_only = True  # a POST only because the query is a body; read-only keys may search
+
+    @extend_schema(
+        operation_id="artifacts_query",
+        summary="Search the latest, unexpired artifacts of a namespace",
+        request=QueryRequest,
+        responses={200: QueryResponse, **error_responses(400, 401, 404, 422)},
+    )
+    def post(self, request: Request, **kwargs: str) -> Response:
+        namespace = self.namespace(request)
+        data = validated(QueryRequest, request.data)
+        if not query_terms(data["query"]):
+            raise InvalidInput.single(
+                ["body", "query"], "The query has no words to search for.", "value_error"
+            )
+        result = artifact_search(
+            namespace=namespace,
+            query=data["query"],
+            limit=data["limit"],
+            artifact_types=data.get("artifact_types"),
+            thread_id=data.get("thread_id"),
+        )
+        return Response(
+            {
+                "results": [
+                    {
+                        "artifact": ArtifactResponse(hit.artifact).data,
+                        "score": hit.score,
+                        "matched_chunk": hit.matched_chunk,
+                        "highlight": hit.highlight,
+                    }
+                    for hit in result.hits
+                ],
+                "combined_context": result.combined_context,
+                "total_results": result.total,
+                "query": data["query"],
+                "mode": result.mode,
+            }
+        )
 
 
 # --- Depot-signed downloads (local disk's presigned URLs) ---

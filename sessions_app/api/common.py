@@ -61,6 +61,15 @@ class JSONObjectField(serializers.DictField):
         return value
 
 
+class StrictCharField(serializers.CharField):
+    """A string that must arrive as a string (DRF would turn 42 into "42")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Input should be a valid string.", "string_type")
+        return super().to_internal_value(data)
+
+
 class StrictSerializer(serializers.Serializer):
     """A request serializer that rejects fields it does not know (seed 001: `[key]: never`)."""
 

@@ -1,0 +1,12 @@
+"""Background tasks (django-tasks). Run by `manage.py db_worker`, or by the in-process worker
+of the embedded default."""
+
+from django_tasks import task
+
+from artifacts.indexing import artifact_index
+
+
+@task()
+def index_artifact(artifact_pk: int) -> str | None:
+    status = artifact_index(artifact_pk=artifact_pk)
+    return str(status) if status else None

@@ -1,0 +1,26 @@
+"""Background text extraction for attachments (never inside the upload request)."""
+
+from django_tasks import task
+
+from attachments.extraction import ExtractionError, extract_from_storage
+from attachments.models import Attachment
+
+
+@task()
+def extract_attachment_text(attachment_pk: int) -> str | None:
+    attachment = Attachment.objects.select_related("blob").filter(pk=attachment_pk).first()
+    if attachment is None or attachment.blob is None:
+        return None
+    try:
+        text = extract_from_storage(
+            attachment.blob.storage_key, attachment.mime_type, attachment.size
+        )
+    except ExtractionError as error:
+        Attachment.objects.filter(pk=attachment_pk).update(
+            index_status="failed", index_error=str(error)[:2000]
+        )
+        return "failed"
+    Attachment.objects.filter(pk=attachment_pk).update(
+        content_text=text, index_status="indexed", index_error=""
+    )
+    return "indexed"
