@@ -486,6 +486,16 @@ async def layer_round_trips():
     await layer.group_discard(group, channel)
     return times, type(layer).__name__
 out["layer_send_receive"], out["layer"] = asyncio.run(layer_round_trips())
+from django.db.models import Count
+from attachments.models import Attachment
+from django_tasks_db.models import DBTaskResult
+out["attachment_index_status"] = {
+    row["index_status"]: row["n"]
+    for row in Attachment.objects.values("index_status").annotate(n=Count("id"))
+}
+out["task_status"] = {
+    row["status"]: row["n"] for row in DBTaskResult.objects.values("status").annotate(n=Count("id"))
+}
 print("DIAG " + json.dumps(out))
 """
 
@@ -507,6 +517,8 @@ def run_diag(env: dict[str, str], sid: str, n: int) -> dict[str, Any]:
     return {
         "vendor": raw["vendor"],
         "layer": raw["layer"],
+        "attachment_index_status": raw["attachment_index_status"],
+        "task_status": raw["task_status"],
         **{
             key: summary_ms(raw[key])
             for key in (
@@ -558,8 +570,10 @@ class Server:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                # Lifespan on: it starts the embedded default's in-process task worker
+                # (config/lifespan.py), which extracts and indexes every uploaded text file.
                 "--lifespan",
-                "off",
+                "on",
                 "--no-access-log",
             ],
             cwd=REPO,
@@ -838,6 +852,7 @@ def phase_many_polls(
     timed_gets(client, list_path, headers, count=20, gap_s=0, max_s=30)  # warm-up
 
     idle_rss_kib = _status_kib(server.pid, "VmRSS") or 0
+    idle_threads = _status_kib(server.pid, "Threads")
     log(
         f"[{server.profile}] idle RSS {idle_rss_kib / 1024:.1f} MiB; idle GET {list_path} "
         f"x{gets}, {get_gap_s * 1000:.0f} ms apart"
@@ -925,6 +940,7 @@ def phase_many_polls(
         "waiting_rss_mib": round(waiting_rss_kib / 1024, 1),
         "rss": rss.summary(),
         "peak_rss_mib": round(max(rss.peak_kib, rss.hwm_kib or 0) / 1024, 1),
+        "server_threads_idle": idle_threads,
         "server_threads_waiting": threads,
         "window_seconds": round(end_of_window, 1),
         "get_idle": summary_ms(idle["times"]) | {"statuses": idle["statuses"]},
@@ -1120,6 +1136,17 @@ def profile_rows(profile: str, r: dict[str, Any]) -> list[dict[str, Any]]:
                 "result": "info",
             },
         ]
+    if diag:
+        rows.append(
+            {
+                "figure": f"{tag} background tasks after the run (worker "
+                f"{'in-process' if r.get('inprocess_worker') == '1' else 'off'})",
+                "value": ", ".join(f"{k} {v}" for k, v in sorted(diag["task_status"].items()))
+                or "none",
+                "unit": "",
+                "result": "info",
+            }
+        )
     many = r.get("many_polls")
     if many:
         idle, loaded = many["get_idle"], many["get_loaded"]
@@ -1178,6 +1205,13 @@ def profile_rows(profile: str, r: dict[str, Any]) -> list[dict[str, Any]]:
                 "result": verdict(many["errors"] == 0 and not many["client_error"]),
             },
             {
+                "figure": f"{tag} {many['polls']} polls: server threads while waiting",
+                "value": many["server_threads_waiting"],
+                "unit": "threads",
+                "baseline_text": f"idle {many['server_threads_idle']}",
+                "result": "info",
+            },
+            {
                 "figure": f"{tag} {many['polls']} polls: wake-up under load p50/max",
                 "value": f"{many['wake_latency'].get('p50', float('nan')):.2f}/"
                 f"{many['wake_latency'].get('max', float('nan')):.2f}",
@@ -1234,7 +1268,16 @@ def main() -> int:
     parser.add_argument("--redis-db", type=int, default=13, help="Redis db number (must be empty)")
     parser.add_argument("--tmp-root", default="/tmp", help="where the temporary folder goes")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the servers (A/B experiments, e.g. "
+        "DEPOT_EVENTS_POLL_SECONDS=1); such runs never write results/latest-events.json",
+    )
     args = parser.parse_args()
+    server_env = dict(item.split("=", 1) for item in args.server_env)
 
     ws_events = args.events or (100 if args.quick else 1000)
     lp_events = args.lp_events or (50 if args.quick else 500)
@@ -1280,6 +1323,7 @@ def main() -> int:
             "gets": gets,
             "get_gap_ms": get_gap * 1000,
             "percentile": "nearest rank",
+            "server_env": server_env,
         },
         "profiles": {},
     }
@@ -1295,6 +1339,9 @@ def main() -> int:
             data_dir = work / f"data-{profile}"
             data_dir.mkdir()
             env = depot_env(data_dir)
+            # depot_env pins DATABASE_URL to the SQLite file, which turns the in-process task
+            # worker's default (on only without DATABASE_URL) off: say what each profile runs.
+            env["DEPOT_INPROCESS_WORKER"] = "1" if profile == "embedded" else "0"
             if profile == "redis":
                 size = redis_cli(args.redis_db, "DBSIZE")
                 if size != "0":
@@ -1306,6 +1353,8 @@ def main() -> int:
                 env["REDIS_URL"] = f"redis://127.0.0.1:6379/{args.redis_db}"
                 r["database"] = env["DATABASE_URL"]
                 r["redis"] = env["REDIS_URL"]
+            env |= server_env
+            r["inprocess_worker"] = env["DEPOT_INPROCESS_WORKER"]
             server = Server(profile, work, env)
             servers.append(server)
             server.start()
@@ -1389,7 +1438,7 @@ def main() -> int:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = RESULTS / f"events-{stamp}{'-quick' if args.quick else ''}.json"
         out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        if not args.quick and "error" not in results and rows:
+        if not args.quick and not server_env and "error" not in results and rows:
             (RESULTS / "latest-events.json").write_text(
                 json.dumps(strip_samples(results), indent=2, default=str) + "\n"
             )

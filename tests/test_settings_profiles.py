@@ -160,3 +160,26 @@ def test_this_run_uses_the_profile_its_environment_names() -> None:
     storage = type(default_storage._wrapped).__name__
     expected = "S3Storage" if os.environ.get("STORAGE_BACKEND") == "s3" else "FileSystemStorage"
     assert storage == expected
+
+
+def test_every_environment_variable_is_documented() -> None:
+    """Keeps `.env.example` and the README true to what the settings read."""
+    import re
+
+    names = set(
+        re.findall(
+            r'env\.(?:str|bool|int|float|list|db_url)\(\s*"([A-Z0-9_]+)"',
+            (ROOT / "config" / "settings.py").read_text(),
+        )
+    )
+    assert {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "STORAGE_BACKEND",
+        "S3_BUCKET",
+        "DEPOT_INPROCESS_WORKER",
+    } <= names
+    example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert sorted(name for name in names if f"{name}=" not in example) == []
+    assert sorted(name for name in names if f"`{name}`" not in readme) == []
