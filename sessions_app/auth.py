@@ -8,7 +8,6 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication
@@ -45,13 +44,6 @@ class Principal:
 
     def can_see_workspace(self, workspace_id: int) -> bool:
         return self.workspace_limit_id is None or self.workspace_limit_id == workspace_id
-
-    def workspace_q(self, path: str) -> Q:
-        """A filter on `<path>__organization_id` and, for limited keys, `<path>_id`."""
-        scope = Q(**{f"{path}__organization_id": self.organization_id})
-        if self.workspace_limit_id is not None:
-            scope &= Q(**{f"{path}_id": self.workspace_limit_id})
-        return scope
 
     @cached_property
     def default_namespace(self) -> Namespace:

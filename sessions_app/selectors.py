@@ -34,33 +34,28 @@ def session_list(
     return queryset.order_by("-id")
 
 
-def session_get(*, principal: Principal, session_id: str, for_update: bool = False) -> Session:
+def session_get(*, principal: Principal, session_id: str) -> Session:
     """The caller's session, or NotFound (also for another tenant's session of that id)."""
     validate_session_id(session_id)
-    queryset = session_list(principal=principal)
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",))
-    session = queryset.filter(session_id=session_id).first()
+    session = session_list(principal=principal).filter(session_id=session_id).first()
     if session is None:
         raise NotFound(f"Session '{session_id}' not found.")
     return session
 
 
-def session_find(*, principal: Principal, session_id: str) -> Session | None:
-    validate_session_id(session_id)
-    return session_list(principal=principal).filter(session_id=session_id).first()
-
-
-def namespace_get(*, principal: Principal, org: str, workspace: str, namespace: str) -> Namespace:
-    """Resolve a path's org/workspace/namespace slugs within the caller's reach, else 404."""
+def namespace_get(
+    *, principal: Principal, workspace: str, namespace: str, org: str | None = None
+) -> Namespace:
+    """Resolve workspace/namespace slugs (and an org slug, where the path has one) within the
+    caller's organization and reach, else 404."""
     found = (
         Namespace.objects.select_related("workspace__organization")
         .filter(
             workspace__organization_id=principal.organization_id,
-            workspace__organization__slug=org,
             workspace__slug=workspace,
             slug=namespace,
         )
+        .filter(**({"workspace__organization__slug": org} if org is not None else {}))
         .first()
     )
     if found is None or not principal.can_see_workspace(found.workspace_id):

@@ -116,19 +116,13 @@ APP_PARAMETERS = [
 
 
 def _app_namespace(request: Request, app_id: str, env_name: str) -> Namespace:
-    principal = get_principal(request)
-    namespace = (
-        Namespace.objects.select_related("workspace")
-        .filter(
-            workspace__organization_id=principal.organization_id,
-            workspace__slug=app_id,
-            slug=env_name,
+    """Seed 003's app and environment are a workspace and a namespace of the key's organization."""
+    try:
+        return session_selectors.namespace_get(
+            principal=get_principal(request), workspace=app_id, namespace=env_name
         )
-        .first()
-    )
-    if namespace is None or not principal.can_see_workspace(namespace.workspace_id):
-        raise NotFound(f"App '{app_id}' with environment '{env_name}' not found.")
-    return namespace
+    except NotFound:
+        raise NotFound(f"App '{app_id}' with environment '{env_name}' not found.") from None
 
 
 def _session_for_app_upload(
