@@ -23,7 +23,7 @@ def mint_artifact_id() -> str:
 
 
 class ArtifactQuerySet(models.QuerySet["Artifact"]):
-    def latest(self) -> "ArtifactQuerySet":
+    def latest_versions(self) -> "ArtifactQuerySet":
         return self.filter(is_latest=True)
 
     def unexpired(self) -> "ArtifactQuerySet":
@@ -139,9 +139,15 @@ class Artifact(models.Model):
 
     @property
     def root_artifact_id(self) -> str:
-        return (
-            self.root.artifact_id if self.root_id and self.root_id != self.pk else self.artifact_id
-        )
+        # Version 1 is its own root: answer without loading the relation.
+        if self.root_id is None or self.root_id == self.pk or self.root is None:
+            return self.artifact_id
+        return self.root.artifact_id
+
+    @property
+    def root_pk(self) -> int:
+        """The root row's key (version 1's own key for version 1)."""
+        return self.root_id if self.root_id is not None else self.pk
 
     @property
     def has_file(self) -> bool:

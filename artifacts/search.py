@@ -9,6 +9,7 @@ semantic model, lexical and vector rankings are fused by reciprocal rank (k = 60
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -72,10 +73,10 @@ def _lexical(
             WHERE {match} AND c.artifact_id IN ({eligible_sql})
             ORDER BY score DESC, c.id
             LIMIT %s"""
-        ranked_params = [tsquery, tsquery, *eligible_params, candidates]
+        ranked_params: list[Any] = [tsquery, tsquery, *eligible_params, candidates]
         count_sql = f"""SELECT COUNT(DISTINCT c.artifact_id) FROM artifacts_artifactchunk c
                         WHERE {match} AND c.artifact_id IN ({eligible_sql})"""
-        count_params = [tsquery, *eligible_params]
+        count_params: list[Any] = [tsquery, *eligible_params]
     else:
         fts_query = " OR ".join(f'"{term}"' for term in terms)
         ranked_sql = f"""
@@ -110,7 +111,7 @@ def _highlights(terms: list[str], chunk_ids: list[int]) -> dict[int, str]:
         sql = f"""SELECT id, ts_headline('english', text, to_tsquery('english', %s),
                                        'MaxWords=35, MinWords=15, MaxFragments=2')
                   FROM artifacts_artifactchunk WHERE id IN ({placeholders})"""
-        params = [" | ".join(terms), *chunk_ids]
+        params: list[Any] = [" | ".join(terms), *chunk_ids]
     else:
         sql = f"""SELECT rowid, snippet(artifacts_chunk_fts, 0, '<b>', '</b>', ' … ', 32)
                   FROM artifacts_chunk_fts
@@ -133,9 +134,9 @@ def _vector(
     )
     if not rows:
         return []
-    matrix = np.frombuffer(b"".join(bytes(row[2]) for row in rows), dtype=np.float32).reshape(
-        len(rows), -1
-    )
+    matrix = np.frombuffer(
+        b"".join(bytes(row[2] or b"") for row in rows), dtype=np.float32
+    ).reshape(len(rows), -1)
     scores = matrix @ semantic.embed_query(query)
     order = np.argsort(-scores)[:candidates]
     return [(rows[i][0], rows[i][1], float(scores[i]), "") for i in order]

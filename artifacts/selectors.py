@@ -54,7 +54,7 @@ def artifact_list(
     session_id: int | None = None,
 ) -> QuerySet[Artifact]:
     """Each artifact once (its latest version), newest artifact first; filters in SQL."""
-    queryset = Artifact.objects.latest().filter(namespace=namespace)
+    queryset = Artifact.objects.latest_versions().filter(namespace=namespace)
     if not include_expired:
         queryset = queryset.unexpired()
     if thread_id is not None:

@@ -42,8 +42,11 @@ def embed(texts: list[str]) -> list[bytes]:
     """Unit-length float32 vectors, as bytes (one per text)."""
     import numpy as np
 
+    model = _model()
+    if model is None:
+        raise RuntimeError("the semantic extra is not installed")
     with _lock:  # the model is shared by the worker's threads
-        vectors = _model().encode(texts, normalize_embeddings=True, batch_size=32)
+        vectors = model.encode(texts, normalize_embeddings=True, batch_size=32)
     return [np.asarray(vector, dtype=np.float32).tobytes() for vector in vectors]
 
 

@@ -193,7 +193,7 @@ def artifact_version_create(
 
     @transaction.atomic
     def write() -> tuple[Artifact, bool]:
-        root = Artifact.objects.select_for_update().get(pk=artifact.root_id)
+        root = Artifact.objects.select_for_update().get(pk=artifact.root_pk)
         latest = Artifact.objects.select_for_update().get(root=root, is_latest=True)
         if latest.content_hash == content.content_hash:
             return _update_in_place(latest, fields), False
@@ -244,15 +244,15 @@ def artifact_update(*, artifact: Artifact, fields: dict[str, Any]) -> Artifact:
     """Change mutable fields of the latest version in place (no new version)."""
     fields = dict(fields)
     _expiry(fields)
-    Artifact.objects.select_for_update().get(pk=artifact.root_id)
-    latest = Artifact.objects.select_for_update().get(root_id=artifact.root_id, is_latest=True)
+    Artifact.objects.select_for_update().get(pk=artifact.root_pk)
+    latest = Artifact.objects.select_for_update().get(root_id=artifact.root_pk, is_latest=True)
     return _update_in_place(latest, fields)
 
 
 @transaction.atomic
 def artifact_delete(*, artifact: Artifact) -> None:
     """Delete the artifact with all its versions; their bytes go once nothing uses them."""
-    root = Artifact.objects.select_for_update().get(pk=artifact.root_id)
+    root = Artifact.objects.select_for_update().get(pk=artifact.root_pk)
     versions = Artifact.objects.filter(root=root)
     latest = versions.get(is_latest=True)
     blob_ids = set(versions.exclude(blob=None).values_list("blob_id", flat=True))
@@ -267,7 +267,7 @@ def artifact_delete(*, artifact: Artifact) -> None:
 @transaction.atomic
 def artifact_promote(*, artifact: Artifact, created_by: str = "") -> tuple[Source, bool]:
     """Make the artifact a knowledge source. Promoting again returns the same source."""
-    root = Artifact.objects.select_for_update().get(pk=artifact.root_id)
+    root = Artifact.objects.select_for_update().get(pk=artifact.root_pk)
     existing = Source.objects.filter(artifact=root).first()
     if existing is not None:
         return existing, False
@@ -286,7 +286,7 @@ def artifact_promote(*, artifact: Artifact, created_by: str = "") -> tuple[Sourc
 def artifacts_purge_expired(*, namespace: Namespace | None = None) -> int:
     """Delete every expired, unpinned artifact (judged by its latest version). Safe to run
     again: each artifact is deleted in its own transaction and a vanished one is skipped."""
-    expired = Artifact.objects.latest().expired()
+    expired = Artifact.objects.latest_versions().expired()
     if namespace is not None:
         expired = expired.filter(namespace=namespace)
     purged = 0

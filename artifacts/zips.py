@@ -50,7 +50,10 @@ def session_zip(*, session: Session) -> ZipStream:
             size=attachment.size,
         )
     artifacts = (
-        Artifact.objects.latest().filter(session=session).select_related("blob").order_by("root_id")
+        Artifact.objects.latest_versions()
+        .filter(session=session)
+        .select_related("blob")
+        .order_by("root_id")
     )
     for artifact in artifacts:
         data: object

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.core import signing
@@ -260,7 +260,7 @@ def aread_chunks(key: str, start: int = 0, end: int | None = None) -> AsyncItera
 def iter_keys(prefix: str) -> Iterator[tuple[str, datetime]]:
     """Every stored key under `prefix`, with its last-modified time (UTC)."""
     if _is_local():
-        root = Path(default_storage.location)
+        root = Path(cast(FileSystemStorage, default_storage).location)
         base = root / prefix
         if not base.exists():
             return

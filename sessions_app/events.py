@@ -210,6 +210,7 @@ class Feed:
             if self.workspace_limit_id is not None:
                 queryset = queryset.filter(session__namespace__workspace_id=self.workspace_limit_id)
             return queryset
+        assert self.namespace_id is not None
         return Event.objects.filter(namespace_id=self.namespace_id)
 
     @property
@@ -250,7 +251,7 @@ def events_read(
             event_payload(
                 row,
                 session_id=feed.session_id
-                or (row.session.session_id if row.session_id is not None else None),
+                or (row.session.session_id if row.session is not None else None),
             )
             for row in rows
         ],

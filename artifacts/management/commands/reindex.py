@@ -36,7 +36,9 @@ class Command(BaseCommand):
         for namespace in namespaces.select_related("workspace__organization"):
             ArtifactChunk.objects.filter(namespace=namespace).delete()
             latest = (
-                Artifact.objects.latest().filter(namespace=namespace).values_list("pk", flat=True)
+                Artifact.objects.latest_versions()
+                .filter(namespace=namespace)
+                .values_list("pk", flat=True)
             )
             for artifact_pk in latest.iterator():
                 status = artifact_index(artifact_pk=artifact_pk)
