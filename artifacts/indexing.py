@@ -133,8 +133,8 @@ def artifact_index(*, artifact_pk: int) -> IndexStatus | None:
 
 
 def schedule_index(artifact: Artifact) -> None:
-    """Index `artifact` once the current transaction commits (never inside the request)."""
+    """Queue `artifact` for indexing inside the writer's transaction: the task row commits
+    with the write (or not at all), and the worker sees it only after the commit."""
     from artifacts.tasks import index_artifact
 
-    artifact_pk = artifact.pk
-    transaction.on_commit(lambda: index_artifact.enqueue(artifact_pk))
+    index_artifact.enqueue(artifact.pk)

@@ -129,7 +129,12 @@ class Artifact(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["namespace", "is_latest", "-root"], name="artifact_ns_latest_idx"),
+            # Lists and their counts read the latest versions of a namespace in root order.
+            models.Index(
+                fields=["namespace", "-root"],
+                condition=Q(is_latest=True),
+                name="artifact_ns_latest_idx",
+            ),
             models.Index(fields=["workflow_id"], name="artifact_workflow_idx"),
             models.Index(fields=["expires_at"], name="artifact_expiry_idx"),
         ]

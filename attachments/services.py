@@ -181,8 +181,8 @@ def attachment_create(
             mime=mime_type,
             hash=f"sha256:{staged.sha256}",
         )
-        attachment_pk = attachment.pk
-        transaction.on_commit(lambda: extract_attachment_text.enqueue(attachment_pk))
+        # Queued in this transaction: the task commits with the attachment, or not at all.
+        extract_attachment_text.enqueue(attachment.pk)
         return attachment
 
     return with_promoted_blob(staged, write)

@@ -228,6 +228,19 @@ class SessionZipView(APIView):
 # --- seed 001: the flat /api/artifacts surface ---
 
 
+FLAT_LIST_FIELDS = (
+    "artifact_id",
+    "root_id",
+    "root__artifact_id",
+    "workflow_id",
+    "phase_id",
+    "artifact_type",
+    "name",
+    "size_bytes",
+    "created_at",
+)
+
+
 def _flat_representation(artifact: Artifact, *, include_content: bool) -> dict[str, Any]:
     data = FlatArtifactResponse(artifact).data
     if not include_content:
@@ -255,6 +268,8 @@ class FlatArtifactsView(APIView):
         queryset = selectors.artifact_list(
             namespace=get_principal(request).default_namespace, **params
         )
+        # Seven fields out: read only those (and the root's id), not the content.
+        queryset = queryset.select_related(None).select_related("root").only(*FLAT_LIST_FIELDS)
         return Response(FlatArtifactListItem(queryset[:limit], many=True).data)
 
     @extend_schema(
@@ -455,8 +470,8 @@ class NamespaceView(APIView):
 
 def _page(queryset: Any, params: dict[str, Any]) -> dict[str, Any]:
     total = queryset.count()
-    page = keyset_page(queryset, cursor=params.get("cursor"), limit=params["limit"])
-    # Pages are keyed on the root id (artifact creation order), stable under new versions.
+    # Keyed on the root id (artifact creation order): a new version does not move an artifact.
+    page = keyset_page(queryset, cursor=params.get("cursor"), limit=params["limit"], key="root_id")
     return {
         "total": total,
         "has_more": page.has_more,
@@ -486,7 +501,7 @@ class NamespaceArtifactsView(NamespaceView):
             artifact_types=selectors.parse_type_list(params.get("artifact_types")),
             include_expired=params["include_expired"],
         )
-        return Response(_page(queryset.order_by("-root_id"), params))
+        return Response(_page(queryset, params))
 
     @extend_schema(
         operation_id="artifacts_create",

@@ -139,15 +139,16 @@ class Page:
     next_cursor: str | None
 
 
-def keyset_page(queryset: QuerySet[M], *, cursor: str | None, limit: int) -> Page:
-    """Newest first by primary key. New rows get higher keys, so a walk that started earlier
-    never sees a repeat or a gap while rows are being inserted."""
+def keyset_page(queryset: QuerySet[M], *, cursor: str | None, limit: int, key: str = "pk") -> Page:
+    """Newest first by `key`, an integer that only grows for new rows (the primary key, or an
+    artifact's root id, so a new version does not move its artifact). A walk that started
+    earlier therefore never sees a repeat or a gap while rows are being inserted."""
     if cursor:
-        queryset = queryset.filter(pk__lt=decode_cursor(cursor))
-    rows = list(queryset.order_by("-pk")[: limit + 1])
+        queryset = queryset.filter(**{f"{key}__lt": decode_cursor(cursor)})
+    rows = list(queryset.order_by(f"-{key}")[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].pk) if has_more and rows else None
+    next_cursor = encode_cursor(getattr(rows[-1], key)) if has_more and rows else None
     return Page(items=rows, has_more=has_more, next_cursor=next_cursor)
 
 

@@ -288,10 +288,12 @@ def test_filter_with_limit_returns_a_full_page(owner: APIClient) -> None:
 
 def test_cursor_walk_has_no_repeat_or_gap_while_inserting(tenant: Tenant) -> None:
     namespace = Namespace.objects.get(workspace=tenant.workspace, slug="default")
-    for index in range(1000):
+    made = [
         artifact_create(
             namespace=namespace, content=NewContent(text=f"{index}"), fields={"name": f"n{index}"}
         )
+        for index in range(1000)
+    ]
     client = client_with(tenant.owner_key)
     seen: list[str] = []
     cursor = None
@@ -300,13 +302,19 @@ def test_cursor_walk_has_no_repeat_or_gap_while_inserting(tenant: Tenant) -> Non
         params = {"limit": 97, **({"cursor": cursor} if cursor else {})}
         page = client.get(f"{NS}/artifacts", params).json()
         seen += [a["name"] for a in page["artifacts"]]
-        # Insert new artifacts and new versions of already-seen ones while walking.
+        # While walking: new artifacts, a new version of one already seen, and new versions
+        # of artifacts the walk has not reached yet (on the next page and further on).
         artifact_create(
             namespace=namespace, content=NewContent(text="late"), fields={"name": f"late{pages}"}
         )
         if page["artifacts"]:
             first = Artifact.objects.get(artifact_id=page["artifacts"][0]["artifact_id"])
             artifact_version_create(artifact=first, content=NewContent(text=f"v2 {pages}"))
+        for ahead in (len(seen) + 10, len(seen) + 300):
+            if ahead < 1000:
+                artifact_version_create(
+                    artifact=made[999 - ahead], content=NewContent(text=f"ahead {pages}")
+                )
         pages += 1
         if not page["has_more"]:
             break
