@@ -227,8 +227,11 @@ def read_chunks(key: str, start: int = 0, end: int | None = None) -> Iterator[by
                 yield chunk
         return
     client, bucket, name = _s3_location(key)
-    byte_range = f"bytes={start}-{'' if end is None else end}"
-    body = client.get_object(Bucket=bucket, Key=name, Range=byte_range)["Body"]
+    request: dict[str, Any] = {"Bucket": bucket, "Key": name}
+    if start > 0 or end is not None:
+        # Only for a real range: S3 refuses even `bytes=0-` on an empty object.
+        request["Range"] = f"bytes={start}-{'' if end is None else end}"
+    body = client.get_object(**request)["Body"]
     try:
         yield from body.iter_chunks(READ_CHUNK)
     finally:

@@ -343,3 +343,10 @@ def test_zip_holds_attachments_and_the_latest_version_of_each_artifact(
         "artifacts/notes.txt": b"new",
         "artifacts/r.pdf": b"%PDF-1.4\nx",
     }
+
+
+def test_empty_files_in_the_zip_and_content(asgi_owner: AsgiClient) -> None:
+    # S3 refuses a range on an empty object; whole-object reads must not send one.
+    _upload(asgi_owner, b"", name="empty.txt", session="hollow")
+    archive = zipfile.ZipFile(io.BytesIO(asgi_owner.get("/api/sessions/hollow/download").content))
+    assert archive.read("attachments/empty.txt") == b""
