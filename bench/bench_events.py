@@ -857,7 +857,10 @@ def phase_many_polls(
         f"[{server.profile}] idle RSS {idle_rss_kib / 1024:.1f} MiB; idle GET {list_path} "
         f"x{gets}, {get_gap_s * 1000:.0f} ms apart"
     )
+    cpu_before = cpu_seconds(server.pid) or 0.0
+    idle_began = time.perf_counter()
     idle = timed_gets(client, list_path, headers, count=gets, gap_s=get_gap_s, max_s=120)
+    idle_cpu = ((cpu_seconds(server.pid) or 0.0) - cpu_before) / (time.perf_counter() - idle_began)
 
     prefix = f"bench-many-{uuid.uuid4().hex[:8]}"
     sids = [f"{prefix}-{i:04d}" for i in range(polls)]
@@ -882,10 +885,20 @@ def phase_many_polls(
             waiting_rss_kib = _status_kib(server.pid, "VmRSS") or 0
             threads = _status_kib(server.pid, "Threads")
             log(f"  RSS while waiting {waiting_rss_kib / 1024:.1f} MiB, {threads} threads")
+            # What the waiting polls cost by themselves: server CPU over one full timer period
+            # (every waiting poll re-reads the log each DEPOT_EVENTS_POLL_SECONDS).
+            period = float(server.env.get("DEPOT_EVENTS_POLL_SECONDS") or 5.0)
+            cpu_window = min(max(period, 1.0), 10.0)
+            cpu_before = cpu_seconds(server.pid) or 0.0
+            time.sleep(cpu_window)
+            waiting_cpu = ((cpu_seconds(server.pid) or 0.0) - cpu_before) / cpu_window
+            log(f"  server CPU while the polls wait: {waiting_cpu:.2f} core over {cpu_window} s")
             client.request("GET", list_path, headers=headers)  # reconnect if keep-alive expired
+            cpu_before = cpu_seconds(server.pid) or 0.0
             loaded_began = time.perf_counter()
             loaded = timed_gets(client, list_path, headers, count=gets, gap_s=get_gap_s, max_s=120)
             loaded_seconds = time.perf_counter() - loaded_began
+            loaded_cpu = ((cpu_seconds(server.pid) or 0.0) - cpu_before) / loaded_seconds
             # Wake a few of the waiting polls with a real event, to check they still work.
             wake_uploads = []
             for i in range(min(wakes, polls)):
@@ -940,6 +953,12 @@ def phase_many_polls(
         "waiting_rss_mib": round(waiting_rss_kib / 1024, 1),
         "rss": rss.summary(),
         "peak_rss_mib": round(max(rss.peak_kib, rss.hwm_kib or 0) / 1024, 1),
+        "server_cpu_share": {
+            "idle_gets": round(idle_cpu, 3),
+            "polls_waiting": round(waiting_cpu, 3),
+            "polls_waiting_window_s": cpu_window,
+            "loaded_gets": round(loaded_cpu, 3),
+        },
         "server_threads_idle": idle_threads,
         "server_threads_waiting": threads,
         "window_seconds": round(end_of_window, 1),
@@ -1203,6 +1222,14 @@ def profile_rows(profile: str, r: dict[str, Any]) -> list[dict[str, Any]]:
                 "unit": "",
                 "target": "0",
                 "result": verdict(many["errors"] == 0 and not many["client_error"]),
+            },
+            {
+                "figure": f"{tag} {many['polls']} polls: server CPU while waiting (no requests)",
+                "value": many["server_cpu_share"]["polls_waiting"],
+                "unit": "cores",
+                "digits": 2,
+                "baseline_text": f"during idle GETs {many['server_cpu_share']['idle_gets']:.2f}",
+                "result": "info",
             },
             {
                 "figure": f"{tag} {many['polls']} polls: server threads while waiting",

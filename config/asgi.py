@@ -13,16 +13,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from attachments.asgi import StreamingUploadMiddleware  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
-from sessions_app.routing import websocket_urlpatterns  # noqa: E402
+from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
 from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Uploads stream to storage before Django sees the request (attachments/asgi.py).
-        "http": StreamingUploadMiddleware(django_asgi_app),
+        # Long-polls wait outside Django (no thread each); uploads stream to storage before
+        # Django sees the request (attachments/asgi.py); everything else is Django.
+        "http": URLRouter(
+            [*long_poll_urlpatterns, re_path(r"", StreamingUploadMiddleware(django_asgi_app))]
+        ),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
         # Starts the embedded default's in-process task worker (config/lifespan.py).
         "lifespan": Lifespan(),

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from sessions_app import selectors
 from sessions_app.api.common import (
     StrictSerializer,
-    depot_error_response,
+    error_body,
     error_responses,
     validated,
 )
@@ -97,20 +97,18 @@ def _principal_of_user(user: Any) -> Principal | None:
         connection.close()
 
 
-async def principal_for_request(request: HttpRequest) -> Principal:
-    raw_key = raw_key_from_headers(
-        {
-            "x-api-key": request.headers.get("X-API-Key", ""),
-            "authorization": request.headers.get("Authorization", ""),
-        }
-    )
+async def principal_for_credentials(
+    headers: dict[str, str], load_user: Callable[[], Awaitable[Any]]
+) -> Principal:
+    """The caller, from `x-api-key`/`authorization` (lower-case names), else a logged-in user."""
+    raw_key = raw_key_from_headers(headers)
     if raw_key is not None:
         principal = await sync_to_async(_authenticate_key, thread_sensitive=False)(raw_key)
         if principal is None:
             raise NotAuthenticated("Invalid, revoked or expired API key.")
         return principal
-    user = await request.auser()
-    if not user.is_authenticated:
+    user = await load_user()
+    if user is None or not user.is_authenticated:
         raise NotAuthenticated()
     principal = await sync_to_async(_principal_of_user, thread_sensitive=False)(user)
     if principal is None:
@@ -130,14 +128,23 @@ def _filters(params: dict[str, Any]) -> EventFilter:
     )
 
 
-async def _long_poll(
-    request: HttpRequest, feed_for: Callable[[Principal], Awaitable[Feed]]
-) -> JsonResponse:
+FeedFor = Callable[[Principal], Awaitable[Feed]]
+
+
+async def answer_long_poll(
+    *,
+    method: str,
+    headers: dict[str, str],
+    query: dict[str, str],
+    load_user: Callable[[], Awaitable[Any]],
+    feed_for: FeedFor,
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The long-poll, whatever carried the request: (status, JSON body, extra headers)."""
     try:
-        if request.method != "GET":
-            return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
-        principal = await principal_for_request(request)
-        params = validated(EventQuery, dict(request.GET.items()), location="query")
+        if method not in ("GET", "HEAD"):
+            return 405, {"detail": f'Method "{method}" not allowed.'}, {"Allow": "GET"}
+        principal = await principal_for_credentials(headers, load_user)
+        params = validated(EventQuery, query, location="query")
         feed = await feed_for(principal)
         page, timed_out = await events_wait(
             feed=feed,
@@ -147,17 +154,58 @@ async def _long_poll(
             wait_seconds=params["wait_seconds"],
         )
     except NotAuthenticated as error:
-        return depot_error_response(error, headers={"WWW-Authenticate": 'Bearer realm="depot"'})
+        return 401, error_body(error), {"WWW-Authenticate": 'Bearer realm="depot"'}
     except DepotError as error:
-        return depot_error_response(error)
-    return JsonResponse(
-        {
-            "events": page.events,
-            "next_cursor": page.next_cursor,
-            "has_more": page.has_more,
-            "timed_out": timed_out,
-        }
+        return error.status_code, error_body(error), {}
+    body = {
+        "events": page.events,
+        "next_cursor": page.next_cursor,
+        "has_more": page.has_more,
+        "timed_out": timed_out,
+    }
+    return 200, body, {}
+
+
+async def _django_long_poll(request: HttpRequest, feed_for: FeedFor) -> JsonResponse:
+    async def load_user() -> Any:
+        return await request.auser()
+
+    status, body, headers = await answer_long_poll(
+        method=request.method or "GET",
+        headers={
+            "x-api-key": request.headers.get("X-API-Key", ""),
+            "authorization": request.headers.get("Authorization", ""),
+        },
+        query=dict(request.GET.items()),
+        load_user=load_user,
+        feed_for=feed_for,
     )
+    return JsonResponse(body, status=status, headers=headers)
+
+
+def session_feed(session_id: str) -> FeedFor:
+    """A session that has no events yet, or does not exist yet in the caller's organization,
+    is waited on rather than refused, so a watcher can subscribe before the first write."""
+
+    async def feed_for(principal: Principal) -> Feed:
+        selectors.validate_session_id(session_id)
+        return Feed(
+            organization_id=principal.organization_id,
+            session_id=session_id,
+            workspace_limit_id=principal.workspace_limit_id,
+        )
+
+    return feed_for
+
+
+def namespace_feed(org: str, ws: str, ns: str) -> FeedFor:
+    async def feed_for(principal: Principal) -> Feed:
+        namespace_id = await sync_to_async(_namespace_id, thread_sensitive=False)(
+            principal, org, ws, ns
+        )
+        return Feed(organization_id=principal.organization_id, namespace_id=namespace_id)
+
+    return feed_for
 
 
 def documented_by(schema_view: type[APIView]) -> Callable[[Any], Any]:
@@ -200,25 +248,6 @@ class NamespaceEventsSchema(APIView):
         raise NotImplementedError
 
 
-# GET only, and no cookie-authenticated state change happens here, so CSRF does not apply;
-# exempting it lets a wrong method get its JSON 405.
-@documented_by(SessionEventsSchema)
-@csrf_exempt
-async def session_events(request: HttpRequest, session_id: str) -> JsonResponse:
-    """A session that has no events yet, or does not exist yet in the caller's organization,
-    is waited on rather than refused, so a watcher can subscribe before the first write."""
-
-    async def feed_for(principal: Principal) -> Feed:
-        selectors.validate_session_id(session_id)
-        return Feed(
-            organization_id=principal.organization_id,
-            session_id=session_id,
-            workspace_limit_id=principal.workspace_limit_id,
-        )
-
-    return await _long_poll(request, feed_for)
-
-
 def _namespace_id(principal: Principal, org: str, ws: str, ns: str) -> int:
     try:
         return selectors.namespace_get(principal=principal, org=org, workspace=ws, namespace=ns).pk
@@ -226,13 +255,18 @@ def _namespace_id(principal: Principal, org: str, ws: str, ns: str) -> int:
         connection.close()
 
 
+# In production these paths are answered by `sessions_app.consumers.LongPollConsumer` before
+# Django (see config/asgi.py), because Django parks a thread for every request it handles.
+# The views serve the same answers elsewhere (test client, other servers) and carry the schema.
+# GET only, and no cookie-authenticated state change happens here, so CSRF does not apply;
+# exempting it lets a wrong method get its JSON 405.
+@documented_by(SessionEventsSchema)
+@csrf_exempt
+async def session_events(request: HttpRequest, session_id: str) -> JsonResponse:
+    return await _django_long_poll(request, session_feed(session_id))
+
+
 @documented_by(NamespaceEventsSchema)
 @csrf_exempt
 async def namespace_events(request: HttpRequest, org: str, ws: str, ns: str) -> JsonResponse:
-    async def feed_for(principal: Principal) -> Feed:
-        namespace_id = await sync_to_async(_namespace_id, thread_sensitive=False)(
-            principal, org, ws, ns
-        )
-        return Feed(organization_id=principal.organization_id, namespace_id=namespace_id)
-
-    return await _long_poll(request, feed_for)
+    return await _django_long_poll(request, namespace_feed(org, ws, ns))

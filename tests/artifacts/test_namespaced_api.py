@@ -563,6 +563,8 @@ def test_fifty_writers_make_versions_one_to_a_thousand(tenant: Tenant) -> None:
             barrier.wait()
             for step in range(20):
                 artifact_version_create(artifact=root, content=NewContent(text=f"{number}-{step}"))
+                # As a request does: hand the connection back (to the pool, in production).
+                connection.close()
         except BaseException as error:
             errors.append(error)
         finally:

@@ -512,3 +512,27 @@ def test_a_reader_sees_every_committed_event_once_in_order(tenant: Tenant) -> No
     assert [sequence for sequence, _ in seen] == list(range(1, target + 1))
     assert sorted(label for _, label in seen) == sorted(committed)
     assert rolled_back and not set(rolled_back) & {label for _, label in seen}
+
+
+async def test_waiting_polls_hold_no_threads(tenant: Tenant) -> None:
+    """Every middleware is async-capable, so a waiting long-poll parks on the event loop
+    instead of a worker thread (a sync-only middleware once cost a thread per poll)."""
+    import threading
+
+    before = threading.active_count()
+    polls = [
+        asyncio.create_task(
+            _get(EVENTS.format(sid=f"idle-{index}"), tenant.owner_key, wait_seconds=3)
+        )
+        for index in range(40)
+    ]
+    await asyncio.sleep(1.5)
+    during = threading.active_count()
+    responses = await asyncio.gather(*polls)
+    assert all(response.json()["timed_out"] for response in responses)
+    assert during - before < 10, (before, during)
+
+
+def test_static_files_are_still_served() -> None:
+    response = AsgiClient().get("/static/admin/css/base.css")
+    assert response.status_code == 200 and "text/css" in response.headers["content-type"]
