@@ -2,8 +2,9 @@
 optional semantic model.
 
 Lexical ranking: PostgreSQL full-text search (`tsvector` GIN index, `ts_rank_cd`,
-`ts_headline`) or SQLite FTS5 (`bm25`, `snippet`). The query's words are OR-ed, so an artifact
-that has more of them ranks higher and one that lacks a word is not thrown out. With the
+`ts_headline`) or SQLite FTS5 (`bm25`, `snippet`). Artifacts having every word of the query
+come first; when they do not fill the page the words are OR-ed, so an artifact that lacks one
+is still found. With the
 semantic model, lexical and vector rankings are fused by reciprocal rank (k = 60).
 """
 
@@ -58,13 +59,13 @@ def _eligible(
 
 
 def _lexical(
-    terms: list[str], eligible: QuerySet[Artifact], candidates: int
+    terms: list[str], eligible: QuerySet[Artifact], candidates: int, *, every_word: bool = False
 ) -> tuple[list[tuple[int, int, float, str]], int]:
     """[(chunk id, artifact id, score, highlight)] best first, and the number of matching
     artifacts."""
     eligible_sql, eligible_params = eligible.values("pk").query.sql_with_params()
     if connection.vendor == "postgresql":
-        tsquery = " | ".join(terms)
+        tsquery = (" & " if every_word else " | ").join(terms)
         match = "c.search_vector @@ to_tsquery('english', %s)"
         ranked_sql = f"""
             SELECT c.id, c.artifact_id,
@@ -78,7 +79,7 @@ def _lexical(
                         WHERE {match} AND c.artifact_id IN ({eligible_sql})"""
         count_params: list[Any] = [tsquery, *eligible_params]
     else:
-        fts_query = " OR ".join(f'"{term}"' for term in terms)
+        fts_query = (" AND " if every_word else " OR ").join(f'"{term}"' for term in terms)
         ranked_sql = f"""
             SELECT c.id, c.artifact_id, -bm25(artifacts_chunk_fts) AS score
             FROM artifacts_chunk_fts
@@ -177,8 +178,13 @@ def artifact_search(
     terms = query_terms(query)
     eligible = _eligible(namespace, artifact_types or [], thread_id)
     candidates = limit * CANDIDATES_PER_RESULT
-    lexical_rows, total = _lexical(terms, eligible, candidates)
+    # Artifacts with every word first; only when they do not fill the page, any word. Common
+    # words OR-ed together match nearly everything, which is slow to rank and count.
+    lexical_rows, total = _lexical(terms, eligible, candidates, every_word=len(terms) > 1)
     ranking = _best_per_artifact(lexical_rows)
+    if len(terms) > 1 and len(ranking) < limit:
+        lexical_rows, total = _lexical(terms, eligible, candidates)
+        ranking = _best_per_artifact(lexical_rows)
     mode = "lexical"
     if semantic.available():
         mode = "hybrid"
