@@ -287,6 +287,9 @@ DEPOT_ORPHAN_GRACE_SECONDS = env.int("DEPOT_ORPHAN_GRACE_SECONDS", default=3600)
 # Event readers (long-polls, WebSockets) re-read the log this often even without a wake-up,
 # which bounds the delay a lost channel-layer message can cause.
 DEPOT_EVENTS_POLL_SECONDS = env.float("DEPOT_EVENTS_POLL_SECONDS", default=5.0)
+# The same for a waiting long-poll (±20% jitter): it lives at most 60 s, and with 1,000 waiting a
+# 5 s re-read alone took half a core here.
+DEPOT_LONGPOLL_RECHECK_SECONDS = env.float("DEPOT_LONGPOLL_RECHECK_SECONDS", default=15.0)
 
 # --- Background work (text extraction, indexing) ------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

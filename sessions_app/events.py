@@ -15,6 +15,7 @@ and also look on a timer, so a dropped wake-up costs latency, never an event.
 import asyncio
 import hashlib
 import logging
+import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -334,7 +335,9 @@ async def events_wait(
     `wait_seconds` pass. Returns (page, timed_out)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
-    poll = settings.DEPOT_EVENTS_POLL_SECONDS
+    # The re-read only matters when a wake-up was lost; jitter keeps a thousand waiting polls
+    # from re-reading in step.
+    poll = settings.DEPOT_LONGPOLL_RECHECK_SECONDS * random.uniform(0.8, 1.2)
     cursor = after
     async with Waiter(feed.group) as waiter:
         while True:

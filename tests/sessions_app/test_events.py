@@ -536,3 +536,27 @@ async def test_waiting_polls_hold_no_threads(tenant: Tenant) -> None:
 def test_static_files_are_still_served() -> None:
     response = AsgiClient().get("/static/admin/css/base.css")
     assert response.status_code == 200 and "text/css" in response.headers["content-type"]
+
+
+async def test_a_long_poll_survives_dropped_wake_ups(tenant: Tenant, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEPOT_LONGPOLL_RECHECK_SECONDS = 0.3
+    layer = get_channel_layer()
+    original = layer.group_send
+
+    async def drop(group: str, message: dict) -> None:
+        return None
+
+    layer.group_send = drop
+    try:
+        poll = asyncio.create_task(
+            _get(EVENTS.format(sid="lossy-lp"), tenant.owner_key, wait_seconds=20)
+        )
+        await asyncio.sleep(0.5)
+        asgi = AsgiClient(tenant.owner_key)
+        await sync_to_async(_upload, thread_sensitive=False)(asgi, "lossy-lp", b"x", "x.txt")
+        started = time.monotonic()
+        body = (await asyncio.wait_for(poll, 10)).json()
+        assert body["timed_out"] is False and len(body["events"]) == 1
+        assert time.monotonic() - started < 3  # found by the re-read, long before wait_seconds
+    finally:
+        layer.group_send = original

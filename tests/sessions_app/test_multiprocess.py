@@ -36,7 +36,9 @@ def _server_env(storage_location: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
-        "DEPOT_EVENTS_POLL_SECONDS": "30",  # long enough that only a wake-up explains speed
+        # Long enough that only a wake-up explains a fast answer.
+        "DEPOT_EVENTS_POLL_SECONDS": "30",
+        "DEPOT_LONGPOLL_RECHECK_SECONDS": "30",
     }
     if settings.STORAGE_BACKEND == "s3":
         env["S3_PREFIX"] = storage_location
