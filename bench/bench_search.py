@@ -1664,6 +1664,34 @@ def git_info() -> dict[str, Any]:
     return {"commit": run("rev-parse", "HEAD"), "dirty_files": len(dirty)}
 
 
+# What the measured processes run: Python and settings files, not docs, tests or benchmarks.
+CODE_PATHSPEC = ["*.py", "*.toml", ".env", ":(exclude)bench/**", ":(exclude)tests/**"]
+
+
+def code_fingerprint() -> str:
+    """The code's state (Python and settings files outside bench/ and tests/, as committed plus
+    uncommitted changes): other people work in this tree, and a run whose code changed under
+    it measures a mix."""
+
+    def run(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    tracked = run("ls-files", "-s", "--", *CODE_PATHSPEC)  # blob hashes as committed
+    state = "\n".join(
+        [
+            tracked,
+            run("diff", "HEAD", "--", *CODE_PATHSPEC),
+            run("ls-files", "--others", "--exclude-standard", "--", *CODE_PATHSPEC),
+        ]
+    )
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
 def p50_p99(summary: dict[str, Any]) -> str:
     return f"{fmt(summary.get('p50_ms'), 1)} / {fmt(summary.get('p99_ms'), 1)}"
 
@@ -2085,6 +2113,7 @@ def main() -> int:
             "loadavg_at_start": os.getloadavg(),
         },
         "git": git_info(),
+        "code_fingerprint_start": code_fingerprint(),
         "work_dir": str(work),
     }
     semantic = subprocess.run(
@@ -2246,6 +2275,19 @@ def main() -> int:
                 + f"; C/A {u.get('ratio_C_over_A')}, C/B {u.get('ratio_C_over_B')}"
             )
             rows += upload_rows(results)
+        results["code_fingerprint_end"] = code_fingerprint()
+        unchanged = results["code_fingerprint_end"] == results["code_fingerprint_start"]
+        results["git_at_end"] = git_info()
+        rows.append(
+            {
+                "figure": "code unchanged during the run (*.py, *.toml, .env)",
+                "value": str(unchanged),
+                "unit": "",
+                "baseline_text": f"HEAD at end {results['git_at_end']['commit'][:12]}",
+                "target": "True",
+                "result": verdict(unchanged),
+            }
+        )
         results["rows"] = rows
         results["passed"] = all(row["result"] != "FAIL" for row in rows)
         return 0 if results["passed"] else 1
@@ -2283,7 +2325,13 @@ def main() -> int:
         suffix = "-quick" if args.quick else ("-partial" if partial else "")
         out = RESULTS / f"search-{stamp}{suffix}.json"
         out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        if not args.quick and not partial and "error" not in results and rows:
+        changed = (
+            results.get("code_fingerprint_end", results["code_fingerprint_start"])
+            != (results["code_fingerprint_start"])
+        )
+        if changed:
+            log("the code changed during the run: latest-search.json not written")
+        if not args.quick and not partial and "error" not in results and rows and not changed:
             (RESULTS / "latest-search.json").write_text(
                 json.dumps(results, indent=2, default=str) + "\n"
             )
