@@ -153,6 +153,14 @@ def _best_per_artifact(rows: list[tuple[int, int, float, str]]) -> list[tuple[in
     return best
 
 
+def every_word_first(
+    every_word: list[tuple[int, int, float]], any_word: list[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """The every-word hits on top, then the page filled with any-word hits not already in."""
+    found = {artifact_id for _, artifact_id, _ in every_word}
+    return every_word + [hit for hit in any_word if hit[1] not in found]
+
+
 def _fuse(*rankings: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
     """Reciprocal rank fusion of per-artifact rankings; each artifact keeps the chunk from the
     ranking that placed it highest."""
@@ -184,7 +192,7 @@ def artifact_search(
     ranking = _best_per_artifact(lexical_rows)
     if len(terms) > 1 and len(ranking) < limit:
         lexical_rows, total = _lexical(terms, eligible, candidates)
-        ranking = _best_per_artifact(lexical_rows)
+        ranking = every_word_first(ranking, _best_per_artifact(lexical_rows))
     mode = "lexical"
     if semantic.available():
         mode = "hybrid"

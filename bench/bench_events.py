@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
+import hashlib
 import http.client
 import itertools
 import json
@@ -39,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -496,6 +499,11 @@ out["attachment_index_status"] = {
 out["task_status"] = {
     row["status"]: row["n"] for row in DBTaskResult.objects.values("status").annotate(n=Count("id"))
 }
+from django.conf import settings
+out["settings"] = {
+    name: getattr(settings, name, None)
+    for name in ("DEPOT_EVENTS_POLL_SECONDS", "DEPOT_LONGPOLL_RECHECK_SECONDS")
+}
 print("DIAG " + json.dumps(out))
 """
 
@@ -519,6 +527,7 @@ def run_diag(env: dict[str, str], sid: str, n: int) -> dict[str, Any]:
         "layer": raw["layer"],
         "attachment_index_status": raw["attachment_index_status"],
         "task_status": raw["task_status"],
+        "settings": raw["settings"],
         **{
             key: summary_ms(raw[key])
             for key in (
@@ -530,6 +539,92 @@ def run_diag(env: dict[str, str], sid: str, n: int) -> dict[str, Any]:
             )
         },
     }
+
+
+# --- what else ran: code changes and other benchmarks ---
+
+# What the measured processes run: Python and settings files, not docs, tests or benchmarks.
+CODE_PATHSPEC = ["*.py", "*.toml", ".env", ":(exclude)bench/**", ":(exclude)tests/**"]
+
+
+def code_fingerprint() -> str:
+    """The code's state (as committed plus uncommitted changes; same rule as bench_search.py):
+    other people work in this tree, and a run whose code changed under it measures a mix."""
+
+    def run(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    state = "\n".join(
+        [
+            run("ls-files", "-s", "--", *CODE_PATHSPEC),
+            run("diff", "HEAD", "--", *CODE_PATHSPEC),
+            run("ls-files", "--others", "--exclude-standard", "--", *CODE_PATHSPEC),
+        ]
+    )
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+class ActivityWatch:
+    """Every 2 s, lists other benchmark or test processes on the machine (from /proc): the
+    figures of a run that overlapped one are not comparable with a quiet run's."""
+
+    MARKERS = ("bench/bench_", "bench_files.py", "bench_artifacts.py", "bench_search.py", "pytest")
+
+    def __init__(self) -> None:
+        self.mine = {os.getpid()}
+        self.seen: dict[str, list[str]] = {}  # command line -> [first seen, last seen]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _ours(self, pid: int) -> bool:
+        # Our own children (uvicorn, client processes, diagnostics) and their children.
+        for _ in range(4):
+            if pid in self.mine:
+                return True
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                return False
+        return pid in self.mine
+
+    def _scan(self) -> None:
+        now = time.strftime("%H:%M:%S")
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or self._ours(int(entry)):
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    command = file.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            if any(marker in command for marker in self.MARKERS) and "timeout " not in command:
+                key = command[:200]
+                if key in self.seen:
+                    self.seen[key][1] = now
+                else:
+                    self.seen[key] = [now, now]
+
+    def _run(self) -> None:
+        while not self._stop.wait(2.0):
+            with contextlib.suppress(Exception):  # never let the watch break the run
+                self._scan()
+
+    def __enter__(self) -> ActivityWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def summary(self) -> list[dict[str, str]]:
+        return [{"command": k, "first": v[0], "last": v[1]} for k, v in self.seen.items()]
 
 
 # --- server ---
@@ -838,9 +933,12 @@ def phase_many_polls(
     polls: int,
     wait_seconds: float,
     gets: int,
-    get_gap_s: float,
+    span_s: float,
     wakes: int,
 ) -> dict[str, Any]:
+    """`span_s`: how long the server CPU is measured with the polls waiting, and about how long
+    each series of GETs lasts: one full re-check period of a waiting poll."""
+    get_gap_s = max(0.025, span_s / gets - 0.01)
     headers = {"X-API-Key": server.api_key}
     client = Http(server.base_url)
     list_sid = f"bench-list-{uuid.uuid4().hex[:12]}"
@@ -885,10 +983,9 @@ def phase_many_polls(
             waiting_rss_kib = _status_kib(server.pid, "VmRSS") or 0
             threads = _status_kib(server.pid, "Threads")
             log(f"  RSS while waiting {waiting_rss_kib / 1024:.1f} MiB, {threads} threads")
-            # What the waiting polls cost by themselves: server CPU over one full timer period
-            # (every waiting poll re-reads the log each DEPOT_EVENTS_POLL_SECONDS).
-            period = float(server.env.get("DEPOT_EVENTS_POLL_SECONDS") or 5.0)
-            cpu_window = min(max(period, 1.0), 10.0)
+            # What the waiting polls cost by themselves: server CPU over one full re-check
+            # period (every waiting poll re-reads the log once in it).
+            cpu_window = span_s
             cpu_before = cpu_seconds(server.pid) or 0.0
             time.sleep(cpu_window)
             waiting_cpu = ((cpu_seconds(server.pid) or 0.0) - cpu_before) / cpu_window
@@ -967,7 +1064,8 @@ def phase_many_polls(
         "get_loaded": summary_ms(loaded["times"])
         | {"statuses": loaded["statuses"], "seconds": round(loaded_seconds, 2)},
         "get_loaded_ms": raw_ms(loaded["times"]),
-        "get_gap_ms": get_gap_s * 1000,
+        "get_gap_ms": round(get_gap_s * 1000, 1),
+        "span_s": span_s,
         "returned": len(outcomes),
         "pending": result.get("pending"),
         "correct": correct,
@@ -1311,9 +1409,6 @@ def main() -> int:
     n_polls = args.polls or (200 if args.quick else 1000)
     poll_wait = 20.0 if args.quick else 60.0
     gets = 50 if args.quick else 200
-    # 200 GETs 25 ms apart span more than one DEPOT_EVENTS_POLL_SECONDS (5 s) period, in which
-    # every waiting poll re-reads the log once.
-    get_gap = 0.025
     warmup = 20
     profiles = ["embedded"] if args.skip_redis else list(PROFILES)
 
@@ -1340,6 +1435,7 @@ def main() -> int:
             "clock": str(time.get_clock_info("perf_counter")),
         },
         "git": git_info(),
+        "code_fingerprint_start": code_fingerprint(),
         "work_dir": str(work),
         "settings": {
             "ws_events": ws_events,
@@ -1348,7 +1444,6 @@ def main() -> int:
             "polls": n_polls,
             "poll_wait_seconds": poll_wait,
             "gets": gets,
-            "get_gap_ms": get_gap * 1000,
             "percentile": "nearest rank",
             "server_env": server_env,
         },
@@ -1359,6 +1454,7 @@ def main() -> int:
     pg_db = f"depot_bench_{uuid.uuid4().hex[:10]}"
     pg_created = False
     redis_used = False
+    watch = ActivityWatch().__enter__()
     try:
         for profile in profiles:
             r: dict[str, Any] = {}
@@ -1406,13 +1502,24 @@ def main() -> int:
             r["diag"] = run_diag(env, ws["session_id"], 200)
             log(f"  {r['diag']}")
             if profile == "embedded":
+                # A waiting long-poll re-reads the log every DEPOT_LONGPOLL_RECHECK_SECONDS
+                # (+-20% jitter) or, in older code, DEPOT_EVENTS_POLL_SECONDS: measure over one
+                # whole period, as far as the polls' own wait leaves room for it.
+                effective = r["diag"]["settings"]
+                recheck = (
+                    effective.get("DEPOT_LONGPOLL_RECHECK_SECONDS")
+                    or effective.get("DEPOT_EVENTS_POLL_SECONDS")
+                    or 5.0
+                )
+                span = min(1.2 * float(recheck), max(5.0, (poll_wait - 15) / 2))
+                r["many_polls_span_s"] = span
                 r["many_polls"] = phase_many_polls(
                     ctx,
                     server,
                     polls=n_polls,
                     wait_seconds=poll_wait,
                     gets=gets,
-                    get_gap_s=get_gap,
+                    span_s=span,
                     wakes=10,
                 )
                 many = r["many_polls"]
@@ -1424,6 +1531,32 @@ def main() -> int:
             server.stop()
             r["server_log_errors"], r["server_log_tail"] = server.log_errors()
             rows += profile_rows(profile, r)
+        watch.__exit__()
+        results["concurrent_processes"] = watch.summary()
+        results["code_fingerprint_end"] = code_fingerprint()
+        unchanged = results["code_fingerprint_end"] == results["code_fingerprint_start"]
+        rows.append(
+            {
+                "figure": "code unchanged during the run (outside bench/, tests/)",
+                "value": str(unchanged),
+                "unit": "",
+                "target": "True",
+                "result": verdict(unchanged),
+            }
+        )
+        rows.append(
+            {
+                "figure": "other benchmarks/tests running meanwhile",
+                "value": len(results["concurrent_processes"]),
+                "unit": "processes",
+                "baseline_text": "; ".join(
+                    f"{c['first']}-{c['last']} {c['command'][:60]}"
+                    for c in results["concurrent_processes"][:3]
+                )
+                or "-",
+                "result": "info",
+            }
+        )
         results["rows"] = rows
         results["passed"] = all(row["result"] != "FAIL" for row in rows)
         return 0 if results["passed"] else 1
@@ -1438,6 +1571,7 @@ def main() -> int:
                 )
         raise
     finally:
+        watch.__exit__()
         for server in servers:
             server.stop()
         if pg_created:
@@ -1465,7 +1599,13 @@ def main() -> int:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = RESULTS / f"events-{stamp}{'-quick' if args.quick else ''}.json"
         out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        if not args.quick and not server_env and "error" not in results and rows:
+        if (
+            not args.quick
+            and not server_env
+            and "error" not in results
+            and rows
+            and results.get("code_fingerprint_end") == results["code_fingerprint_start"]
+        ):
             (RESULTS / "latest-events.json").write_text(
                 json.dumps(strip_samples(results), indent=2, default=str) + "\n"
             )

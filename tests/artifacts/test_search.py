@@ -426,3 +426,13 @@ def test_semantic_mode_ranks_a_paraphrase_above_an_unrelated_artifact(owner: API
     assert [r["artifact"]["name"] for r in body["results"]] == ["Feline care", "Tax filing"]
     indexed = Artifact.objects.get(name="Feline care")
     assert indexed.embedding_model_id == semantic.MODEL_ID
+
+
+def test_artifacts_with_every_word_stay_ahead_of_the_fill() -> None:
+    from artifacts.search import every_word_first
+
+    every = [(11, 1, 0.2), (12, 2, 0.1)]
+    # Any-word ranking prefers artifacts with one word repeated; 1 and 2 come later in it.
+    anyword = [(31, 3, 9.0), (32, 4, 8.0), (13, 1, 7.0), (33, 5, 6.0), (14, 2, 5.0)]
+    assert [artifact for _, artifact, _ in every_word_first(every, anyword)] == [1, 2, 3, 4, 5]
+    assert every_word_first([], anyword) == anyword
