@@ -296,7 +296,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # The embedded default runs a worker thread inside the server process (started by the ASGI
 # lifespan), so nothing else has to run; production runs `manage.py db_worker` instead.
 DEPOT_INPROCESS_WORKER = env.bool(
-    "DEPOT_INPROCESS_WORKER", default=not env.str("DATABASE_URL", default="")
+    "DEPOT_INPROCESS_WORKER",
+    default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
 )
 DEPOT_INDEX_MAX_BYTES = env.int("DEPOT_INDEX_MAX_BYTES", default=64 * 1024 * 1024)
 DEPOT_INDEX_MAX_CHARS = env.int("DEPOT_INDEX_MAX_CHARS", default=2_000_000)

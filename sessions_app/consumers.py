@@ -10,6 +10,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -106,6 +107,23 @@ class LongPollConsumer(AsyncHttpConsumer):
     Django's handler parks a worker thread for every request it serves, including one that only
     awaits; this consumer waits on the event loop alone, so 1,000 waiting polls cost 1,000
     coroutines, not 1,000 threads. The answer is the same code the Django views use."""
+
+    answering: "asyncio.Task[None] | None" = None
+
+    async def http_request(self, message: dict[str, Any]) -> None:
+        # Channels handles one message at a time, so awaiting the wait here would leave a
+        # client's disconnect unread until the deadline. Answer in a task instead; the
+        # consumer keeps listening, and a disconnect cancels the wait (and its subscription).
+        if message.get("more_body"):
+            return
+        self.answering = asyncio.create_task(self.handle(b""))
+
+    async def http_disconnect(self, message: dict[str, Any]) -> None:
+        if self.answering is not None and not self.answering.done():
+            self.answering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.answering
+        raise StopConsumer()
 
     async def handle(self, body: bytes) -> None:
         kwargs = self.scope["url_route"]["kwargs"]

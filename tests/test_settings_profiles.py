@@ -183,3 +183,23 @@ def test_every_environment_variable_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     assert sorted(name for name in names if f"{name}=" not in example) == []
     assert sorted(name for name in names if f"`{name}`" not in readme) == []
+
+
+@pytest.mark.parametrize(
+    ("database_url", "expected"),
+    [(None, "True"), ("sqlite:////tmp/x.sqlite3", "True"), ("postgres://u@h:5432/d", "False")],
+)
+def test_the_in_process_worker_follows_the_database_engine(
+    tmp_path: Path, database_url: str | None, expected: str
+) -> None:
+    extra = {"DATABASE_URL": database_url} if database_url else {}
+    code = "from django.conf import settings; print(settings.DEPOT_INPROCESS_WORKER)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_clean_env(tmp_path, **extra),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == expected

@@ -560,3 +560,52 @@ async def test_a_long_poll_survives_dropped_wake_ups(tenant: Tenant, settings) -
         assert time.monotonic() - started < 3  # found by the re-read, long before wait_seconds
     finally:
         layer.group_send = original
+
+
+async def test_an_abandoned_long_poll_stops_waiting(tenant: Tenant) -> None:
+    """A client that goes away cancels its wait: no re-reads and no subscription until the
+    deadline (Channels would otherwise read the disconnect only after the wait)."""
+    from config.asgi import application as app
+
+    layer = get_channel_layer()
+    group = event_log.session_group(tenant.organization.pk, "gone-away")
+    sent: list[dict] = []
+    messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> dict:
+        try:
+            return next(messages)
+        except StopIteration:
+            await asyncio.sleep(0.5)  # the client waits a little, then hangs up
+            return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/sessions/gone-away/artifact-events",
+        "raw_path": b"/api/sessions/gone-away/artifact-events",
+        "query_string": b"wait_seconds=30",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5555),
+        "headers": [(b"host", b"testserver"), (b"x-api-key", tenant.owner_key.encode())],
+    }
+
+    def subscribed() -> bool:
+        # Both layers keep `groups` as a dict; Redis pub/sub prefixes the group's name.
+        return any(group in str(name) and members for name, members in layer.groups.items())
+
+    started = time.monotonic()
+    task = asyncio.create_task(app(scope, receive, send))
+    await asyncio.sleep(0.3)
+    assert subscribed()  # while waiting
+    await asyncio.wait_for(task, 5)
+    assert time.monotonic() - started < 3
+    assert not subscribed()  # and not any more once the client left
+    assert not any(m["type"] == "http.response.start" for m in sent)
