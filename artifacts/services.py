@@ -26,18 +26,6 @@ from sessions_app import events
 from sessions_app.errors import Conflict
 from sessions_app.models import EventKind, Namespace, Session, Thread
 
-# Fields a PUT may change on the latest version without making a new one.
-MUTABLE_FIELDS = (
-    "name",
-    "description",
-    "tags",
-    "keywords",
-    "summary",
-    "metadata",
-    "status",
-    "is_pinned",
-    "ttl_seconds",
-)
 # Fields a new version inherits from the one it replaces.
 INHERITED_FIELDS = (
     "namespace_id",

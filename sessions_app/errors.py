@@ -28,16 +28,6 @@ class Gone(DepotError):
     default_detail = "Gone."
 
 
-class PayloadTooLarge(DepotError):
-    status_code = 413
-    default_detail = "Upload is larger than the configured limit."
-
-
-class RangeNotSatisfiable(DepotError):
-    status_code = 416
-    default_detail = "Requested range not satisfiable."
-
-
 class StorageUnavailable(DepotError):
     status_code = 503
     default_detail = "Storage is unavailable."

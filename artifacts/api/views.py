@@ -70,6 +70,7 @@ from sessions_app.api.common import (
     READ_ERRORS,
     SESSION_ID_PARAMETER,
     WRITE_ERRORS,
+    StrictSerializer,
     error_responses,
     keyset_page,
     query_data,
@@ -252,6 +253,17 @@ def _flat_scope(request: Request) -> Any:
     return selectors.artifact_scope(principal=get_principal(request))
 
 
+def _flat_artifact(
+    request: Request, artifact_id: str, query: type[StrictSerializer]
+) -> tuple[Artifact, dict[str, Any]]:
+    """The query's parameters, and the artifact they name (`?version=N` picks a version)."""
+    params = validated(query, query_data(request), location="query")
+    artifact = selectors.artifact_get(
+        scope=_flat_scope(request), artifact_id=artifact_id, version=params.get("version")
+    )
+    return artifact, params
+
+
 @extend_schema(tags=["artifacts (seed 001)"])
 class FlatArtifactsView(APIView):
     parser_classes = [JSONParser]
@@ -315,10 +327,7 @@ class FlatArtifactDetailView(APIView):
         responses={200: FlatArtifactResponse, **error_responses(*READ_ERRORS)},
     )
     def get(self, request: Request, artifact_id: str) -> Response:
-        params = validated(FlatArtifactQuery, query_data(request), location="query")
-        artifact = selectors.artifact_get(
-            scope=_flat_scope(request), artifact_id=artifact_id, version=params.get("version")
-        )
+        artifact, params = _flat_artifact(request, artifact_id, FlatArtifactQuery)
         return Response(_flat_representation(artifact, include_content=params["include_content"]))
 
 
@@ -363,10 +372,7 @@ class FlatArtifactContentView(APIView):
         responses={200: FlatArtifactContentResponse, **error_responses(*READ_ERRORS)},
     )
     def get(self, request: Request, artifact_id: str) -> HttpResponse:
-        params = validated(FlatArtifactVersionQuery, query_data(request), location="query")
-        artifact = selectors.artifact_get(
-            scope=_flat_scope(request), artifact_id=artifact_id, version=params.get("version")
-        )
+        artifact, _ = _flat_artifact(request, artifact_id, FlatArtifactVersionQuery)
         if artifact.blob_id is None:
             return Response(
                 {
@@ -427,10 +433,7 @@ class FlatArtifactFileView(APIView):
         responses={(200, "application/octet-stream"): BINARY, **error_responses(*READ_ERRORS, 416)},
     )
     def get(self, request: Request, artifact_id: str) -> HttpResponse:
-        params = validated(FlatArtifactVersionQuery, query_data(request), location="query")
-        artifact = selectors.artifact_get(
-            scope=_flat_scope(request), artifact_id=artifact_id, version=params.get("version")
-        )
+        artifact, _ = _flat_artifact(request, artifact_id, FlatArtifactVersionQuery)
         return file_response(request, artifact_file(artifact), download=True)
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
-from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -92,9 +91,6 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
-S = TypeVar("S", bound=serializers.Serializer)
-
-
 def validated(
     serializer_class: type[serializers.Serializer],
     data: Any,
@@ -164,11 +160,6 @@ def error_body(exc: DepotError) -> dict[str, Any]:
     if isinstance(exc, InvalidInput):
         return {"detail": exc.errors}
     return {"detail": exc.detail}
-
-
-def depot_error_response(exc: DepotError, headers: dict[str, str] | None = None) -> JsonResponse:
-    """The §2.5 JSON for plain (non-DRF) views, such as the async long-poll."""
-    return JsonResponse(error_body(exc), status=exc.status_code, headers=headers)
 
 
 # --- error components for the schema ---
