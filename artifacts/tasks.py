@@ -1,5 +1,5 @@
-"""Background tasks (django-tasks). Run by `manage.py db_worker`, or by the in-process worker
-of the embedded default."""
+"""Background tasks (django-tasks). Run by `manage.py db_worker`: by the operator in production, or
+started by the server itself on the embedded default (config/lifespan.py)."""
 
 from django_tasks import task
 

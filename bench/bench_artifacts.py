@@ -828,7 +828,7 @@ def depot_env(data_dir: Path, database_url: str) -> dict[str, str]:
             "STORAGE_BACKEND": "local",
             "DEPOT_BLOB_ROOT": str(data_dir / "blobs"),
             "DEPOT_RATE_LIMIT": "",
-            "DEPOT_INPROCESS_WORKER": "0",
+            "DEPOT_EMBEDDED_WORKER": "0",
             "DEPOT_LOG_LEVEL": "WARNING",
             "DJANGO_DEBUG": "0",
             "PYTHONUNBUFFERED": "1",

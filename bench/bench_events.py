@@ -1464,7 +1464,7 @@ def main() -> int:
             env = depot_env(data_dir)
             # depot_env pins DATABASE_URL to the SQLite file, which turns the in-process task
             # worker's default (on only without DATABASE_URL) off: say what each profile runs.
-            env["DEPOT_INPROCESS_WORKER"] = "1" if profile == "embedded" else "0"
+            env["DEPOT_EMBEDDED_WORKER"] = "1" if profile == "embedded" else "0"
             if profile == "redis":
                 size = redis_cli(args.redis_db, "DBSIZE")
                 if size != "0":
@@ -1477,7 +1477,7 @@ def main() -> int:
                 r["database"] = env["DATABASE_URL"]
                 r["redis"] = env["REDIS_URL"]
             env |= server_env
-            r["inprocess_worker"] = env["DEPOT_INPROCESS_WORKER"]
+            r["inprocess_worker"] = env["DEPOT_EMBEDDED_WORKER"]
             server = Server(profile, work, env)
             servers.append(server)
             server.start()

@@ -1072,7 +1072,7 @@ def base_env(data_dir: Path) -> dict[str, str]:
 
 def postgres_env(data_dir: Path, database_url: str) -> dict[str, str]:
     env = base_env(data_dir)
-    env.update({"DATABASE_URL": database_url, "DEPOT_INPROCESS_WORKER": "0"})
+    env.update({"DATABASE_URL": database_url, "DEPOT_EMBEDDED_WORKER": "0"})
     return env
 
 
@@ -1081,7 +1081,7 @@ def sqlite_env(data_dir: Path, inprocess_worker: bool) -> dict[str, str]:
     env.update(
         {
             "DATABASE_URL": f"sqlite:///{data_dir / 'depot.sqlite3'}",
-            "DEPOT_INPROCESS_WORKER": "1" if inprocess_worker else "0",
+            "DEPOT_EMBEDDED_WORKER": "1" if inprocess_worker else "0",
         }
     )
     return env
@@ -1381,7 +1381,7 @@ def upload_phase(
     inline-artifact writer; C = in-process worker on (indexing the writer's artifacts and the
     uploads' text) plus the writer; with `external`, D = the same work done by a separate
     `manage.py db_worker` process (diagnosis: in-process thread versus the work itself).
-    A and B share one server (DEPOT_INPROCESS_WORKER=0), C has its own (=1), D its own (=0);
+    A and B share one server (DEPOT_EMBEDDED_WORKER=0), C has its own (=1), D its own (=0);
     all `--lifespan on`, SQLite, local disk, fresh data folders."""
     import requests
 
@@ -1396,7 +1396,7 @@ def upload_phase(
             data_dir = work / f"uploads-{name}"
             data_dir.mkdir()
             env = sqlite_env(data_dir, worker_on)
-            log(f"uploads: migrate + bootstrap ({name}, DEPOT_INPROCESS_WORKER={int(worker_on)})")
+            log(f"uploads: migrate + bootstrap ({name}, DEPOT_EMBEDDED_WORKER={int(worker_on)})")
             creds[name] = bootstrap(env, data_dir)
             creds[name]["sqlite"] = str(data_dir / "depot.sqlite3")
             servers[name] = Server(

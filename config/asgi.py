@@ -28,7 +28,7 @@ application = ProtocolTypeRouter(
             [*long_poll_urlpatterns, re_path(r"", StreamingUploadMiddleware(django_asgi_app))]
         ),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
-        # Starts the embedded default's in-process task worker (config/lifespan.py).
+        # Starts the embedded default's task worker process (config/lifespan.py).
         "lifespan": Lifespan(),
     }
 )

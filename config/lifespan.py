@@ -1,63 +1,63 @@
-"""ASGI lifespan: the embedded default's in-process task worker.
+"""ASGI lifespan: the embedded default's task worker.
 
-uvicorn sends `lifespan.startup` when it starts serving; with DEPOT_INPROCESS_WORKER on, a
-django-tasks database worker then runs in a daemon thread of the server process, so text
-extraction and indexing happen without a second process, and never inside a request."""
+uvicorn sends `lifespan.startup` when it starts serving; with DEPOT_EMBEDDED_WORKER on, the
+server then starts django-tasks' database worker (`db_worker`, through
+config/embedded_worker.py) as its own child process, so text extraction and indexing happen
+without the operator running a second command, and never inside a request.
+
+A child process rather than a thread in the server: extraction, chunking and embeddings are
+CPU work in Python, and in a thread they held the GIL against the event loop (uploads were
+×1.16 slower while indexing ran; see bench/README.md). The child stops with the server: on
+shutdown it gets SIGTERM (db_worker finishes its task and exits), and on Linux it also gets
+SIGTERM if the server dies without shutting down."""
 
 import logging
 import os
-import threading
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+STOP_SECONDS = 10.0
 
-class InProcessWorker:
+
+class EmbeddedWorker:
     def __init__(self) -> None:
-        self.worker: Any = None
-        self.thread: threading.Thread | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        from django_tasks_db.management.commands.db_worker import Worker
-
-        self.worker = Worker(
-            queue_names=["*"],
-            interval=0.5,
-            batch=False,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id=f"inprocess-{os.getpid()}",
-            excluded_queue_names=[],
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "config.embedded_worker", str(os.getpid())],
+            cwd=settings.BASE_DIR,
+            stdin=subprocess.DEVNULL,
         )
-        self.thread = threading.Thread(target=self._run, name="depot-task-worker", daemon=True)
-        self.thread.start()
-        logger.info("in-process task worker started")
-
-    def _run(self) -> None:
-        try:
-            self.worker.run()
-        except Exception:
-            logger.exception("the in-process task worker stopped")
+        logger.info("task worker started (pid %s)", self.process.pid)
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.running = False
-        if self.thread is not None:
-            self.thread.join(timeout=10)
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            logger.warning("task worker did not stop in %s s; killing it", STOP_SECONDS)
+            process.kill()
+            process.wait()
 
 
 class Lifespan:
     def __init__(self) -> None:
-        self.worker = InProcessWorker()
+        self.worker = EmbeddedWorker()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if settings.DEPOT_INPROCESS_WORKER:
+                if settings.DEPOT_EMBEDDED_WORKER:
                     self.worker.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

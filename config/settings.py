@@ -293,10 +293,10 @@ DEPOT_LONGPOLL_RECHECK_SECONDS = env.float("DEPOT_LONGPOLL_RECHECK_SECONDS", def
 
 # --- Background work (text extraction, indexing) ------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-# The embedded default runs a worker thread inside the server process (started by the ASGI
-# lifespan), so nothing else has to run; production runs `manage.py db_worker` instead.
-DEPOT_INPROCESS_WORKER = env.bool(
-    "DEPOT_INPROCESS_WORKER",
+# The embedded default's server starts `manage.py db_worker` as its own child process (from the
+# ASGI lifespan), so nothing else has to run; production runs `manage.py db_worker` itself.
+DEPOT_EMBEDDED_WORKER = env.bool(
+    "DEPOT_EMBEDDED_WORKER",
     default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
 )
 DEPOT_INDEX_MAX_BYTES = env.int("DEPOT_INDEX_MAX_BYTES", default=64 * 1024 * 1024)

@@ -177,7 +177,7 @@ def test_every_environment_variable_is_documented() -> None:
         "REDIS_URL",
         "STORAGE_BACKEND",
         "S3_BUCKET",
-        "DEPOT_INPROCESS_WORKER",
+        "DEPOT_EMBEDDED_WORKER",
     } <= names
     example = (ROOT / ".env.example").read_text()
     readme = (ROOT / "README.md").read_text()
@@ -189,11 +189,11 @@ def test_every_environment_variable_is_documented() -> None:
     ("database_url", "expected"),
     [(None, "True"), ("sqlite:////tmp/x.sqlite3", "True"), ("postgres://u@h:5432/d", "False")],
 )
-def test_the_in_process_worker_follows_the_database_engine(
+def test_the_embedded_worker_follows_the_database_engine(
     tmp_path: Path, database_url: str | None, expected: str
 ) -> None:
     extra = {"DATABASE_URL": database_url} if database_url else {}
-    code = "from django.conf import settings; print(settings.DEPOT_INPROCESS_WORKER)"
+    code = "from django.conf import settings; print(settings.DEPOT_EMBEDDED_WORKER)"
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=_clean_env(tmp_path, **extra),
