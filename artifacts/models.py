@@ -207,6 +207,10 @@ class ArtifactChunk(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["artifact", "ordinal"], name="chunk_ordinal_unique")
         ]
+        # Search reads a namespace's newest matching chunks first. (The foreign key keeps its
+        # own index: dropping it would make SQLite rebuild the table, and with it lose the
+        # full-text triggers of migration 0003.)
+        indexes = [models.Index(fields=["namespace", "id"], name="chunk_ns_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.artifact_id}#{self.ordinal}"

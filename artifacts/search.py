@@ -1,11 +1,12 @@
 """Search over indexed chunks: one selector, lexical on either database, hybrid with the
 optional semantic model.
 
-Lexical ranking: PostgreSQL full-text search (`tsvector` GIN index, `ts_rank_cd`,
-`ts_headline`) or SQLite FTS5 (`bm25`, `snippet`). Artifacts having every word of the query
-come first; when they do not fill the page the words are OR-ed, so an artifact that lacks one
-is still found. With the
-semantic model, lexical and vector rankings are fused by reciprocal rank (k = 60).
+Lexical: PostgreSQL full-text search (`tsvector` with a GIN index, `ts_rank_cd`, `ts_headline`)
+or SQLite FTS5 (`bm25`, `snippet`). Each word of the query brings its newest matching chunks
+(all of them for a word that is not common; see `_lexical`); those chunks are scored against
+any of the words, and artifacts are ranked by how many of the words they contain, then by
+their best chunk's score. With the semantic model, lexical and vector rankings are fused by
+reciprocal rank (k = 60).
 """
 
 import re
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from artifacts import semantic
@@ -23,7 +24,7 @@ from sessions_app.models import Namespace
 
 MAX_TERMS = 32
 RRF_K = 60
-# Candidate chunks fetched per wanted result, so that several chunks of one artifact do not
+# Vector candidates fetched per wanted result, so that several chunks of one artifact do not
 # leave the page short.
 CANDIDATES_PER_RESULT = 8
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -41,6 +42,7 @@ class Hit:
 class SearchResult:
     hits: list[Hit]
     total: int
+    total_exact: bool
     mode: str
     combined_context: str
 
@@ -58,49 +60,150 @@ def _eligible(
     ).order_by()
 
 
-def _lexical(
-    terms: list[str], eligible: QuerySet[Artifact], candidates: int, *, every_word: bool = False
-) -> tuple[list[tuple[int, int, float, str]], int]:
-    """[(chunk id, artifact id, score, highlight)] best first, and the number of matching
-    artifacts."""
+@dataclass
+class _Lexical:
+    ranking: list[tuple[int, int, float]]  # (chunk id, artifact id, score), one per artifact
+    total: int
+    exact: bool
+
+
+def _words(terms: list[str]) -> list[str]:
+    """The query's distinct words as the full-text engine matches them: on PostgreSQL each
+    word's tsquery (English stemming; stop words, which match nothing, dropped), on SQLite the
+    quoted word (FTS5's porter tokenizer stems it)."""
+    if connection.vendor != "postgresql":
+        return list(dict.fromkeys(f'"{term}"' for term in terms))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT to_tsquery('english', t)::text FROM unnest(%s::text[])
+               WITH ORDINALITY AS u(t, n) ORDER BY n""",
+            [terms],
+        )
+        return list(dict.fromkeys(q for (q,) in cursor.fetchall() if q))
+
+
+def _windows(
+    words: list[str], namespace: Namespace, eligible: QuerySet[Artifact], per_word: int
+) -> dict[int, list[int]]:
+    """For each word, the ids of the newest `per_word` eligible chunks that contain it: an
+    index range scan that stops early for a common word, a bitmap scan of all of its few
+    matches for a rare one."""
     eligible_sql, eligible_params = eligible.values("pk").query.sql_with_params()
     if connection.vendor == "postgresql":
-        tsquery = (" & " if every_word else " | ").join(terms)
-        match = "c.search_vector @@ to_tsquery('english', %s)"
-        ranked_sql = f"""
-            SELECT c.id, c.artifact_id,
-                   ts_rank_cd(c.search_vector, to_tsquery('english', %s)) AS score
-            FROM artifacts_artifactchunk c
-            WHERE {match} AND c.artifact_id IN ({eligible_sql})
-            ORDER BY score DESC, c.id
-            LIMIT %s"""
-        ranked_params: list[Any] = [tsquery, tsquery, *eligible_params, candidates]
-        count_sql = f"""SELECT COUNT(DISTINCT c.artifact_id) FROM artifacts_artifactchunk c
-                        WHERE {match} AND c.artifact_id IN ({eligible_sql})"""
-        count_params: list[Any] = [tsquery, *eligible_params]
+        part = f"""(SELECT %s, c.id FROM artifacts_artifactchunk c
+                    WHERE c.namespace_id = %s AND c.search_vector @@ %s::tsquery
+                      AND c.artifact_id IN ({eligible_sql})
+                    ORDER BY c.id DESC LIMIT %s)"""
     else:
-        fts_query = (" AND " if every_word else " OR ").join(f'"{term}"' for term in terms)
-        ranked_sql = f"""
-            SELECT c.id, c.artifact_id, -bm25(artifacts_chunk_fts) AS score
-            FROM artifacts_chunk_fts
-            JOIN artifacts_artifactchunk c ON c.id = artifacts_chunk_fts.rowid
-            WHERE artifacts_chunk_fts MATCH %s AND c.artifact_id IN ({eligible_sql})
-            ORDER BY score DESC, c.id
-            LIMIT %s"""
-        ranked_params = [fts_query, *eligible_params, candidates]
-        count_sql = f"""SELECT COUNT(DISTINCT c.artifact_id) FROM artifacts_chunk_fts
-                        JOIN artifacts_artifactchunk c ON c.id = artifacts_chunk_fts.rowid
-                        WHERE artifacts_chunk_fts MATCH %s AND c.artifact_id IN ({eligible_sql})"""
-        count_params = [fts_query, *eligible_params]
+        part = f"""SELECT * FROM (
+                    SELECT %s, c.id FROM artifacts_chunk_fts
+                    JOIN artifacts_artifactchunk c ON c.id = artifacts_chunk_fts.rowid
+                    WHERE c.namespace_id = %s AND artifacts_chunk_fts MATCH %s
+                      AND c.artifact_id IN ({eligible_sql})
+                    ORDER BY c.id DESC LIMIT %s)"""
+    params: list[Any] = []
+    for index, word in enumerate(words):
+        params += [index, namespace.pk, word, *eligible_params, per_word]
+    windows: dict[int, list[int]] = {index: [] for index in range(len(words))}
     with connection.cursor() as cursor:
-        cursor.execute(ranked_sql, ranked_params)
-        rows = [
-            (chunk_id, artifact_id, float(score), "")
+        cursor.execute(" UNION ALL ".join([part] * len(words)), params)
+        for index, chunk_id in cursor.fetchall():
+            windows[index].append(chunk_id)
+    return windows
+
+
+def _score(
+    words: list[str], windows: dict[int, list[int]], full: set[int]
+) -> list[tuple[int, int, float, frozenset[int]]]:
+    """[(chunk id, artifact id, score, the words it contains)] for the candidate chunks."""
+    candidates = sorted({chunk_id for ids in windows.values() for chunk_id in ids})
+    if not candidates:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            any_word = " | ".join(f"({word})" for word in words)
+            has_word = ", ".join(["c.search_vector @@ %s::tsquery"] * len(words))
+            cursor.execute(
+                f"""SELECT c.id, c.artifact_id, ts_rank_cd(c.search_vector, %s::tsquery),
+                           {has_word}
+                    FROM artifacts_artifactchunk c WHERE c.id = ANY(%s)""",
+                [any_word, *words, candidates],
+            )
+            return [
+                (
+                    row[0],
+                    row[1],
+                    float(row[2]),
+                    frozenset(i for i, has in enumerate(row[3:]) if has),
+                )
+                for row in cursor.fetchall()
+            ]
+        placeholders = ", ".join(["%s"] * len(candidates))
+        # A chunk in a word's window has that word; one outside a full window may have it too.
+        contains = {index: set(ids) for index, ids in windows.items()}
+        for index in full:
+            cursor.execute(
+                f"""SELECT rowid FROM artifacts_chunk_fts
+                    WHERE artifacts_chunk_fts MATCH %s AND rowid IN ({placeholders})""",
+                [words[index], *candidates],
+            )
+            contains[index] = {chunk_id for (chunk_id,) in cursor.fetchall()}
+        cursor.execute(
+            f"""SELECT c.id, c.artifact_id, -bm25(artifacts_chunk_fts)
+                FROM artifacts_chunk_fts
+                JOIN artifacts_artifactchunk c ON c.id = artifacts_chunk_fts.rowid
+                WHERE artifacts_chunk_fts MATCH %s
+                  AND artifacts_chunk_fts.rowid IN ({placeholders})""",
+            [" OR ".join(words), *candidates],
+        )
+        return [
+            (
+                chunk_id,
+                artifact_id,
+                float(score),
+                frozenset(index for index, ids in contains.items() if chunk_id in ids),
+            )
             for chunk_id, artifact_id, score in cursor.fetchall()
         ]
-        cursor.execute(count_sql, count_params)
-        total = cursor.fetchone()[0]
-    return rows, total
+
+
+def rank_artifacts(
+    scored: list[tuple[int, int, float, frozenset[int]]],
+) -> list[tuple[int, int, float]]:
+    """One entry per artifact, (chunk id, artifact id, score): artifacts containing more of the
+    query's words first (across all their chunks, so every word need not be in one chunk),
+    then by the score of their best chunk, then newest first. An artifact's best chunk is the
+    one with the most of the words, then the highest score."""
+    words: dict[int, frozenset[int]] = {}
+    best: dict[int, tuple[int, float, int]] = {}
+    for chunk_id, artifact_id, score, has in scored:
+        words[artifact_id] = words.get(artifact_id, frozenset()) | has
+        key = (len(has), score, chunk_id)
+        if artifact_id not in best or key > best[artifact_id]:
+            best[artifact_id] = key
+    ordered = sorted(best, key=lambda a: (len(words[a]), best[a][1], best[a][2]), reverse=True)
+    return [(best[a][2], a, best[a][1]) for a in ordered]
+
+
+def _lexical(terms: list[str], namespace: Namespace, eligible: QuerySet[Artifact]) -> _Lexical:
+    """Rank the newest matches of each word: every match of a word found in at most
+    `per_word` chunks, the newest `per_word` of a more common one. That bounds the work of a
+    query whatever its words (ranking all of a common word's matches is what made search slow),
+    at the price that an old chunk whose only words are common ones may not be seen. The total
+    is then a lower bound, and the answer says so."""
+    words = _words(terms)
+    if not words:
+        return _Lexical(ranking=[], total=0, exact=True)
+    per_word = max(settings.DEPOT_SEARCH_RANK_WINDOW // len(words), 1)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # These statements take milliseconds; starting parallel workers costs more.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        windows = _windows(words, namespace, eligible, per_word)
+        full = {index for index, ids in windows.items() if len(ids) >= per_word}
+        ranking = rank_artifacts(_score(words, windows, full))
+    return _Lexical(ranking=ranking, total=len(ranking), exact=not full)
 
 
 def _highlights(terms: list[str], chunk_ids: list[int]) -> dict[int, str]:
@@ -153,14 +256,6 @@ def _best_per_artifact(rows: list[tuple[int, int, float, str]]) -> list[tuple[in
     return best
 
 
-def every_word_first(
-    every_word: list[tuple[int, int, float]], any_word: list[tuple[int, int, float]]
-) -> list[tuple[int, int, float]]:
-    """The every-word hits on top, then the page filled with any-word hits not already in."""
-    found = {artifact_id for _, artifact_id, _ in every_word}
-    return every_word + [hit for hit in any_word if hit[1] not in found]
-
-
 def _fuse(*rankings: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
     """Reciprocal rank fusion of per-artifact rankings; each artifact keeps the chunk from the
     ranking that placed it highest."""
@@ -185,17 +280,12 @@ def artifact_search(
 ) -> SearchResult:
     terms = query_terms(query)
     eligible = _eligible(namespace, artifact_types or [], thread_id)
-    candidates = limit * CANDIDATES_PER_RESULT
-    # Artifacts with every word first; only when they do not fill the page, any word. Common
-    # words OR-ed together match nearly everything, which is slow to rank and count.
-    lexical_rows, total = _lexical(terms, eligible, candidates, every_word=len(terms) > 1)
-    ranking = _best_per_artifact(lexical_rows)
-    if len(terms) > 1 and len(ranking) < limit:
-        lexical_rows, total = _lexical(terms, eligible, candidates)
-        ranking = every_word_first(ranking, _best_per_artifact(lexical_rows))
+    lexical = _lexical(terms, namespace, eligible)
+    ranking, total, exact = lexical.ranking, lexical.total, lexical.exact
     mode = "lexical"
     if semantic.available():
         mode = "hybrid"
+        candidates = limit * CANDIDATES_PER_RESULT
         vector_ranking = _best_per_artifact(_vector(query, eligible, candidates))
         ranking = _fuse(ranking, vector_ranking)
         total = max(total, len(ranking))
@@ -213,7 +303,13 @@ def artifact_search(
         for chunk_id, artifact_id, score in ranking
         if artifact_id in artifacts and chunk_id in chunks
     ]
-    return SearchResult(hits=hits, total=total, mode=mode, combined_context=combined_context(hits))
+    return SearchResult(
+        hits=hits,
+        total=total,
+        total_exact=exact,
+        mode=mode,
+        combined_context=combined_context(hits),
+    )
 
 
 def combined_context(hits: list[Hit]) -> str:

@@ -397,7 +397,14 @@ class QueryResponse(serializers.Serializer):
     combined_context = serializers.CharField(
         help_text="The matched chunks, best first, within DEPOT_SEARCH_CONTEXT_CHARS."
     )
-    total_results = serializers.IntegerField()
+    total_results = serializers.IntegerField(
+        help_text="How many artifacts contain at least one of the words (exact when "
+        "total_results_exact, else a lower bound)."
+    )
+    total_results_exact = serializers.BooleanField(
+        help_text="false when a word was common enough that only its newest matches were "
+        "ranked (DEPOT_SEARCH_RANK_WINDOW): total_results then counts those."
+    )
     query = serializers.CharField()
     mode = serializers.ChoiceField(
         choices=["lexical", "hybrid"],

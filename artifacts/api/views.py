@@ -782,6 +782,7 @@ class NamespaceArtifactQueryView(NamespaceView):
                 ],
                 "combined_context": result.combined_context,
                 "total_results": result.total,
+                "total_results_exact": result.total_exact,
                 "query": data["query"],
                 "mode": result.mode,
             }

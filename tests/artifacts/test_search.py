@@ -275,7 +275,15 @@ def test_response_shape(owner: APIClient) -> None:
         _create(owner, name, text, artifact_type="note", thread_id="t1")
     run_tasks()
     body = _search(owner, "asyncio event loop coroutines")
-    assert set(body) == {"results", "combined_context", "total_results", "query", "mode"}
+    assert set(body) == {
+        "results",
+        "combined_context",
+        "total_results",
+        "total_results_exact",
+        "query",
+        "mode",
+    }
+    assert body["total_results_exact"] is True
     assert body["query"] == "asyncio event loop coroutines"
     assert body["mode"] == "lexical"
     top = body["results"][0]
@@ -428,11 +436,64 @@ def test_semantic_mode_ranks_a_paraphrase_above_an_unrelated_artifact(owner: API
     assert indexed.embedding_model_id == semantic.MODEL_ID
 
 
-def test_artifacts_with_every_word_stay_ahead_of_the_fill() -> None:
-    from artifacts.search import every_word_first
+def test_artifacts_with_more_of_the_words_come_first() -> None:
+    from artifacts.search import rank_artifacts
 
-    every = [(11, 1, 0.2), (12, 2, 0.1)]
-    # Any-word ranking prefers artifacts with one word repeated; 1 and 2 come later in it.
-    anyword = [(31, 3, 9.0), (32, 4, 8.0), (13, 1, 7.0), (33, 5, 6.0), (14, 2, 5.0)]
-    assert [artifact for _, artifact, _ in every_word_first(every, anyword)] == [1, 2, 3, 4, 5]
-    assert every_word_first([], anyword) == anyword
+    scored = [
+        # artifact 1: both words, each in a different chunk, low scores
+        (11, 1, 0.1, frozenset({0})),
+        (12, 1, 0.2, frozenset({1})),
+        # artifact 2: one word, repeated (high score)
+        (21, 2, 9.0, frozenset({0})),
+        # artifact 3: both words in one chunk
+        (31, 3, 0.3, frozenset({0, 1})),
+        (32, 3, 5.0, frozenset({0})),
+    ]
+    # 3's best chunk is the one with both words, although another scores higher.
+    assert rank_artifacts(scored) == [(31, 3, 0.3), (12, 1, 0.2), (21, 2, 9.0)]
+
+
+def test_every_word_counts_across_an_artifacts_chunks(owner: APIClient) -> None:
+    filler = " ".join(["lorem ipsum dolor sit amet"] * 60)  # several chunks
+    _create(owner, "Split", f"the osprey dives. {filler} and the marsh at dusk.")
+    _create(owner, "Repeats", "osprey osprey osprey osprey, an osprey again")
+    run_tasks()
+    assert Artifact.objects.get(name="Split").chunk_count > 2
+    body = _search(owner, "osprey marsh")
+    assert [r["artifact"]["name"] for r in body["results"]] == ["Split", "Repeats"]
+    assert "marsh" in body["results"][0]["matched_chunk"]
+    assert body["total_results"] == 2 and body["total_results_exact"] is True
+
+
+def test_a_common_word_is_ranked_over_its_newest_matches(owner: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEPOT_SEARCH_RANK_WINDOW = 4
+    _create(owner, "Old pair", "a heron and a kingfisher by the river")
+    _create(owner, "Old thread", "a heron on the jetty", thread_id="t-old")
+    for index in range(6):
+        _create(owner, f"Heron {index}", f"heron sighting number {index}")
+    run_tasks()
+    body = _search(owner, "heron", limit=10)
+    # Only the 4 newest chunks with "heron" are ranked, and the answer says it saw no more.
+    assert {r["artifact"]["name"] for r in body["results"]} == {f"Heron {i}" for i in range(2, 6)}
+    assert body["total_results"] == 4 and body["total_results_exact"] is False
+    # Two words: 2 newest chunks each. "kingfisher" is rare, so all of its matches are in,
+    # and the old artifact with both words comes first.
+    body = _search(owner, "kingfisher heron", limit=10)
+    assert [r["artifact"]["name"] for r in body["results"]] == ["Old pair", "Heron 5", "Heron 4"]
+    assert body["total_results_exact"] is False
+    # Filters apply before the newest matches are taken, not after.
+    body = _search(owner, "heron", thread_id="t-old")
+    assert [r["artifact"]["name"] for r in body["results"]] == ["Old thread"]
+    assert body["total_results"] == 1 and body["total_results_exact"] is True
+
+
+def test_stop_words_neither_match_nor_spoil_every_word(owner: APIClient) -> None:
+    _create(owner, "Egret", "an egret in the shallows")
+    _create(owner, "Other", "nothing about birds here")
+    run_tasks()
+    body = _search(owner, "the egret")
+    assert [r["artifact"]["name"] for r in body["results"]] == ["Egret"]
+    # PostgreSQL drops all three as stop words: nothing to match, and no error.
+    for query in ("what is this", "zzyzx qwertyuiop"):
+        body = _search(owner, query)
+        assert body["results"] == [] and body["total_results"] == 0
