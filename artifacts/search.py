@@ -10,6 +10,7 @@ reciprocal rank (k = 60).
 """
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.db.models import QuerySet
 
 from artifacts import semantic
 from artifacts.models import Artifact, ArtifactChunk
-from artifacts.selectors import LIST_RELATED, artifact_list
+from artifacts.selectors import artifact_list, with_list_related
 from sessions_app.models import Namespace
 
 MAX_TERMS = 32
@@ -82,148 +83,221 @@ def _words(terms: list[str]) -> list[str]:
         return list(dict.fromkeys(q for (q,) in cursor.fetchall() if q))
 
 
-def _windows(
+_LEXEME = re.compile(r"^'((?:[^']|'')+)'$")
+STATS_SECONDS = 600.0
+_stats: dict[str, Any] = {"at": -STATS_SECONDS}
+
+# (chunk id, artifact id, score, bit i set when the chunk has word i)
+Scored = tuple[int, int, float, int]
+
+
+def _statistics() -> dict[str, Any]:
+    """PostgreSQL's own statistics of the chunk table, gathered by ANALYZE (which autovacuum
+    runs): the share of chunks containing each of the most common lexemes, each common
+    namespace's share of the chunks, and about how many chunks there are. Read at most every
+    STATS_SECONDS per process."""
+    now = time.monotonic()
+    if now - _stats["at"] >= STATS_SECONDS:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """SELECT c.reltuples,
+                          w.most_common_elems::text::text[], w.most_common_elem_freqs,
+                          n.most_common_vals::text::bigint[], n.most_common_freqs
+                   FROM pg_class c
+                   LEFT JOIN pg_stats w ON w.schemaname = current_schema()
+                    AND w.tablename = c.relname AND w.attname = 'search_vector'
+                   LEFT JOIN pg_stats n ON n.schemaname = current_schema()
+                    AND n.tablename = c.relname AND n.attname = 'namespace_id'
+                   WHERE c.oid = 'artifacts_artifactchunk'::regclass"""
+            )
+            chunks, lexemes, lexeme_shares, namespaces, namespace_shares = cursor.fetchone()
+        _stats.update(
+            at=now,
+            chunks=max(float(chunks or 0), 0.0),
+            lexemes=dict(zip(lexemes or [], lexeme_shares or [], strict=False)),
+            namespaces=dict(zip(namespaces or [], namespace_shares or [], strict=False)),
+        )
+    return _stats
+
+
+def _floors(words: list[str], namespace: Namespace, per_word: int) -> dict[int, int]:
+    """For each common word, an id above which the namespace's newest chunks should hold about
+    `per_word` of its matches, going by the statistics' shares: its window is then read from
+    that id range, never from all of its matches. Rare words, and namespaces too small to be
+    in the statistics, get none (all of their matches are few)."""
+    stats = _statistics()
+    namespace_share = stats["namespaces"].get(namespace.pk, 0.0)
+    spans: dict[int, float] = {}
+    for index, word in enumerate(words):
+        lexeme = _LEXEME.match(word)
+        share = stats["lexemes"].get(lexeme.group(1).replace("''", "'"), 0.0) if lexeme else 0.0
+        if namespace_share and share * stats["chunks"] * namespace_share > 2 * per_word:
+            # Chunk ids are shared by all namespaces: this one holds about its share of them.
+            spans[index] = per_word / share / namespace_share
+    if not spans:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT max(id) FROM artifacts_artifactchunk WHERE namespace_id = %s", [namespace.pk]
+        )
+        newest = cursor.fetchone()[0] or 0
+    return {index: int(newest - span) for index, span in spans.items() if newest - span > 0}
+
+
+def _rank_postgres(
     words: list[str], namespace: Namespace, eligible: QuerySet[Artifact], per_word: int
-) -> dict[int, list[int]]:
-    """For each word, the ids of the newest `per_word` eligible chunks that contain it: an
-    index range scan that stops early for a common word, a bitmap scan of all of its few
-    matches for a rare one."""
+) -> tuple[list[Scored], set[int]]:
+    """One statement: each word's window (a rare word's matches all come from the GIN index; a
+    common word's from the GIN index ANDed with the id range `_floors` gives), then each
+    window chunk scored against any word, with a bit per word it has. The windows are ordered
+    by `c.id + 0`, which no index provides, so that the planner does not walk the newest
+    chunks backwards testing each: for a word in 1.7% of the chunks that read 60 chunks per
+    match, the slowest case there was."""
     eligible_sql, eligible_params = eligible.values("pk").query.sql_with_params()
-    if connection.vendor == "postgresql":
-        part = f"""(SELECT %s, c.id FROM artifacts_artifactchunk c
-                    WHERE c.namespace_id = %s AND c.search_vector @@ %s::tsquery
-                      AND c.artifact_id IN ({eligible_sql})
-                    ORDER BY c.id DESC LIMIT %s)"""
-    else:
-        part = f"""SELECT * FROM (
-                    SELECT %s, c.id FROM artifacts_chunk_fts
-                    JOIN artifacts_artifactchunk c ON c.id = artifacts_chunk_fts.rowid
-                    WHERE c.namespace_id = %s AND artifacts_chunk_fts MATCH %s
-                      AND c.artifact_id IN ({eligible_sql})
-                    ORDER BY c.id DESC LIMIT %s)"""
+    floors = _floors(words, namespace, per_word)
+    windows: list[str] = []
+    params: list[Any] = []
+    for index, word in enumerate(words):
+        floor = "AND c.id >= %s" if index in floors else ""
+        windows.append(
+            f"""(SELECT %s AS word, c.id FROM artifacts_artifactchunk c
+                 WHERE c.namespace_id = %s {floor} AND c.search_vector @@ %s::tsquery
+                   AND c.artifact_id IN ({eligible_sql})
+                 ORDER BY c.id + 0 DESC LIMIT %s)"""
+        )
+        params += [index, namespace.pk, *([floors[index]] if index in floors else [])]
+        params += [word, *eligible_params, per_word]
+    has_words = " + ".join(
+        f"(CASE WHEN c.search_vector @@ %s::tsquery THEN {1 << i} ELSE 0 END)"
+        for i in range(len(words))
+    )
+    any_word = " | ".join(f"({word})" for word in words)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH w AS MATERIALIZED ({" UNION ALL ".join(windows)})
+                SELECT w.word, c.id, c.artifact_id,
+                       ts_rank_cd(c.search_vector, %s::tsquery), {has_words}
+                FROM w JOIN artifacts_artifactchunk c ON c.id = w.id""",
+            [*params, any_word, *words],
+        )
+        rows = cursor.fetchall()
+    found = [0] * len(words)
+    scored: dict[int, Scored] = {}
+    for word, chunk_id, artifact_id, score, has in rows:
+        found[word] += 1
+        scored[chunk_id] = (chunk_id, artifact_id, float(score), has)
+    partial = {i for i, count in enumerate(found) if count >= per_word or i in floors}
+    return list(scored.values()), partial
+
+
+def _rank_sqlite(
+    words: list[str], namespace: Namespace, eligible: QuerySet[Artifact], per_word: int
+) -> tuple[list[Scored], set[int]]:
+    """Each word's newest matches from FTS5 (which reads rowids newest first), then bm25 over
+    them for any word."""
+    eligible_sql, eligible_params = eligible.values("pk").query.sql_with_params()
+    window = f"""SELECT * FROM (
+        SELECT %s, c.id FROM artifacts_chunk_fts
+        JOIN artifacts_artifactchunk c ON c.id = artifacts_chunk_fts.rowid
+        WHERE c.namespace_id = %s AND artifacts_chunk_fts MATCH %s
+          AND c.artifact_id IN ({eligible_sql})
+        ORDER BY c.id DESC LIMIT %s)"""
     params: list[Any] = []
     for index, word in enumerate(words):
         params += [index, namespace.pk, word, *eligible_params, per_word]
-    windows: dict[int, list[int]] = {index: [] for index in range(len(words))}
+    has: dict[int, int] = {}
+    found = [0] * len(words)
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join([part] * len(words)), params)
+        cursor.execute(" UNION ALL ".join([window] * len(words)), params)
         for index, chunk_id in cursor.fetchall():
-            windows[index].append(chunk_id)
-    return windows
-
-
-def _score(
-    words: list[str], windows: dict[int, list[int]], full: set[int]
-) -> list[tuple[int, int, float, frozenset[int]]]:
-    """[(chunk id, artifact id, score, the words it contains)] for the candidate chunks."""
-    candidates = sorted({chunk_id for ids in windows.values() for chunk_id in ids})
-    if not candidates:
-        return []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            any_word = " | ".join(f"({word})" for word in words)
-            has_word = ", ".join(["c.search_vector @@ %s::tsquery"] * len(words))
-            cursor.execute(
-                f"""SELECT c.id, c.artifact_id, ts_rank_cd(c.search_vector, %s::tsquery),
-                           {has_word}
-                    FROM artifacts_artifactchunk c WHERE c.id = ANY(%s)""",
-                [any_word, *words, candidates],
-            )
-            return [
-                (
-                    row[0],
-                    row[1],
-                    float(row[2]),
-                    frozenset(i for i, has in enumerate(row[3:]) if has),
-                )
-                for row in cursor.fetchall()
-            ]
-        placeholders = ", ".join(["%s"] * len(candidates))
-        # A chunk in a word's window has that word; one outside a full window may have it too.
-        contains = {index: set(ids) for index, ids in windows.items()}
-        for index in full:
+            found[index] += 1
+            has[chunk_id] = has.get(chunk_id, 0) | 1 << index
+        partial = {i for i, count in enumerate(found) if count >= per_word}
+        if not has:
+            return [], partial
+        placeholders = ", ".join(["%s"] * len(has))
+        # A chunk outside a partial window may have that word too.
+        for index in partial:
             cursor.execute(
                 f"""SELECT rowid FROM artifacts_chunk_fts
                     WHERE artifacts_chunk_fts MATCH %s AND rowid IN ({placeholders})""",
-                [words[index], *candidates],
+                [words[index], *has],
             )
-            contains[index] = {chunk_id for (chunk_id,) in cursor.fetchall()}
+            for (chunk_id,) in cursor.fetchall():
+                has[chunk_id] |= 1 << index
         cursor.execute(
             f"""SELECT c.id, c.artifact_id, -bm25(artifacts_chunk_fts)
                 FROM artifacts_chunk_fts
                 JOIN artifacts_artifactchunk c ON c.id = artifacts_chunk_fts.rowid
                 WHERE artifacts_chunk_fts MATCH %s
                   AND artifacts_chunk_fts.rowid IN ({placeholders})""",
-            [" OR ".join(words), *candidates],
+            [" OR ".join(words), *has],
         )
-        return [
-            (
-                chunk_id,
-                artifact_id,
-                float(score),
-                frozenset(index for index, ids in contains.items() if chunk_id in ids),
-            )
-            for chunk_id, artifact_id, score in cursor.fetchall()
-        ]
+        rows = cursor.fetchall()
+    return [(chunk_id, a, float(score), has[chunk_id]) for chunk_id, a, score in rows], partial
 
 
-def rank_artifacts(
-    scored: list[tuple[int, int, float, frozenset[int]]],
-) -> list[tuple[int, int, float]]:
+def rank_artifacts(scored: list[Scored]) -> list[tuple[int, int, float]]:
     """One entry per artifact, (chunk id, artifact id, score): artifacts containing more of the
     query's words first (across all their chunks, so every word need not be in one chunk),
     then by the score of their best chunk, then newest first. An artifact's best chunk is the
     one with the most of the words, then the highest score."""
-    words: dict[int, frozenset[int]] = {}
+    words: dict[int, int] = {}
     best: dict[int, tuple[int, float, int]] = {}
     for chunk_id, artifact_id, score, has in scored:
-        words[artifact_id] = words.get(artifact_id, frozenset()) | has
-        key = (len(has), score, chunk_id)
+        words[artifact_id] = words.get(artifact_id, 0) | has
+        key = (has.bit_count(), score, chunk_id)
         if artifact_id not in best or key > best[artifact_id]:
             best[artifact_id] = key
-    ordered = sorted(best, key=lambda a: (len(words[a]), best[a][1], best[a][2]), reverse=True)
+    ordered = sorted(
+        best, key=lambda a: (words[a].bit_count(), best[a][1], best[a][2]), reverse=True
+    )
     return [(best[a][2], a, best[a][1]) for a in ordered]
 
 
 def _lexical(terms: list[str], namespace: Namespace, eligible: QuerySet[Artifact]) -> _Lexical:
     """Rank the newest matches of each word: every match of a word found in at most
-    `per_word` chunks, the newest `per_word` of a more common one. That bounds the work of a
-    query whatever its words (ranking all of a common word's matches is what made search slow),
-    at the price that an old chunk whose only words are common ones may not be seen. The total
-    is then a lower bound, and the answer says so."""
+    `per_word` chunks, about the newest `per_word` of a more common one. That bounds the work
+    of a query whatever its words (ranking all of a common word's matches is what made search
+    slow), at the price that an old chunk whose only words are common ones may not be seen.
+    The total is then a lower bound, and the answer says so."""
     words = _words(terms)
     if not words:
         return _Lexical(ranking=[], total=0, exact=True)
     per_word = max(settings.DEPOT_SEARCH_RANK_WINDOW // len(words), 1)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # These statements take milliseconds; starting parallel workers costs more.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        windows = _windows(words, namespace, eligible, per_word)
-        full = {index for index, ids in windows.items() if len(ids) >= per_word}
-        ranking = rank_artifacts(_score(words, windows, full))
-    return _Lexical(ranking=ranking, total=len(ranking), exact=not full)
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The statement takes milliseconds; starting parallel workers costs more.
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            scored, partial = _rank_postgres(words, namespace, eligible, per_word)
+    else:
+        scored, partial = _rank_sqlite(words, namespace, eligible, per_word)
+    ranking = rank_artifacts(scored)
+    return _Lexical(ranking=ranking, total=len(ranking), exact=not partial)
 
 
-def _highlights(terms: list[str], chunk_ids: list[int]) -> dict[int, str]:
-    """A short excerpt around the matched words of each winning chunk."""
+def _chunks(terms: list[str], chunk_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """{chunk id: (text, a short excerpt around the matched words)} of the winning chunks."""
     if not chunk_ids:
         return {}
     placeholders = ", ".join(["%s"] * len(chunk_ids))
     if connection.vendor == "postgresql":
-        sql = f"""SELECT id, ts_headline('english', text, to_tsquery('english', %s),
-                                       'MaxWords=35, MinWords=15, MaxFragments=2')
+        sql = f"""SELECT id, text, ts_headline('english', text, to_tsquery('english', %s),
+                                             'MaxWords=35, MinWords=15, MaxFragments=2')
                   FROM artifacts_artifactchunk WHERE id IN ({placeholders})"""
         params: list[Any] = [" | ".join(terms), *chunk_ids]
     else:
-        sql = f"""SELECT rowid, snippet(artifacts_chunk_fts, 0, '<b>', '</b>', ' … ', 32)
-                  FROM artifacts_chunk_fts
-                  WHERE artifacts_chunk_fts MATCH %s AND rowid IN ({placeholders})"""
+        sql = f"""SELECT c.id, c.text, coalesce(h.snippet, '') FROM artifacts_artifactchunk c
+                  LEFT JOIN (
+                      SELECT rowid, snippet(artifacts_chunk_fts, 0, '<b>', '</b>', ' … ', 32)
+                             AS snippet
+                      FROM artifacts_chunk_fts WHERE artifacts_chunk_fts MATCH %s
+                  ) h ON h.rowid = c.id
+                  WHERE c.id IN ({placeholders})"""
         params = [" OR ".join(f'"{term}"' for term in terms), *chunk_ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return dict(cursor.fetchall())
+        return {chunk_id: (text, highlight) for chunk_id, text, highlight in cursor.fetchall()}
 
 
 def _vector(
@@ -290,15 +364,14 @@ def artifact_search(
         ranking = _fuse(ranking, vector_ranking)
         total = max(total, len(ranking))
     ranking = ranking[:limit]
-    artifacts = Artifact.objects.select_related(*LIST_RELATED).in_bulk([a for _, a, _ in ranking])
-    chunks = ArtifactChunk.objects.in_bulk([c for c, _, _ in ranking])
-    highlights = _highlights(terms, [c for c, _, _ in ranking])
+    artifacts = with_list_related(Artifact.objects.order_by()).in_bulk([a for _, a, _ in ranking])
+    chunks = _chunks(terms, [c for c, _, _ in ranking])
     hits = [
         Hit(
             artifact=artifacts[artifact_id],
             score=round(score, 6),
-            matched_chunk=chunks[chunk_id].text,
-            highlight=highlights.get(chunk_id, ""),
+            matched_chunk=chunks[chunk_id][0],
+            highlight=chunks[chunk_id][1],
         )
         for chunk_id, artifact_id, score in ranking
         if artifact_id in artifacts and chunk_id in chunks

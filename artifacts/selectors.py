@@ -1,13 +1,22 @@
 """Reads for artifacts: tenant scope, id resolution, lists, lineage."""
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from artifacts.models import Artifact
 from sessions_app.auth import Principal
 from sessions_app.errors import InvalidInput, NotFound
 from sessions_app.models import Namespace
 
-LIST_RELATED = ("namespace__workspace", "root", "thread", "session", "promoted_to_source", "blob")
+LIST_RELATED = ("namespace__workspace", "thread", "session", "promoted_to_source", "blob")
+
+
+def with_list_related(queryset: QuerySet[Artifact]) -> QuerySet[Artifact]:
+    """What an answer about artifacts reads, in the same query: the related rows it names, and
+    the root version's public id (`Artifact.root_artifact_id`) rather than the root's whole
+    row with its text."""
+    return queryset.select_related(*LIST_RELATED).annotate(root_public_id=F("root__artifact_id"))
+
+
 LINEAGE_DEPTH = 20
 
 
@@ -31,7 +40,7 @@ def artifact_get(
     found = scope.filter(artifact_id=artifact_id).only("id", "root_id").first()
     if found is None:
         raise NotFound(f"Artifact '{artifact_id}' not found.")
-    queryset = Artifact.objects.select_related(*LIST_RELATED)
+    queryset = with_list_related(Artifact.objects.all())
     if version is not None:
         chosen = queryset.filter(root_id=found.root_id, version=version).first()
         if chosen is None:
@@ -69,15 +78,11 @@ def artifact_list(
         queryset = queryset.filter(phase_id=phase_id)
     if session_id is not None:
         queryset = queryset.filter(session_id=session_id)
-    return queryset.select_related(*LIST_RELATED).order_by("-root_id")
+    return with_list_related(queryset).order_by("-root_id")
 
 
 def artifact_versions(*, artifact: Artifact) -> QuerySet[Artifact]:
-    return (
-        Artifact.objects.filter(root_id=artifact.root_id)
-        .select_related(*LIST_RELATED)
-        .order_by("-version")
-    )
+    return with_list_related(Artifact.objects.filter(root_id=artifact.root_id)).order_by("-version")
 
 
 def artifacts_resolve(

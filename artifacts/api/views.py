@@ -769,16 +769,18 @@ class NamespaceArtifactQueryView(NamespaceView):
             artifact_types=data.get("artifact_types"),
             thread_id=data.get("thread_id"),
         )
+        # One serializer for all of them: DRF copies its fields per serializer instance.
+        artifacts = ArtifactResponse([hit.artifact for hit in result.hits], many=True).data
         return Response(
             {
                 "results": [
                     {
-                        "artifact": ArtifactResponse(hit.artifact).data,
+                        "artifact": artifact,
                         "score": hit.score,
                         "matched_chunk": hit.matched_chunk,
                         "highlight": hit.highlight,
                     }
-                    for hit in result.hits
+                    for hit, artifact in zip(result.hits, artifacts, strict=True)
                 ],
                 "combined_context": result.combined_context,
                 "total_results": result.total,

@@ -441,13 +441,13 @@ def test_artifacts_with_more_of_the_words_come_first() -> None:
 
     scored = [
         # artifact 1: both words, each in a different chunk, low scores
-        (11, 1, 0.1, frozenset({0})),
-        (12, 1, 0.2, frozenset({1})),
+        (11, 1, 0.1, 0b01),
+        (12, 1, 0.2, 0b10),
         # artifact 2: one word, repeated (high score)
-        (21, 2, 9.0, frozenset({0})),
+        (21, 2, 9.0, 0b01),
         # artifact 3: both words in one chunk
-        (31, 3, 0.3, frozenset({0, 1})),
-        (32, 3, 5.0, frozenset({0})),
+        (31, 3, 0.3, 0b11),
+        (32, 3, 5.0, 0b01),
     ]
     # 3's best chunk is the one with both words, although another scores higher.
     assert rank_artifacts(scored) == [(31, 3, 0.3), (12, 1, 0.2), (21, 2, 9.0)]
