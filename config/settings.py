@@ -311,4 +311,4 @@ DEPOT_SEMANTIC_SEARCH = env.str("DEPOT_SEMANTIC_SEARCH", default="auto")
 DEPOT_SEARCH_CONTEXT_CHARS = env.int("DEPOT_SEARCH_CONTEXT_CHARS", default=4000)
 # The most chunks one query ranks, shared by its words: a word in more
 # chunks than its share is ranked over its newest matches only. Bounds the work of a query.
-DEPOT_SEARCH_RANK_WINDOW = env.int("DEPOT_SEARCH_RANK_WINDOW", default=2000)
+DEPOT_SEARCH_RANK_WINDOW = env.int("DEPOT_SEARCH_RANK_WINDOW", default=1000)
