@@ -497,3 +497,38 @@ def test_stop_words_neither_match_nor_spoil_every_word(owner: APIClient) -> None
     for query in ("what is this", "zzyzx qwertyuiop"):
         body = _search(owner, query)
         assert body["results"] == [] and body["total_results"] == 0
+
+
+@pytest.mark.postgres
+def test_a_common_words_window_is_an_id_range_sized_by_the_statistics(
+    owner: APIClient, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    from artifacts import search
+
+    settings.DEPOT_SEARCH_RANK_WINDOW = 6
+    _create(owner, "Old kingfisher", "a heron and a kingfisher")
+    for index in range(40):
+        _create(owner, f"Heron {index:02}", f"heron number {index}")
+    run_tasks()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE artifacts_artifactchunk")
+    search._stats["at"] = -search.STATS_SECONDS  # read the new statistics now
+    namespace = Artifact.objects.get(name="Old kingfisher").namespace
+    newest = ArtifactChunk.objects.order_by("-id").values_list("id", flat=True)[0]
+    # "heron" is in every chunk: its 6 matches come from the 6 newest chunk ids on; the rare
+    # "kingfisher" gets no range (all of its matches are read).
+    assert search._floors(["'heron'", "'kingfish'"], namespace, 6) == {0: newest - 6}
+    body = _search(owner, "heron", limit=10)
+    assert [r["artifact"]["name"] for r in body["results"]] == [
+        f"Heron {index:02}" for index in range(39, 33, -1)
+    ]
+    assert body["total_results"] == 6 and body["total_results_exact"] is False
+    body = _search(owner, "kingfisher heron", limit=10)
+    assert [r["artifact"]["name"] for r in body["results"]] == [
+        "Old kingfisher",
+        "Heron 39",
+        "Heron 38",
+        "Heron 37",
+    ]
