@@ -144,14 +144,8 @@ class Artifact(models.Model):
 
     @property
     def root_artifact_id(self) -> str:
-        # Version 1 is its own root, and the selectors annotate the root's id
-        # (`with_list_related`): answer without loading the relation.
-        if self.root_id is None or self.root_id == self.pk:
-            return self.artifact_id
-        annotated = getattr(self, "root_public_id", None)
-        if annotated:
-            return str(annotated)
-        if self.root is None:
+        # Version 1 is its own root: answer without loading the relation.
+        if self.root_id is None or self.root_id == self.pk or self.root is None:
             return self.artifact_id
         return self.root.artifact_id
 

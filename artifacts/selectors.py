@@ -1,20 +1,20 @@
 """Reads for artifacts: tenant scope, id resolution, lists, lineage."""
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from artifacts.models import Artifact
 from sessions_app.auth import Principal
 from sessions_app.errors import InvalidInput, NotFound
 from sessions_app.models import Namespace
 
-LIST_RELATED = ("namespace__workspace", "thread", "session", "promoted_to_source", "blob")
+LIST_RELATED = ("namespace__workspace", "root", "thread", "session", "promoted_to_source", "blob")
 
 
 def with_list_related(queryset: QuerySet[Artifact]) -> QuerySet[Artifact]:
-    """What an answer about artifacts reads, in the same query: the related rows it names, and
-    the root version's public id (`Artifact.root_artifact_id`) rather than the root's whole
-    row with its text."""
-    return queryset.select_related(*LIST_RELATED).annotate(root_public_id=F("root__artifact_id"))
+    """What an answer about artifacts reads, in the same query: the related rows it names.
+    (An annotation of the root's public id instead of the root row was tried: the lists' COUNT
+    then joined the root for every artifact, 132 ms at 100,000.)"""
+    return queryset.select_related(*LIST_RELATED)
 
 
 LINEAGE_DEPTH = 20
