@@ -9,6 +9,7 @@ their best chunk's score. With the semantic model, lexical and vector rankings a
 reciprocal rank (k = 60).
 """
 
+import itertools
 import re
 import time
 from dataclasses import dataclass
@@ -300,24 +301,40 @@ def _chunks(terms: list[str], chunk_ids: list[int]) -> dict[int, tuple[str, str]
         return {chunk_id: (text, highlight) for chunk_id, text, highlight in cursor.fetchall()}
 
 
+# Embeddings read per batch by the vector ranking: its memory stays this many rows (384 float32
+# each, about 1.5 KiB) plus the best candidates, however many chunks the namespace has.
+VECTOR_BATCH = 2000
+
+
 def _vector(
     query: str, eligible: QuerySet[Artifact], candidates: int
 ) -> list[tuple[int, int, float, str]]:
+    """The `candidates` chunks most similar to the query, best first. Reads the namespace's
+    embeddings in batches (a server-side cursor on PostgreSQL), keeping only the best so far."""
     import numpy as np
 
-    rows = list(
-        ArtifactChunk.objects.filter(artifact__in=eligible, embedding__isnull=False).values_list(
-            "id", "artifact_id", "embedding"
-        )
+    target = semantic.embed_query(query)
+    best_ids = np.empty((0, 2), dtype=np.int64)
+    best_scores = np.empty(0, dtype=np.float32)
+    rows = (
+        ArtifactChunk.objects.filter(artifact__in=eligible, embedding__isnull=False)
+        .order_by()
+        .values_list("id", "artifact_id", "embedding")
+        .iterator(chunk_size=VECTOR_BATCH)
     )
-    if not rows:
-        return []
-    matrix = np.frombuffer(
-        b"".join(bytes(row[2] or b"") for row in rows), dtype=np.float32
-    ).reshape(len(rows), -1)
-    scores = matrix @ semantic.embed_query(query)
-    order = np.argsort(-scores)[:candidates]
-    return [(rows[i][0], rows[i][1], float(scores[i]), "") for i in order]
+    while batch := list(itertools.islice(rows, VECTOR_BATCH)):
+        matrix = np.frombuffer(
+            b"".join(bytes(embedding or b"") for _, _, embedding in batch), dtype=np.float32
+        ).reshape(len(batch), -1)
+        best_scores = np.concatenate([best_scores, matrix @ target])
+        best_ids = np.concatenate(
+            [best_ids, np.array([(c, a) for c, a, _ in batch], dtype=np.int64)]
+        )
+        if len(best_scores) > candidates:
+            keep = np.argpartition(-best_scores, candidates)[:candidates]
+            best_scores, best_ids = best_scores[keep], best_ids[keep]
+    order = np.argsort(-best_scores, kind="stable")
+    return [(int(best_ids[i][0]), int(best_ids[i][1]), float(best_scores[i]), "") for i in order]
 
 
 def _best_per_artifact(rows: list[tuple[int, int, float, str]]) -> list[tuple[int, int, float]]:

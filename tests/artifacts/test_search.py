@@ -436,6 +436,44 @@ def test_semantic_mode_ranks_a_paraphrase_above_an_unrelated_artifact(owner: API
     assert indexed.embedding_model_id == semantic.MODEL_ID
 
 
+@pytest.mark.skipif(
+    not semantic.available(), reason="the semantic extra (pip install .[semantic]) is not installed"
+)
+def test_semantic_ranking_reads_embeddings_in_batches(owner: APIClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from artifacts import search
+
+    topics = ["kittens and cats", "tax receipts", "mountain hiking", "espresso coffee", "jazz"]
+    for index, topic in enumerate(topics * 2):
+        _create(owner, f"Note {index}", f"A short note about {topic}, number {index}.")
+    run_tasks()
+    namespace = Artifact.objects.first().namespace
+    eligible = search._eligible(namespace, [], None)
+    query = "looking after a young cat"
+    # What it must equal: every embedding at once, best first.
+    rows = list(ArtifactChunk.objects.values_list("id", "artifact_id", "embedding"))
+    matrix = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=np.float32).reshape(
+        len(rows), -1
+    )
+    scores = matrix @ semantic.embed_query(query)
+    expected = [rows[i][0] for i in np.argsort(-scores, kind="stable")[:4]]
+    monkeypatch.setattr(search, "VECTOR_BATCH", 3)  # 10 chunks: batches of 3, 3, 3 and 1
+    read: list[int] = []
+    frombuffer = np.frombuffer
+
+    def counting(buffer, dtype):  # type: ignore[no-untyped-def]
+        array = frombuffer(buffer, dtype=dtype)
+        read.append(len(array) // matrix.shape[1])
+        return array
+
+    monkeypatch.setattr(np, "frombuffer", counting)
+    found = search._vector(query, eligible, 4)
+    assert max(read) <= 3 and sum(read) >= len(rows)  # never all the embeddings at once
+    assert [chunk_id for chunk_id, *_ in found] == expected
+    assert [score for *_, score, _ in found] == sorted((s for *_, s, _ in found), reverse=True)
+
+
 def test_artifacts_with_more_of_the_words_come_first() -> None:
     from artifacts.search import rank_artifacts
 
