@@ -104,19 +104,27 @@ def artifact_index(*, artifact_pk: int) -> IndexStatus | None:
     use_semantic = semantic.available() and bool(pieces)
     embeddings = semantic.embed(pieces) if use_semantic else [None] * len(pieces)
     with transaction.atomic():
-        if not Artifact.objects.select_for_update().filter(pk=artifact_pk).exists():
+        is_latest = (
+            Artifact.objects.select_for_update()
+            .filter(pk=artifact_pk)
+            .values_list("is_latest", flat=True)
+            .first()
+        )
+        if is_latest is None:
             return None
         ArtifactChunk.objects.filter(artifact_id=artifact_pk).delete()
-        ArtifactChunk.objects.bulk_create(
-            ArtifactChunk(
-                artifact_id=artifact_pk,
-                namespace_id=artifact.namespace_id,
-                ordinal=ordinal,
-                text=piece,
-                embedding=embedding,
+        # A version replaced before its task ran keeps no chunks (search reads latest only).
+        if is_latest:
+            ArtifactChunk.objects.bulk_create(
+                ArtifactChunk(
+                    artifact_id=artifact_pk,
+                    namespace_id=artifact.namespace_id,
+                    ordinal=ordinal,
+                    text=piece,
+                    embedding=embedding,
+                )
+                for ordinal, (piece, embedding) in enumerate(zip(pieces, embeddings, strict=True))
             )
-            for ordinal, (piece, embedding) in enumerate(zip(pieces, embeddings, strict=True))
-        )
         Artifact.objects.filter(pk=artifact_pk).update(
             content_text=text,
             content_preview=text[:PREVIEW_CHARS],

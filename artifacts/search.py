@@ -65,6 +65,7 @@ def _eligible(
 @dataclass
 class _Lexical:
     ranking: list[tuple[int, int, float]]  # (chunk id, artifact id, score), one per artifact
+    words: list[str]  # as `_words` gives them
     total: int
     exact: bool
 
@@ -264,7 +265,7 @@ def _lexical(terms: list[str], namespace: Namespace, eligible: QuerySet[Artifact
     The total is then a lower bound, and the answer says so."""
     words = _words(terms)
     if not words:
-        return _Lexical(ranking=[], total=0, exact=True)
+        return _Lexical(ranking=[], words=[], total=0, exact=True)
     per_word = max(settings.DEPOT_SEARCH_RANK_WINDOW // len(words), 1)
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
@@ -274,19 +275,20 @@ def _lexical(terms: list[str], namespace: Namespace, eligible: QuerySet[Artifact
     else:
         scored, partial = _rank_sqlite(words, namespace, eligible, per_word)
     ranking = rank_artifacts(scored)
-    return _Lexical(ranking=ranking, total=len(ranking), exact=not partial)
+    return _Lexical(ranking=ranking, words=words, total=len(ranking), exact=not partial)
 
 
-def _chunks(terms: list[str], chunk_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """{chunk id: (text, a short excerpt around the matched words)} of the winning chunks."""
+def _chunks(words: list[str], chunk_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """{chunk id: (text, a short excerpt around the matched words)} of the winning chunks;
+    `words` as `_words` gives them."""
     if not chunk_ids:
         return {}
     placeholders = ", ".join(["%s"] * len(chunk_ids))
     if connection.vendor == "postgresql":
-        sql = f"""SELECT id, text, ts_headline('english', text, to_tsquery('english', %s),
+        sql = f"""SELECT id, text, ts_headline('english', text, %s::tsquery,
                                              'MaxWords=35, MinWords=15, MaxFragments=2')
                   FROM artifacts_artifactchunk WHERE id IN ({placeholders})"""
-        params: list[Any] = [" | ".join(terms), *chunk_ids]
+        params: list[Any] = [" | ".join(f"({word})" for word in words), *chunk_ids]
     else:
         sql = f"""SELECT c.id, c.text, coalesce(h.snippet, '') FROM artifacts_artifactchunk c
                   LEFT JOIN (
@@ -295,7 +297,7 @@ def _chunks(terms: list[str], chunk_ids: list[int]) -> dict[int, tuple[str, str]
                       FROM artifacts_chunk_fts WHERE artifacts_chunk_fts MATCH %s
                   ) h ON h.rowid = c.id
                   WHERE c.id IN ({placeholders})"""
-        params = [" OR ".join(f'"{term}"' for term in terms), *chunk_ids]
+        params = [" OR ".join(words), *chunk_ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {chunk_id: (text, highlight) for chunk_id, text, highlight in cursor.fetchall()}
@@ -308,8 +310,9 @@ VECTOR_BATCH = 2000
 
 def _vector(
     query: str, eligible: QuerySet[Artifact], candidates: int
-) -> list[tuple[int, int, float, str]]:
-    """The `candidates` chunks most similar to the query, best first. Reads the namespace's
+) -> list[tuple[int, int, float]]:
+    """(chunk id, artifact id, similarity) of the `candidates` chunks most similar to the
+    query, best first. Reads the namespace's
     embeddings in batches (a server-side cursor on PostgreSQL), keeping only the best so far."""
     import numpy as np
 
@@ -334,13 +337,13 @@ def _vector(
             keep = np.argpartition(-best_scores, candidates)[:candidates]
             best_scores, best_ids = best_scores[keep], best_ids[keep]
     order = np.argsort(-best_scores, kind="stable")
-    return [(int(best_ids[i][0]), int(best_ids[i][1]), float(best_scores[i]), "") for i in order]
+    return [(int(best_ids[i][0]), int(best_ids[i][1]), float(best_scores[i])) for i in order]
 
 
-def _best_per_artifact(rows: list[tuple[int, int, float, str]]) -> list[tuple[int, int, float]]:
+def _best_per_artifact(rows: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
     seen: set[int] = set()
     best = []
-    for chunk_id, artifact_id, score, _ in rows:
+    for chunk_id, artifact_id, score in rows:
         if artifact_id not in seen:
             seen.add(artifact_id)
             best.append((chunk_id, artifact_id, score))
@@ -382,7 +385,7 @@ def artifact_search(
         total = max(total, len(ranking))
     ranking = ranking[:limit]
     artifacts = with_list_related(Artifact.objects.order_by()).in_bulk([a for _, a, _ in ranking])
-    chunks = _chunks(terms, [c for c, _, _ in ranking])
+    chunks = _chunks(lexical.words, [c for c, _, _ in ranking])
     hits = [
         Hit(
             artifact=artifacts[artifact_id],

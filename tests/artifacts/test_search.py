@@ -349,6 +349,20 @@ def test_old_versions_and_expired_artifacts_are_hidden(owner: APIClient) -> None
     assert names == {"Pinned"}
 
 
+def test_a_replaced_version_keeps_no_chunks(owner: APIClient) -> None:
+    made = _create(owner, "Drafts", "first draft about herons")
+    run_tasks()  # version 1 indexed while it is the latest
+    first = Artifact.objects.get(artifact_id=made["artifact_id"])
+    assert ArtifactChunk.objects.filter(artifact=first).exists()
+    owner.put(f"{NS}/artifacts/{made['artifact_id']}", {"content": "second draft"}, format="json")
+    assert not ArtifactChunk.objects.filter(artifact=first).exists()
+    # Replaced before its task ran: version 2's task finds it is no longer the latest.
+    owner.put(f"{NS}/artifacts/{made['artifact_id']}", {"content": "third draft"}, format="json")
+    run_tasks()
+    chunked = set(ArtifactChunk.objects.values_list("artifact__version", flat=True))
+    assert chunked == {3}
+
+
 def test_deleting_an_artifact_removes_its_chunks(owner: APIClient) -> None:
     made = _create(owner, "Doomed", "text about marmots")
     run_tasks()
@@ -471,7 +485,7 @@ def test_semantic_ranking_reads_embeddings_in_batches(owner: APIClient, monkeypa
     found = search._vector(query, eligible, 4)
     assert max(read) <= 3 and sum(read) >= len(rows)  # never all the embeddings at once
     assert [chunk_id for chunk_id, *_ in found] == expected
-    assert [score for *_, score, _ in found] == sorted((s for *_, s, _ in found), reverse=True)
+    assert [score for *_, score in found] == sorted((s for *_, s in found), reverse=True)
 
 
 def test_artifacts_with_more_of_the_words_come_first() -> None:
