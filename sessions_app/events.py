@@ -261,7 +261,7 @@ def events_read(
     )
 
 
-def _release_connection() -> None:
+def release_connection() -> None:
     """Reads run in a few pool threads; give the connection back before the caller waits, so a
     waiting request holds none. A SQLite connection is only a file handle of this process, not
     a server session: the thread keeps it (a reconnect made a read 1.9 ms instead of 0.8 ms)."""
@@ -273,7 +273,7 @@ def _read_and_release(**kwargs: Any) -> EventPage:
     try:
         return events_read(**kwargs)
     finally:
-        _release_connection()
+        release_connection()
 
 
 async def events_read_async(**kwargs: Any) -> EventPage:
@@ -284,7 +284,7 @@ def _head_and_release(feed: Feed) -> int:
     try:
         return feed.events().aggregate(top=Max(feed.sequence_field))["top"] or 0
     finally:
-        _release_connection()
+        release_connection()
 
 
 async def events_head_async(*, feed: Feed) -> int:

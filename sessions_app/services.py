@@ -146,8 +146,12 @@ def session_get_or_create_for(
         session_id=session_id,
         **defaults,
     )
-    workspace_id = Namespace.objects.values_list("workspace_id", flat=True).get(
-        pk=session.namespace_id
+    if principal.workspace_limit_id is None:
+        return session  # sees every workspace of its organization
+    workspace_id = (
+        namespace.workspace_id
+        if session.namespace_id == namespace.pk
+        else Namespace.objects.values_list("workspace_id", flat=True).get(pk=session.namespace_id)
     )
     if not principal.can_see_workspace(workspace_id):
         raise NotFound(f"Session '{session_id}' not found.")

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,7 +30,7 @@ from sessions_app.auth import (
     raw_key_from_headers,
 )
 from sessions_app.errors import DepotError
-from sessions_app.events import EventFilter, Feed, events_wait
+from sessions_app.events import EventFilter, Feed, events_wait, release_connection
 
 
 class NotAuthenticated(DepotError):
@@ -87,14 +86,14 @@ def _authenticate_key(raw_key: str) -> Principal | None:
         api_key = authenticate_raw_key(raw_key)
         return principal_for_key(api_key) if api_key else None
     finally:
-        connection.close()
+        release_connection()
 
 
 def _principal_of_user(user: Any) -> Principal | None:
     try:
         return principal_for_user(user)
     finally:
-        connection.close()
+        release_connection()
 
 
 async def principal_for_credentials(
@@ -252,7 +251,7 @@ def _namespace_id(principal: Principal, org: str, ws: str, ns: str) -> int:
     try:
         return selectors.namespace_get(principal=principal, org=org, workspace=ws, namespace=ns).pk
     finally:
-        connection.close()
+        release_connection()
 
 
 # In production these paths are answered by `sessions_app.consumers.LongPollConsumer` before
