@@ -23,7 +23,6 @@ import concurrent.futures
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import platform
 import random
@@ -39,21 +38,36 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-RESULTS = BENCH / "results"
-VENV_BIN = REPO / ".venv" / "bin"
+from common import (
+    REPO,
+    RESULT_MARK,
+    RESULTS,
+    VENV_BIN,
+    database_create,
+    database_drop,
+    django_setup,
+    free_port,
+    git_info,
+    latency_summary,
+    log,
+    pg,
+    pg_url,
+    render_table,
+    run_worker,
+    stop_process,
+    verdict,
+    wait_http,
+)
+
+# This file, run again as the Django-side helper (`--worker NAME`).
+SCRIPT = str(Path(__file__).resolve())
+
 
 DEFAULT_DB = "depot_bench_artifacts"
 DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-RESULT_MARK = "BENCH-RESULT "
 TEXT_MIN_BYTES, TEXT_MAX_BYTES = 1800, 2300  # "about 2 KB" of inline text per artifact
 ARTIFACT_TYPES = ("note", "plan", "report", "code", "summary")
 READ_ROUTES = ("healthz", "sessions_list", "ns_list", "flat_list", "ns_detail", "flat_detail")
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # --- varied text (used by the populate worker and by the writers) ---------------------------
@@ -97,54 +111,20 @@ class TextGen:
 # --- small helpers -----------------------------------------------------------------------------
 
 
-def percentile(sorted_values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    rank = max(0, math.ceil(p / 100 * len(sorted_values)) - 1)
-    return sorted_values[rank]
-
-
-def latency_summary(seconds: list[float]) -> dict[str, Any]:
-    values = sorted(seconds)
-    if not values:
-        return {"n": 0, "p50_ms": None, "p99_ms": None, "mean_ms": None, "max_ms": None}
-    return {
-        "n": len(values),
-        "p50_ms": round(1000 * statistics.median(values), 2),
-        "p99_ms": round(1000 * (percentile(values, 99) or 0), 2),
-        "mean_ms": round(1000 * statistics.fmean(values), 2),
-        "max_ms": round(1000 * values[-1], 2),
-    }
-
-
 def encode_cursor(pk: int) -> str:
     """The server's own cursor format (sessions_app.api.common.encode_cursor): a client that
     kept a cursor from an earlier walk resumes from it."""
     return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
 
 
-def pg_url(admin_url: str, db_name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + db_name
-
-
 # --- the Django-side workers (subprocesses) ----------------------------------------------------
-
-
-def _django_setup() -> None:
-    os.chdir(REPO)
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def worker_populate(params: dict[str, Any]) -> dict[str, Any]:
     """Bulk-inserts `artifacts` version-1 rows (and their `artifact.created` events) exactly as
     artifacts.services.artifact_create writes them, then `versions` extra versions through the
     real artifacts.services.artifact_version_create, then VACUUM (ANALYZE)."""
-    _django_setup()
+    django_setup()
     from django.db import connection, transaction
 
     from artifacts import services
@@ -278,7 +258,7 @@ def worker_populate(params: dict[str, Any]) -> dict[str, Any]:
 def worker_querycount(params: dict[str, Any]) -> dict[str, Any]:
     """Each request through Django's test client inside CaptureQueriesContext: SQL queries per
     request, their statements and database time, and EXPLAIN ANALYZE of the slow ones."""
-    _django_setup()
+    django_setup()
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -348,52 +328,7 @@ def worker_querycount(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_worker(name: str, params: dict[str, Any], env: dict[str, str], timeout: float) -> Any:
-    command = [
-        str(VENV_BIN / "python"),
-        str(Path(__file__).resolve()),
-        "--worker",
-        name,
-        "--worker-args",
-        json.dumps(params),
-    ]
-    done = subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    for line in done.stderr.splitlines()[-5:]:
-        if line.strip():
-            log(f"  [{name}] {line.strip()}")
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith(RESULT_MARK):
-            return json.loads(line[len(RESULT_MARK) :])
-    raise RuntimeError(f"worker {name} printed no result:\n{done.stdout[-2000:]}")
-
-
 # --- PostgreSQL from the benchmark process (psycopg) -------------------------------------------
-
-
-def pg(url: str, query: str, args: Any = None, *, autocommit: bool = False) -> list[tuple]:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=autocommit, connect_timeout=10) as connection:
-        cursor = connection.execute(query, args)
-        return cursor.fetchall() if cursor.description else []
-
-
-def database_create(admin_url: str, name: str) -> bool:
-    """Creates `name`; a leftover of an earlier run of this benchmark is dropped first."""
-    existed = bool(pg(admin_url, "SELECT 1 FROM pg_database WHERE datname = %s", [name]))
-    if existed:
-        log(f"dropping leftover database {name}")
-        database_drop(admin_url, name)
-    pg(admin_url, f'CREATE DATABASE "{name}"', autocommit=True)
-    return existed
-
-
-def database_drop(admin_url: str, name: str) -> None:
-    pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
 
 
 INVARIANT_QUERIES = {
@@ -869,9 +804,6 @@ def main() -> int:
         print(RESULT_MARK + json.dumps(result, default=str), flush=True)
         return 0
 
-    sys.path.insert(0, str(BENCH))
-    from bench_files import free_port, git_info, render_table, stop_process, verdict, wait_http
-
     n_artifacts = args.artifacts or (3000 if args.quick else 100_000)
     n_versions = args.versions if args.versions is not None else (150 if args.quick else 3000)
     n_requests = args.requests or (60 if args.quick else 500)
@@ -949,6 +881,7 @@ def main() -> int:
         )
         began = time.perf_counter()
         populate = run_worker(
+            SCRIPT,
             "populate",
             {
                 "org": org,
@@ -1071,6 +1004,7 @@ def main() -> int:
             },
         ]
         query_counts = run_worker(
+            SCRIPT,
             "querycount",
             {"api_key": api_key, "requests": query_requests, "repeat": 3, "explain_ms": 5.0},
             env,

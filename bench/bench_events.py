@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import http.client
 import itertools
 import json
@@ -49,18 +48,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_files import (
+from bench_files import RssWatch, _status_kib, depot_env, multipart_body
+from common import (
     BENCH,
     REPO,
     RESULTS,
     VENV_BIN,
-    RssWatch,
-    _status_kib,
-    depot_env,
+    code_fingerprint,
     free_port,
     git_info,
     log,
-    multipart_body,
     render_table,
     stop_process,
     verdict,
@@ -544,29 +541,6 @@ def run_diag(env: dict[str, str], sid: str, n: int) -> dict[str, Any]:
 # --- what else ran: code changes and other benchmarks ---
 
 # What the measured processes run: Python and settings files, not docs, tests or benchmarks.
-CODE_PATHSPEC = ["*.py", "*.toml", ".env", ":(exclude)bench/**", ":(exclude)tests/**"]
-
-
-def code_fingerprint() -> str:
-    """The code's state (as committed plus uncommitted changes; same rule as bench_search.py):
-    other people work in this tree, and a run whose code changed under it measures a mix."""
-
-    def run(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=60
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    state = "\n".join(
-        [
-            run("ls-files", "-s", "--", *CODE_PATHSPEC),
-            run("diff", "HEAD", "--", *CODE_PATHSPEC),
-            run("ls-files", "--others", "--exclude-standard", "--", *CODE_PATHSPEC),
-        ]
-    )
-    return hashlib.sha256(state.encode()).hexdigest()
 
 
 class ActivityWatch:

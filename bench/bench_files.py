@@ -22,7 +22,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,11 +34,19 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from common import (
+    REPO,
+    RESULTS,
+    VENV_BIN,
+    free_port,
+    git_info,
+    log,
+    render_table,
+    stop_process,
+    verdict,
+    wait_http,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-RESULTS = BENCH / "results"
-VENV_BIN = REPO / ".venv" / "bin"
 MiB = 1024 * 1024
 MB = 1_000_000
 
@@ -50,16 +57,6 @@ TARGET_RSS_MIB = 64.0  # server RSS growth during any one big transfer
 TARGET_ZIP_TTFB_S = 1.0
 
 SLOW_RATE = "20M"  # curl --limit-rate: 20 MiB/s = 20.97 MB/s
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def mbps(nbytes: float, seconds: float) -> float:
@@ -286,34 +283,6 @@ def depot_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def wait_http(url: str, *, seconds: float, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + seconds
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} while starting")
-        try:
-            with requests.get(url, timeout=2, stream=True) as response:  # body left unread
-                if response.status_code < 500:
-                    return
-        except requests.RequestException as error:
-            last = error
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {seconds} s: {last}")
-
-
-def stop_process(process: subprocess.Popen | None, name: str, sig: int = signal.SIGTERM) -> None:
-    if process is None or process.poll() is not None:
-        return
-    try:
-        process.send_signal(sig)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        log(f"{name} did not stop; killing pid {process.pid}")
-        process.kill()
-        process.wait(timeout=10)
-
-
 NGINX_CONF = """\
 {user}worker_processes 1;
 pid {dir}/nginx.pid;
@@ -531,58 +500,6 @@ def small_uploads(
 
 
 # --- report ---
-
-
-def verdict(ok: bool | None) -> str:
-    return "info" if ok is None else ("PASS" if ok else "FAIL")
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def render_table(rows: list[dict[str, Any]]) -> str:
-    headers = ["figure", "value", "unit", "baseline", "ratio", "target", "result"]
-    table = [
-        [
-            row["figure"],
-            fmt(row.get("value"), row.get("digits", 1)),
-            row.get("unit", ""),
-            row.get("baseline_text") or "-",
-            fmt(row.get("ratio"), 2),
-            row.get("target") or "-",
-            row["result"],
-        ]
-        for row in rows
-    ]
-    widths = [max(len(str(line[i])) for line in [headers, *table]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            str(cell).ljust(widths[i]) if i in (0, 2, 3, 5) else str(cell).rjust(widths[i])
-            for i, cell in enumerate(cells)
-        )
-
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in table]
-    return "\n".join(out)
-
-
-def git_info() -> dict[str, Any]:
-    def run(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=20
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    dirty = [line for line in run("status", "--porcelain").splitlines() if line]
-    return {"commit": run("rev-parse", "HEAD"), "dirty_files": len(dirty)}
 
 
 # --- main ---

@@ -1,5 +1,5 @@
 """Depot search benchmarks: lexical query latency over 100,000 indexed artifacts (PostgreSQL),
-indexing throughput, and upload latency with the in-process indexing worker on and off
+indexing throughput, and upload latency with the embedded indexing worker on and off
 (embedded default), each against a baseline measured in the same run.
 
     .venv/bin/python bench/bench_search.py [--artifacts 100000] [--quick]
@@ -29,7 +29,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -41,14 +40,34 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-RESULTS = BENCH / "results"
-VENV_BIN = REPO / ".venv" / "bin"
+from common import (
+    REPO,
+    RESULT_MARK,
+    RESULTS,
+    VENV_BIN,
+    code_fingerprint,
+    database_create,
+    database_drop,
+    django_setup,
+    fmt,
+    free_port,
+    git_info,
+    latency_summary,
+    log,
+    pg_url,
+    render_table,
+    run_worker,
+    stop_process,
+    verdict,
+    wait_http,
+)
+
+# This file, run again as the Django-side helper (`--worker NAME`).
+SCRIPT = str(Path(__file__).resolve())
+
 
 DEFAULT_DB = "depot_bench_search"
 DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-RESULT_MARK = "BENCH-RESULT "
 KiB = 1024
 MiB = 1024 * 1024
 
@@ -62,10 +81,6 @@ TARGET_QUERY_P99_MS = 100.0
 # p99 within 50 % (p99 of 300 sequential requests is the 4th slowest, so it is noisy itself).
 TARGET_UPLOAD_P50_RATIO = 1.10
 TARGET_UPLOAD_P99_RATIO = 1.50
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def _words(text: str) -> list[str]:
@@ -438,37 +453,6 @@ QUERY_CATEGORIES = ("very_rare", "rare", "uncommon", "topic", "common", "stopwor
 # --- small helpers -----------------------------------------------------------------------------
 
 
-def percentile(sorted_values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    rank = max(0, math.ceil(p / 100 * len(sorted_values)) - 1)
-    return sorted_values[rank]
-
-
-def latency_summary(seconds: list[float]) -> dict[str, Any]:
-    values = sorted(seconds)
-    if not values:
-        return {"n": 0, "p50_ms": None, "p99_ms": None, "mean_ms": None, "max_ms": None}
-    return {
-        "n": len(values),
-        "p50_ms": round(1000 * statistics.median(values), 2),
-        "p99_ms": round(1000 * (percentile(values, 99) or 0), 2),
-        "mean_ms": round(1000 * statistics.fmean(values), 2),
-        "max_ms": round(1000 * values[-1], 2),
-    }
-
-
-def pg_url(admin_url: str, db_name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + db_name
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def multipart_body(data: bytes, file_name: str, mime: str) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     head = (
@@ -481,15 +465,6 @@ def multipart_body(data: bytes, file_name: str, mime: str) -> tuple[bytes, str]:
 
 
 # --- the Django-side workers (subprocesses) ----------------------------------------------------
-
-
-def _django_setup() -> None:
-    os.chdir(REPO)
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def _namespace(params: dict[str, Any]) -> Any:
@@ -543,7 +518,7 @@ def worker_populate(params: dict[str, Any]) -> dict[str, Any]:
     state artifacts.indexing.artifact_index leaves them: chunks from indexing.chunk_text over
     the same header + extracted text, bulk-created (the database trigger fills search_vector),
     and the artifact's index fields. Counts the documents holding each marker word."""
-    _django_setup()
+    django_setup()
     from django.db import transaction
     from django.utils import timezone
 
@@ -660,7 +635,7 @@ def worker_verify(params: dict[str, Any]) -> dict[str, Any]:
     """Re-indexes a random sample of the bulk rows with the real artifact_index and compares
     chunks (ordinal, text, search_vector) and index fields before and after; then
     VACUUM (ANALYZE) and sizes."""
-    _django_setup()
+    django_setup()
     from django.db import connection
 
     from artifacts.indexing import artifact_index
@@ -725,7 +700,7 @@ def worker_explain(params: dict[str, Any]) -> dict[str, Any]:
     """artifacts.search.artifact_search for each query inside CaptureQueriesContext (fewest
     database milliseconds of `repeat` runs): statements and their time; EXPLAIN (ANALYZE,
     BUFFERS) of the slow statements of the slowest queries."""
-    _django_setup()
+    django_setup()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -785,7 +760,7 @@ def worker_index(params: dict[str, Any]) -> dict[str, Any]:
     same texts as a baseline; then `via_worker` artifacts made by
     artifacts.services.artifact_create (which enqueues their index task) run by
     `manage.py db_worker --batch`."""
-    _django_setup()
+    django_setup()
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
@@ -965,87 +940,7 @@ WORKERS = {
 }
 
 
-def run_worker(name: str, params: dict[str, Any], env: dict[str, str], timeout: float) -> Any:
-    command = [
-        str(VENV_BIN / "python"),
-        str(Path(__file__).resolve()),
-        "--worker",
-        name,
-        "--worker-args",
-        json.dumps(params),
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    stderr_lines: list[str] = []
-    stdout_parts: list[str] = []
-
-    # One reader per pipe (communicate() would read stderr too, racing the progress reader).
-    def pump_stderr() -> None:  # progress lines as they come
-        assert process.stderr is not None
-        for line in process.stderr:
-            stderr_lines.append(line)
-            if line.strip():
-                log(f"  [{name}] {line.rstrip()[:300]}")
-
-    def pump_stdout() -> None:
-        assert process.stdout is not None
-        stdout_parts.append(process.stdout.read())
-
-    readers = [
-        threading.Thread(target=pump_stderr, daemon=True),
-        threading.Thread(target=pump_stdout, daemon=True),
-    ]
-    for reader in readers:
-        reader.start()
-    try:
-        process.wait(timeout=timeout)
-    except BaseException:
-        process.kill()
-        process.wait(timeout=10)
-        raise
-    for reader in readers:
-        reader.join(timeout=10)
-    stdout = "".join(stdout_parts)
-    if process.returncode != 0:
-        raise RuntimeError(
-            f"worker {name} failed ({process.returncode}):\n{''.join(stderr_lines)[-3000:]}"
-        )
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(RESULT_MARK):
-            return json.loads(line[len(RESULT_MARK) :])
-    raise RuntimeError(f"worker {name} printed no result:\n{stdout[-2000:]}")
-
-
 # --- PostgreSQL from the benchmark process (psycopg) -------------------------------------------
-
-
-def pg(url: str, query: str, args: Any = None, *, autocommit: bool = False) -> list[tuple]:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=autocommit, connect_timeout=10) as connection:
-        cursor = connection.execute(query, args)
-        return cursor.fetchall() if cursor.description else []
-
-
-def database_create(admin_url: str, name: str) -> bool:
-    """Creates `name`; a leftover of an earlier run of this benchmark is dropped first."""
-    existed = bool(pg(admin_url, "SELECT 1 FROM pg_database WHERE datname = %s", [name]))
-    if existed:
-        log(f"dropping leftover database {name}")
-        database_drop(admin_url, name)
-    pg(admin_url, f'CREATE DATABASE "{name}"', autocommit=True)
-    return existed
-
-
-def database_drop(admin_url: str, name: str) -> None:
-    pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -1107,36 +1002,6 @@ def bootstrap(env: dict[str, str], data_dir: Path) -> dict[str, str]:
     return json.loads((data_dir / "bootstrap.json").read_text())
 
 
-def wait_http(url: str, *, seconds: float, process: subprocess.Popen | None = None) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} while starting")
-        try:
-            with requests.get(url, timeout=2, stream=True) as response:
-                if response.status_code < 500:
-                    return
-        except requests.RequestException as error:
-            last = error
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {seconds} s: {last}")
-
-
-def stop_process(process: subprocess.Popen | None, name: str, sig: int = signal.SIGTERM) -> None:
-    if process is None or process.poll() is not None:
-        return
-    try:
-        process.send_signal(sig)
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        log(f"{name} did not stop; killing pid {process.pid}")
-        process.kill()
-        process.wait(timeout=10)
-
-
 class Server:
     """One uvicorn from the repo root, its output in `log_path`."""
 
@@ -1171,7 +1036,7 @@ class Server:
         return self
 
     def stop(self) -> None:
-        stop_process(self.process, f"uvicorn {self.name}")
+        stop_process(self.process, f"uvicorn {self.name}", wait_seconds=20)
         if getattr(self, "_log", None):
             self._log.close()
 
@@ -1614,7 +1479,7 @@ def upload_phase(
                 }
         return out
     finally:
-        stop_process(db_worker, "db_worker (ext)")
+        stop_process(db_worker, "db_worker (ext)", wait_seconds=20)
         for server in servers.values():
             server.stop()
         for name, server in servers.items():
@@ -1625,84 +1490,7 @@ def upload_phase(
 # --- report ------------------------------------------------------------------------------------
 
 
-def verdict(ok: bool | None) -> str:
-    return "info" if ok is None else ("PASS" if ok else "FAIL")
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def render_table(rows: list[dict[str, Any]]) -> str:
-    headers = ["figure", "value", "unit", "baseline", "ratio", "target", "result"]
-    table = [
-        [
-            row["figure"],
-            fmt(row.get("value"), row.get("digits", 1)),
-            row.get("unit", ""),
-            row.get("baseline_text") or "-",
-            fmt(row.get("ratio"), 2),
-            row.get("target") or "-",
-            row["result"],
-        ]
-        for row in rows
-    ]
-    widths = [max(len(str(line[i])) for line in [headers, *table]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            str(cell).ljust(widths[i]) if i in (0, 2, 3, 5) else str(cell).rjust(widths[i])
-            for i, cell in enumerate(cells)
-        )
-
-    out = [line(headers), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in table]
-    return "\n".join(out)
-
-
-def git_info() -> dict[str, Any]:
-    def run(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=20
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    dirty = [line for line in run("status", "--porcelain").splitlines() if line]
-    return {"commit": run("rev-parse", "HEAD"), "dirty_files": len(dirty)}
-
-
 # What the measured processes run: Python and settings files, not docs, tests or benchmarks.
-CODE_PATHSPEC = ["*.py", "*.toml", ".env", ":(exclude)bench/**", ":(exclude)tests/**"]
-
-
-def code_fingerprint() -> str:
-    """The code's state (Python and settings files outside bench/ and tests/, as committed plus
-    uncommitted changes): other people work in this tree, and a run whose code changed under
-    it measures a mix."""
-
-    def run(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=60
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    tracked = run("ls-files", "-s", "--", *CODE_PATHSPEC)  # blob hashes as committed
-    state = "\n".join(
-        [
-            tracked,
-            run("diff", "HEAD", "--", *CODE_PATHSPEC),
-            run("ls-files", "--others", "--exclude-standard", "--", *CODE_PATHSPEC),
-        ]
-    )
-    return hashlib.sha256(state.encode()).hexdigest()
 
 
 def p50_p99(summary: dict[str, Any]) -> str:
@@ -2164,6 +1952,7 @@ def main() -> int:
             if "search" in phases:
                 log(f"populate: {n_artifacts} artifacts with chunks (bulk)")
                 results["populate"] = run_worker(
+                    SCRIPT,
                     "populate",
                     {**common, "artifacts": n_artifacts, "batch": 1000, "seed": args.seed},
                     env,
@@ -2177,6 +1966,7 @@ def main() -> int:
                 )
                 log("verify: artifact_index on a sample vs the bulk rows, then VACUUM (ANALYZE)")
                 results["verify"] = run_worker(
+                    SCRIPT,
                     "verify",
                     {**common, "sample": 50 if args.quick else 200, "seed": args.seed + 3},
                     env,
@@ -2203,6 +1993,7 @@ def main() -> int:
                 server = None
                 log("explain: artifact_search per query in process, plans of the slowest")
                 results["explain"] = run_worker(
+                    SCRIPT,
                     "explain",
                     {
                         **common,
@@ -2229,6 +2020,7 @@ def main() -> int:
                     f"indexing: artifact_index over {n_index} fresh artifacts (+{n_via} via worker)"
                 )
                 results["index"] = run_worker(
+                    SCRIPT,
                     "index",
                     {
                         **common,
@@ -2249,6 +2041,7 @@ def main() -> int:
                 if results["semantic_importable"] and n_semantic:
                     log(f"indexing with embeddings: {n_semantic} fresh artifacts")
                     results["index_semantic"] = run_worker(
+                        SCRIPT,
                         "index",
                         {
                             **common,
