@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -41,18 +40,17 @@ from typing import Any
 from common import (
     REPO,
     RESULT_MARK,
-    RESULTS,
     VENV_BIN,
     database_create,
     database_drop,
     django_setup,
+    finish_run,
     free_port,
     git_info,
     latency_summary,
     log,
     pg,
     pg_url,
-    render_table,
     run_worker,
     stop_process,
     verdict,
@@ -1328,28 +1326,16 @@ def main() -> int:
                 log(f"dropped database {db_name}")
             except Exception as error:
                 log(f"could not drop database {db_name}: {error!r}")
-        results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        if rows:
-            print()
-            print(
-                f"Depot artifact benchmarks, {n_artifacts} artifacts, PostgreSQL, "
-                f"{results['started_at']}, commit {results['git']['commit'][:12]}"
-                + (f" (+{dirty} dirty files)" if (dirty := results["git"]["dirty_files"]) else "")
-            )
-            print(render_table(rows))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = RESULTS / f"artifacts-{stamp}{'-quick' if args.quick else ''}.json"
-        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        if not args.quick and "error" not in results and rows:
-            (RESULTS / "latest-artifacts.json").write_text(
-                json.dumps(results, indent=2, default=str) + "\n"
-            )
-        print(f"results: {out}")
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        finish_run(
+            results,
+            rows,
+            name="artifacts",
+            title=f"Depot artifact benchmarks, {n_artifacts} artifacts, PostgreSQL",
+            suffix="-quick" if args.quick else "",
+            latest=not args.quick,
+            work=work,
+            keep=args.keep,
+        )
 
 
 if __name__ == "__main__":

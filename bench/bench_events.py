@@ -34,7 +34,6 @@ import os
 import platform
 import queue as queue_module
 import resource
-import shutil
 import signal
 import statistics
 import subprocess
@@ -52,13 +51,12 @@ from bench_files import RssWatch, _status_kib, depot_env, multipart_body
 from common import (
     BENCH,
     REPO,
-    RESULTS,
     VENV_BIN,
     code_fingerprint,
+    finish_run,
     free_port,
     git_info,
     log,
-    render_table,
     stop_process,
     verdict,
     wait_http,
@@ -1560,34 +1558,19 @@ def main() -> int:
                 log(f"flushed Redis db {args.redis_db}")
             except subprocess.SubprocessError as error:
                 log(f"could not flush Redis db {args.redis_db}: {error}")
-        results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        if rows:
-            print()
-            print(
-                f"Depot event benchmarks, {results['started_at']}, "
-                f"commit {results['git']['commit'][:12]}"
-                + (f" (+{dirty} dirty files)" if (dirty := results["git"]["dirty_files"]) else "")
-            )
-            print(render_table(rows))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = RESULTS / f"events-{stamp}{'-quick' if args.quick else ''}.json"
-        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        if (
-            not args.quick
+        finish_run(
+            results,
+            rows,
+            name="events",
+            title="Depot event benchmarks",
+            suffix="-quick" if args.quick else "",
+            latest=not args.quick
             and not server_env
-            and "error" not in results
-            and rows
-            and results.get("code_fingerprint_end") == results["code_fingerprint_start"]
-        ):
-            (RESULTS / "latest-events.json").write_text(
-                json.dumps(strip_samples(results), indent=2, default=str) + "\n"
-            )
-        print(f"results: {out}")
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+            and results.get("code_fingerprint_end") == results["code_fingerprint_start"],
+            latest_results=strip_samples(results),
+            work=work,
+            keep=args.keep,
+        )
 
 
 if __name__ == "__main__":

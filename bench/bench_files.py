@@ -36,12 +36,11 @@ from typing import Any
 import requests
 from common import (
     REPO,
-    RESULTS,
     VENV_BIN,
+    finish_run,
     free_port,
     git_info,
     log,
-    render_table,
     stop_process,
     verdict,
     wait_http,
@@ -1073,28 +1072,16 @@ def main() -> int:
     finally:
         stop_process(nginx, "nginx", signal.SIGQUIT)
         stop_process(uvicorn, "uvicorn")
-        results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        if rows:
-            print()
-            print(
-                f"Depot file benchmarks, {size_mib} MiB, {results['started_at']}, "
-                f"commit {results['git']['commit'][:12]}"
-                + (f" (+{dirty} dirty files)" if (dirty := results["git"]["dirty_files"]) else "")
-            )
-            print(render_table(rows))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = RESULTS / f"files-{stamp}{'-quick' if args.quick else ''}.json"
-        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        if not args.quick and "error" not in results and rows:
-            (RESULTS / "latest-files.json").write_text(
-                json.dumps(results, indent=2, default=str) + "\n"
-            )
-        print(f"results: {out}")
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        finish_run(
+            results,
+            rows,
+            name="files",
+            title=f"Depot file benchmarks, {size_mib} MiB",
+            suffix="-quick" if args.quick else "",
+            latest=not args.quick,
+            work=work,
+            keep=args.keep,
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import signal
 import sqlite3
 import statistics
@@ -43,19 +42,18 @@ from typing import Any
 from common import (
     REPO,
     RESULT_MARK,
-    RESULTS,
     VENV_BIN,
     code_fingerprint,
     database_create,
     database_drop,
     django_setup,
+    finish_run,
     fmt,
     free_port,
     git_info,
     latency_summary,
     log,
     pg_url,
-    render_table,
     run_worker,
     stop_process,
     verdict,
@@ -2116,39 +2114,26 @@ def main() -> int:
                 database_drop(args.pg_admin_url, args.db_name)
             except Exception as error:  # report, keep cleaning up
                 log(f"could not drop {args.db_name}: {error!r}")
-        results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         results["machine"]["loadavg_at_end"] = os.getloadavg()
-        if rows:
-            print()
-            print(
-                f"Depot search benchmarks ({', '.join(sorted(phases))}"
-                + (f", {n_artifacts} artifacts" if "search" in phases else "")
-                + f"), {results['started_at']}, "
-                f"commit {results['git']['commit'][:12]}"
-                + (f" (+{dirty} dirty files)" if (dirty := results["git"]["dirty_files"]) else "")
-            )
-            print(render_table(rows))
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
         partial = phases != {"search", "index", "uploads"}
-        suffix = "-quick" if args.quick else ("-partial" if partial else "")
-        out = RESULTS / f"search-{stamp}{suffix}.json"
-        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
         changed = (
             results.get("code_fingerprint_end", results["code_fingerprint_start"])
             != (results["code_fingerprint_start"])
         )
         if changed:
             log("the code changed during the run: latest-search.json not written")
-        if not args.quick and not partial and "error" not in results and rows and not changed:
-            (RESULTS / "latest-search.json").write_text(
-                json.dumps(results, indent=2, default=str) + "\n"
-            )
-        print(f"results: {out}")
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        finish_run(
+            results,
+            rows,
+            name="search",
+            title=f"Depot search benchmarks ({', '.join(sorted(phases))}"
+            + (f", {n_artifacts} artifacts" if "search" in phases else "")
+            + ")",
+            suffix="-quick" if args.quick else ("-partial" if partial else ""),
+            latest=not args.quick and not partial and not changed,
+            work=work,
+            keep=args.keep,
+        )
 
 
 if __name__ == "__main__":

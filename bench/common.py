@@ -4,10 +4,12 @@ table, and the code fingerprint that tells whether the code changed during a run
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -265,3 +267,42 @@ def code_fingerprint() -> str:
         ]
     )
     return hashlib.sha256(state.encode()).hexdigest()
+
+
+def finish_run(
+    results: dict[str, Any],
+    rows: list[dict[str, Any]],
+    *,
+    name: str,
+    title: str,
+    suffix: str,
+    latest: bool,
+    work: Path,
+    keep: bool,
+    latest_results: dict[str, Any] | None = None,
+) -> None:
+    """Ends a run: the table under `title` (with the start time and commit), the results as
+    results/NAME-STAMP[SUFFIX].json and, when `latest` and the run went through,
+    results/latest-NAME.json (`latest_results` if given); the work folder is removed unless
+    `keep`."""
+    results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if rows:
+        print()
+        print(
+            f"{title}, {results['started_at']}, commit {results['git']['commit'][:12]}"
+            + (f" (+{dirty} dirty files)" if (dirty := results["git"]["dirty_files"]) else "")
+        )
+        print(render_table(rows))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / f"{name}-{stamp}{suffix}.json"
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    if latest and "error" not in results and rows:
+        (RESULTS / f"latest-{name}.json").write_text(
+            json.dumps(latest_results or results, indent=2, default=str) + "\n"
+        )
+    print(f"results: {out}")
+    if keep:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
