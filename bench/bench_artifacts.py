@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    DEFAULT_PG_ADMIN,
     REPO,
     RESULT_MARK,
     VENV_BIN,
@@ -62,7 +63,6 @@ SCRIPT = str(Path(__file__).resolve())
 
 
 DEFAULT_DB = "depot_bench_artifacts"
-DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 TEXT_MIN_BYTES, TEXT_MAX_BYTES = 1800, 2300  # "about 2 KB" of inline text per artifact
 ARTIFACT_TYPES = ("note", "plan", "report", "code", "summary")
 READ_ROUTES = ("healthz", "sessions_list", "ns_list", "flat_list", "ns_detail", "flat_detail")

@@ -1084,6 +1084,41 @@ def ms(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def latency_rows(
+    figure: str, lat: dict[str, Any], base: dict[str, Any], base_name: str, target: float
+) -> list[dict[str, Any]]:
+    """p50 (info), p99 (against `target`) and max of a delivery latency, each p against the
+    same percentile of its same-run baseline."""
+    return [
+        {
+            "figure": f"{figure} p50 (n={lat['n']})",
+            "value": ms(lat.get("p50")),
+            "unit": "ms",
+            "digits": 2,
+            "baseline_text": f"{base_name} p50 {base['p50']:.2f} ms",
+            "ratio": lat["p50"] / base["p50"] if lat.get("p50") is not None else None,
+            "result": "info",
+        },
+        {
+            "figure": f"{figure} p99",
+            "value": ms(lat.get("p99")),
+            "unit": "ms",
+            "digits": 2,
+            "baseline_text": f"{base_name} p99 {base['p99']:.2f} ms",
+            "ratio": lat["p99"] / base["p99"] if lat.get("p99") is not None else None,
+            "target": f"<= {target:.0f} ms",
+            "result": verdict(lat.get("p99") is not None and lat["p99"] <= target),
+        },
+        {
+            "figure": f"{figure} max",
+            "value": ms(lat.get("max")),
+            "unit": "ms",
+            "digits": 2,
+            "result": "info",
+        },
+    ]
+
+
 def profile_rows(profile: str, r: dict[str, Any]) -> list[dict[str, Any]]:
     target = TARGET_P99_MS[profile]
     rows: list[dict[str, Any]] = []
@@ -1091,33 +1126,8 @@ def profile_rows(profile: str, r: dict[str, Any]) -> list[dict[str, Any]]:
     ws = r.get("ws")
     if ws:
         lat, ping = ws["latency"], ws["ping_rtt"]
+        rows += latency_rows(f"{tag} WS commit->receive", lat, ping, "WS ping RTT", target)
         rows += [
-            {
-                "figure": f"{tag} WS commit->receive p50 (n={lat['n']})",
-                "value": ms(lat.get("p50")),
-                "unit": "ms",
-                "digits": 2,
-                "baseline_text": f"WS ping RTT p50 {ping['p50']:.2f} ms",
-                "ratio": lat["p50"] / ping["p50"] if lat.get("p50") is not None else None,
-                "result": "info",
-            },
-            {
-                "figure": f"{tag} WS commit->receive p99",
-                "value": ms(lat.get("p99")),
-                "unit": "ms",
-                "digits": 2,
-                "baseline_text": f"WS ping RTT p99 {ping['p99']:.2f} ms",
-                "ratio": lat["p99"] / ping["p99"] if lat.get("p99") is not None else None,
-                "target": f"<= {target:.0f} ms",
-                "result": verdict(lat.get("p99") is not None and lat["p99"] <= target),
-            },
-            {
-                "figure": f"{tag} WS commit->receive max",
-                "value": ms(lat.get("max")),
-                "unit": "ms",
-                "digits": 2,
-                "result": "info",
-            },
             {
                 "figure": f"{tag} WS upload round trip p50/p99",
                 "value": f"{ws['upload_rtt']['p50']:.2f}/{ws['upload_rtt']['p99']:.2f}",
@@ -1142,33 +1152,10 @@ def profile_rows(profile: str, r: dict[str, Any]) -> list[dict[str, Any]]:
     lp = r.get("long_poll")
     if lp:
         lat, imm = lp["latency"], lp["immediate_poll_rtt"]
+        rows += latency_rows(
+            f"{tag} long-poll commit->return", lat, imm, "answered-at-once poll RTT", target
+        )
         rows += [
-            {
-                "figure": f"{tag} long-poll commit->return p50 (n={lat['n']})",
-                "value": ms(lat.get("p50")),
-                "unit": "ms",
-                "digits": 2,
-                "baseline_text": f"answered-at-once poll RTT p50 {imm['p50']:.2f} ms",
-                "ratio": lat["p50"] / imm["p50"] if lat.get("p50") is not None else None,
-                "result": "info",
-            },
-            {
-                "figure": f"{tag} long-poll commit->return p99",
-                "value": ms(lat.get("p99")),
-                "unit": "ms",
-                "digits": 2,
-                "baseline_text": f"answered-at-once poll RTT p99 {imm['p99']:.2f} ms",
-                "ratio": lat["p99"] / imm["p99"] if lat.get("p99") is not None else None,
-                "target": f"<= {target:.0f} ms",
-                "result": verdict(lat.get("p99") is not None and lat["p99"] <= target),
-            },
-            {
-                "figure": f"{tag} long-poll commit->return max",
-                "value": ms(lat.get("max")),
-                "unit": "ms",
-                "digits": 2,
-                "result": "info",
-            },
             {
                 "figure": f"{tag} long-poll upload round trip p50/p99",
                 "value": f"{lp['upload_rtt']['p50']:.2f}/{lp['upload_rtt']['p99']:.2f}",

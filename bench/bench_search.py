@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    DEFAULT_PG_ADMIN,
     REPO,
     RESULT_MARK,
     VENV_BIN,
@@ -65,7 +66,6 @@ SCRIPT = str(Path(__file__).resolve())
 
 
 DEFAULT_DB = "depot_bench_search"
-DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 KiB = 1024
 MiB = 1024 * 1024
 

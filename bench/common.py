@@ -25,6 +25,8 @@ BENCH = REPO / "bench"
 RESULTS = BENCH / "results"
 VENV_BIN = REPO / ".venv" / "bin"
 RESULT_MARK = "BENCH-RESULT "
+# Where the scratch databases are made (trust auth on loopback, as the machine has it).
+DEFAULT_PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 # Python and settings files outside bench/ and tests/: what a run's figures depend on.
 CODE_PATHSPEC = ["*.py", "*.toml", ".env", ":(exclude)bench/**", ":(exclude)tests/**"]
 
