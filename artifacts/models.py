@@ -6,16 +6,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from attachments.models import Blob
+from attachments.models import Blob, IndexStatus
 from sessions_app.models import Namespace, Session, Thread
 
 PREVIEW_CHARS = 500
-
-
-class IndexStatus(models.TextChoices):
-    PENDING = "pending"
-    INDEXED = "indexed"
-    FAILED = "failed"
 
 
 def mint_artifact_id() -> str:

@@ -40,6 +40,14 @@ class AttachmentSource(models.TextChoices):
     API = "api"
 
 
+class IndexStatus(models.TextChoices):
+    """Where text extraction (and for artifacts, indexing) stands, for both kinds of file."""
+
+    PENDING = "pending"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
 class Attachment(models.Model):
     """A file in a session. One UUID gives both public ids: `att_<hex>` and `f-<uuid>`."""
 
@@ -66,7 +74,7 @@ class Attachment(models.Model):
     purged = models.BooleanField(default=False)
     # Extracted in the background (attachments/tasks.py): never inside the upload request.
     content_text = models.TextField(blank=True, default="")
-    index_status = models.CharField(max_length=16, default="pending")
+    index_status = models.CharField(max_length=16, default=IndexStatus.PENDING)
     index_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

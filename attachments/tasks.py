@@ -3,7 +3,7 @@
 from django_tasks import task
 
 from attachments.extraction import ExtractionError, extract_from_storage
-from attachments.models import Attachment
+from attachments.models import Attachment, IndexStatus
 
 
 @task()
@@ -17,10 +17,10 @@ def extract_attachment_text(attachment_pk: int) -> str | None:
         )
     except ExtractionError as error:
         Attachment.objects.filter(pk=attachment_pk).update(
-            index_status="failed", index_error=str(error)[:2000]
+            index_status=IndexStatus.FAILED, index_error=str(error)[:2000]
         )
-        return "failed"
+        return IndexStatus.FAILED
     Attachment.objects.filter(pk=attachment_pk).update(
-        content_text=text, index_status="indexed", index_error=""
+        content_text=text, index_status=IndexStatus.INDEXED, index_error=""
     )
-    return "indexed"
+    return IndexStatus.INDEXED
