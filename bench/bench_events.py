@@ -57,9 +57,9 @@ from common import (
     free_port,
     git_info,
     log,
+    start_uvicorn,
     stop_process,
     verdict,
-    wait_http,
 )
 
 # Targets (from the benchmark brief).
@@ -629,27 +629,9 @@ class Server:
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         self._log = open(self.log_path, "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                str(VENV_BIN / "uvicorn"),
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                # Lifespan on: it starts the embedded default's in-process task worker
-                # (config/lifespan.py), which extracts and indexes every uploaded text file.
-                "--lifespan",
-                "on",
-                "--no-access-log",
-            ],
-            cwd=REPO,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_http(f"{self.base_url}/healthz", seconds=60, process=self.process)
+        # Lifespan on: it starts the embedded default's task worker process
+        # (config/lifespan.py), which extracts and indexes every uploaded text file.
+        self.process = start_uvicorn(self.env, port, self._log, lifespan="on")
         log(f"[{self.profile}] uvicorn pid {self.process.pid} on {self.base_url}")
 
     @property

@@ -41,6 +41,7 @@ from common import (
     free_port,
     git_info,
     log,
+    start_uvicorn,
     stop_process,
     verdict,
     wait_http,
@@ -600,25 +601,7 @@ def main() -> int:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         uvicorn_log = open(work / "uvicorn.log", "wb")  # noqa: SIM115
-        uvicorn = subprocess.Popen(
-            [
-                str(VENV_BIN / "uvicorn"),
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--no-access-log",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=uvicorn_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_http(f"{base_url}/healthz", seconds=60, process=uvicorn)
+        uvicorn = start_uvicorn(env, port, uvicorn_log)
         log(f"uvicorn pid {uvicorn.pid} on {base_url}")
         auth = ["-H", f"X-API-Key: {api_key}"]
         sid = f"bench-{uuid.uuid4().hex[:12]}"

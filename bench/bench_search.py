@@ -56,9 +56,9 @@ from common import (
     log,
     pg_url,
     run_worker,
+    start_uvicorn,
     stop_process,
     verdict,
-    wait_http,
 )
 
 # This file, run again as the Django-side helper (`--worker NAME`).
@@ -1011,25 +1011,7 @@ class Server:
 
     def start(self) -> Server:
         self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                str(VENV_BIN / "uvicorn"),
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--lifespan",
-                self.lifespan,
-                "--no-access-log",
-            ],
-            cwd=REPO,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_http(f"{self.base_url}/healthz", seconds=60, process=self.process)
+        self.process = start_uvicorn(self.env, self.port, self._log, lifespan=self.lifespan)
         log(f"uvicorn {self.name} pid {self.process.pid} on {self.base_url}")
         return self
 

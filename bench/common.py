@@ -308,3 +308,29 @@ def finish_run(
         print(f"kept {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def start_uvicorn(
+    env: dict[str, str], port: int, output: Any, *, lifespan: str = "off"
+) -> subprocess.Popen:
+    """Depot under uvicorn on 127.0.0.1:`port` (its own session, output to the open binary
+    file `output`), once `GET /healthz` answers."""
+    process = subprocess.Popen(
+        [
+            str(VENV_BIN / "uvicorn"),
+            "config.asgi:application",
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--lifespan", lifespan, "--no-access-log"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", seconds=60, process=process)
+    except BaseException:
+        stop_process(process, "uvicorn (did not start)")
+        raise
+    return process
