@@ -233,3 +233,22 @@ def multipart_body(
 @pytest.fixture
 def asgi_owner(tenant: Tenant) -> AsgiClient:
     return AsgiClient(tenant.owner_key)
+
+
+def http_scope(method: str, path: str, **extra: object) -> dict:
+    """An ASGI HTTP scope for driving the application by hand (`extra` adds or overrides
+    keys, e.g. headers or query_string)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5555),
+        **extra,
+    }

@@ -9,7 +9,7 @@ import pytest
 
 from attachments.models import Attachment, Blob
 from sessions_app.models import Event, Session
-from tests.conftest import AsgiClient, Tenant, multipart_body, stored_keys
+from tests.conftest import AsgiClient, Tenant, http_scope, multipart_body, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -233,20 +233,7 @@ def _run_asgi(scope_extra: dict, messages: list[dict], *, fail_on_receive_after:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/uploads/early",
-        "raw_path": b"/api/uploads/early",
-        "query_string": b"",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5555),
-        **scope_extra,
-    }
+    scope = http_scope("POST", "/api/uploads/early", **scope_extra)
     asyncio.run(application(scope, receive, send))
     start = next((m for m in sent if m["type"] == "http.response.start"), None)
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from config.asgi import application
 from sessions_app import events as event_log
 from sessions_app.models import Event, EventKind, Namespace, Session
-from tests.conftest import AsgiClient, Stranger, Tenant, client_with
+from tests.conftest import AsgiClient, Stranger, Tenant, client_with, http_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -582,20 +582,12 @@ async def test_an_abandoned_long_poll_stops_waiting(tenant: Tenant) -> None:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/api/sessions/gone-away/artifact-events",
-        "raw_path": b"/api/sessions/gone-away/artifact-events",
-        "query_string": b"wait_seconds=30",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5555),
-        "headers": [(b"host", b"testserver"), (b"x-api-key", tenant.owner_key.encode())],
-    }
+    scope = http_scope(
+        "GET",
+        "/api/sessions/gone-away/artifact-events",
+        query_string=b"wait_seconds=30",
+        headers=[(b"host", b"testserver"), (b"x-api-key", tenant.owner_key.encode())],
+    )
 
     def subscribed() -> bool:
         # Both layers keep `groups` as a dict; Redis pub/sub prefixes the group's name.
