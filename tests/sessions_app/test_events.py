@@ -383,29 +383,30 @@ async def test_socket_before_the_session_exists(tenant: Tenant) -> None:
         await communicator.disconnect()
 
 
-async def test_dropped_wake_ups_cost_latency_not_events(tenant: Tenant, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.DEPOT_EVENTS_POLL_SECONDS = 0.2
-    layer = get_channel_layer()
-    original = layer.group_send
+@pytest.fixture
+def wake_ups_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every channel-layer group message is lost, as channels-redis may do over capacity."""
 
     async def drop(group: str, message: dict) -> None:
-        # Every group message is lost, as channels-redis may do over capacity.
         return None
 
-    layer.group_send = drop
-    try:
-        communicator = await _socket("/ws/sessions/lossy", tenant.owner_key)
-        asgi = AsgiClient(tenant.owner_key)
-        for index in range(5):
-            await sync_to_async(_upload, thread_sensitive=False)(
-                asgi, "lossy", f"{index}".encode(), f"{index}.txt"
-            )
-        received = await _receive_events(communicator, 5, timeout=10)
-        sequences = [e["sequence"] for _, m in received for e in m["data"]["events"]]
-        assert sequences == [1, 2, 3, 4, 5]
-        await communicator.disconnect()
-    finally:
-        layer.group_send = original
+    monkeypatch.setattr(get_channel_layer(), "group_send", drop)
+
+
+async def test_dropped_wake_ups_cost_latency_not_events(
+    tenant: Tenant, settings, wake_ups_dropped: None
+) -> None:  # type: ignore[no-untyped-def]
+    settings.DEPOT_EVENTS_POLL_SECONDS = 0.2
+    communicator = await _socket("/ws/sessions/lossy", tenant.owner_key)
+    asgi = AsgiClient(tenant.owner_key)
+    for index in range(5):
+        await sync_to_async(_upload, thread_sensitive=False)(
+            asgi, "lossy", f"{index}".encode(), f"{index}.txt"
+        )
+    received = await _receive_events(communicator, 5, timeout=10)
+    sequences = [e["sequence"] for _, m in received for e in m["data"]["events"]]
+    assert sequences == [1, 2, 3, 4, 5]
+    await communicator.disconnect()
 
 
 async def test_another_organization_sees_nothing(tenant: Tenant, stranger: Stranger) -> None:
@@ -538,28 +539,20 @@ def test_static_files_are_still_served() -> None:
     assert response.status_code == 200 and "text/css" in response.headers["content-type"]
 
 
-async def test_a_long_poll_survives_dropped_wake_ups(tenant: Tenant, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_poll_survives_dropped_wake_ups(
+    tenant: Tenant, settings, wake_ups_dropped: None
+) -> None:  # type: ignore[no-untyped-def]
     settings.DEPOT_LONGPOLL_RECHECK_SECONDS = 0.3
-    layer = get_channel_layer()
-    original = layer.group_send
-
-    async def drop(group: str, message: dict) -> None:
-        return None
-
-    layer.group_send = drop
-    try:
-        poll = asyncio.create_task(
-            _get(EVENTS.format(sid="lossy-lp"), tenant.owner_key, wait_seconds=20)
-        )
-        await asyncio.sleep(0.5)
-        asgi = AsgiClient(tenant.owner_key)
-        await sync_to_async(_upload, thread_sensitive=False)(asgi, "lossy-lp", b"x", "x.txt")
-        started = time.monotonic()
-        body = (await asyncio.wait_for(poll, 10)).json()
-        assert body["timed_out"] is False and len(body["events"]) == 1
-        assert time.monotonic() - started < 3  # found by the re-read, long before wait_seconds
-    finally:
-        layer.group_send = original
+    poll = asyncio.create_task(
+        _get(EVENTS.format(sid="lossy-lp"), tenant.owner_key, wait_seconds=20)
+    )
+    await asyncio.sleep(0.5)
+    asgi = AsgiClient(tenant.owner_key)
+    await sync_to_async(_upload, thread_sensitive=False)(asgi, "lossy-lp", b"x", "x.txt")
+    started = time.monotonic()
+    body = (await asyncio.wait_for(poll, 10)).json()
+    assert body["timed_out"] is False and len(body["events"]) == 1
+    assert time.monotonic() - started < 3  # found by the re-read, long before wait_seconds
 
 
 async def test_an_abandoned_long_poll_stops_waiting(tenant: Tenant) -> None:
