@@ -14,21 +14,92 @@ SNIFF_BYTES = 8192
 MAX_NAME_LENGTH = 255
 FALLBACK_NAME = "file"
 
-# Types a browser would execute or render with script: only ever served as an attachment
-# under a sandbox CSP.
-ACTIVE_TYPES = {
-    "text/html",
-    "application/xhtml+xml",
-    "image/svg+xml",
-    "text/xml",
-    "application/xml",
-    "text/javascript",
-    "application/javascript",
-    "application/x-javascript",
-    "application/ecmascript",
-    "text/ecmascript",
-    "application/wasm",
-}
+# Types a browser shows without running anything of the file's: the only ones served inline.
+# Everything else (HTML, SVG, XML, scripts, and any type not listed) goes out as an attachment
+# under a sandbox CSP. An allow-list, because a deny-list misses the types nobody thought of.
+HARMLESS_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/markdown",
+        "text/x-markdown",
+        "text/csv",
+        "text/tab-separated-values",
+        "text/x-python",
+        "text/x-typescript",
+        "text/x-log",
+        "application/json",
+        "application/jsonl",
+        "application/x-ndjson",
+        "application/yaml",
+        "application/toml",
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/bmp",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/wav",
+        "audio/webm",
+        "audio/flac",
+        "video/mp4",
+        "video/webm",
+        "video/ogg",
+    }
+)
+# RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS name "=" ( token / quoted-string ) ).
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"'
+_MEDIA_TYPE = re.compile(
+    rf"({_TOKEN})/({_TOKEN})((?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*)"
+)
+_PARAMETER = re.compile(rf"[ \t]*;[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED})")
+MAX_MEDIA_TYPE_LENGTH = 255
+FALLBACK_MEDIA_TYPE = "application/octet-stream"
+
+
+def normalize_media_type(value: str) -> str | None:
+    """`value` as one well-formed MIME type in canonical form (`type/subtype; name=value`, the
+    type and parameter names lower-cased), or None when it is anything else.
+
+    Browsers read a comma-separated Content-Type as a list and act on its last type, so
+    `text/plain, text/html` must never pass as text/plain: a comma, a line break or any other
+    character outside the grammar makes the whole value invalid rather than being cut off.
+    A comma inside a quoted parameter value is refused too, since not every parser honours
+    the quotes."""
+    if len(value) > MAX_MEDIA_TYPE_LENGTH or "," in value or not value.isascii():
+        return None
+    match = _MEDIA_TYPE.fullmatch(value.strip(" \t").rstrip("; \t"))
+    if match is None:
+        return None
+    base = f"{match.group(1)}/{match.group(2)}".lower()
+    parameters = "".join(
+        f"; {name.lower()}={parameter}"
+        for name, parameter in _PARAMETER.findall(match.group(3))
+    )
+    return base + parameters
+
+
+def media_type_base(mime_type: str) -> str:
+    """The `type/subtype` of a stored type, lower-cased (parameters dropped)."""
+    return mime_type.split(";", 1)[0].strip().lower()
+
+
+def served_media_type(mime_type: str) -> str:
+    """The Content-Type a stored type goes out with: itself when well formed, else the opaque
+    fallback (rows written before types were checked may hold anything)."""
+    return normalize_media_type(mime_type) or FALLBACK_MEDIA_TYPE
+
+
+def is_active(mime_type: str) -> bool:
+    """Whether a file of this type must only ever be served as an attachment under a sandbox
+    CSP: every type that is not well formed and on the harmless list."""
+    normalized = normalize_media_type(mime_type)
+    return normalized is None or media_type_base(normalized) not in HARMLESS_TYPES
+
+
 _HTML_MARKERS = re.compile(
     rb"<\s*(!doctype\s+html|html|head|body|script|iframe|frameset|object|embed|style|meta|a\s|img\s|div|table|form)",
     re.IGNORECASE,
@@ -57,11 +128,6 @@ ZIP_CONTAINERS = {
     "application/java-archive",
     "application/vnd.android.package-archive",
 }
-
-
-def is_active(mime_type: str) -> bool:
-    base = mime_type.split(";", 1)[0].strip().lower()
-    return base in ACTIVE_TYPES or base.endswith("+xml")
 
 
 def guess_from_name(name: str) -> str | None:

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.utils.http import content_disposition_header
 
 from attachments import storage
-from attachments.content import is_active
+from attachments.content import is_active, served_media_type
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SANDBOX_POLICY = "sandbox"
@@ -86,7 +86,7 @@ def file_response(request: HttpRequest, file: FileToServe, *, download: bool) ->
             file.key,
             expires_in=300,
             file_name=file.name,
-            content_type=file.mime_type,
+            content_type=served_media_type(file.mime_type),
             as_attachment=download or is_active(file.mime_type),
         )
         if url:
@@ -110,12 +110,14 @@ def file_response(request: HttpRequest, file: FileToServe, *, download: bool) ->
     if isinstance(byte_range, tuple):
         start, end = byte_range
         body = file.body(start, end)
-        response = StreamingHttpResponse(body, status=206, content_type=file.mime_type)
+        response = StreamingHttpResponse(
+            body, status=206, content_type=served_media_type(file.mime_type)
+        )
         response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
         response["Content-Length"] = str(end - start + 1)
     else:
         body = file.body() if file.size else _chunks_of(b"")
-        response = StreamingHttpResponse(body, content_type=file.mime_type)
+        response = StreamingHttpResponse(body, content_type=served_media_type(file.mime_type))
         response["Content-Length"] = str(file.size)
     _headers(response, file, as_attachment=download)
     return response

@@ -4,6 +4,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from attachments.content import MAX_MEDIA_TYPE_LENGTH, normalize_media_type
 from sessions_app.api.common import (
     JSONObjectField,
     PageQuerySerializer,
@@ -21,6 +22,27 @@ class EmptyAsNullCharField(serializers.CharField):
 
     def to_representation(self, value: Any) -> str | None:
         return value or None
+
+
+class MediaTypeField(serializers.CharField):
+    """A content type a client names for inline text: exactly one well-formed MIME type,
+    stored in canonical form. A list (`text/plain, text/html`), a line break or anything else
+    outside the grammar is a 422, because browsers act on the last type of a list."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_MEDIA_TYPE_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        normalized = normalize_media_type(value)
+        if normalized is None:
+            raise serializers.ValidationError(
+                "Input should be one MIME type such as 'text/markdown' or "
+                "'text/plain; charset=utf-8'.",
+                "media_type",
+            )
+        return normalized
 
 
 class SessionItemQuery(StrictSerializer):
@@ -107,7 +129,7 @@ class FlatArtifactCreateRequest(StrictSerializer):
         max_length=255, required=False, allow_null=True, allow_blank=True
     )
     session_id = serializers.CharField(max_length=128, required=False, allow_null=True)
-    content_type = serializers.CharField(max_length=255, default="text/markdown")
+    content_type = MediaTypeField(default="text/markdown")
     derived_from = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, max_length=100
     )
@@ -304,7 +326,7 @@ class ArtifactFieldsMixin(serializers.Serializer):
 class ArtifactCreateRequest(StrictSerializer, ArtifactFieldsMixin):
     name = serializers.CharField(max_length=500)
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    content_type = serializers.CharField(required=False, max_length=255, default="text/markdown")
+    content_type = MediaTypeField(required=False, default="text/markdown")
 
 
 class ArtifactUploadForm(StrictSerializer, ArtifactFieldsMixin):
@@ -323,7 +345,7 @@ class ArtifactUpdateRequest(StrictSerializer):
     the latest version in place."""
 
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    content_type = serializers.CharField(required=False, max_length=255)
+    content_type = MediaTypeField(required=False)
     file = serializers.FileField(required=False)
     name = serializers.CharField(required=False, max_length=500)
     description = serializers.CharField(required=False, allow_blank=True)

@@ -61,6 +61,7 @@ from artifacts.search import artifact_search, query_terms
 from artifacts.zips import session_zip, stream_zip
 from attachments import selectors as attachment_selectors
 from attachments import storage
+from attachments.content import served_media_type
 from attachments.downloads import FileToServe, file_response
 from attachments.models import Attachment
 from attachments.uploads import form_data, require_upload, staged_upload
@@ -109,7 +110,7 @@ def _data_uri(mime_type: str, size: int, read: Any) -> str | None:
     limit = settings.DEPOT_DATA_URI_MAX_BYTES
     if limit <= 0 or size > limit:
         return None
-    return f"data:{mime_type};base64,{base64.b64encode(read()).decode()}"
+    return f"data:{served_media_type(mime_type)};base64,{base64.b64encode(read()).decode()}"
 
 
 def _attachment_meta(attachment: Attachment) -> dict[str, Any]:
