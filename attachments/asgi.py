@@ -1,13 +1,17 @@
 """Streaming uploads in front of Django.
 
 Django's ASGI handler reads a whole request body into a temporary file before any view runs,
-which costs a full extra copy of every upload and makes an early 413 impossible. This ASGI
-middleware takes multipart requests under `/api/` first:
+which costs a full extra copy of every upload and makes an early 413 impossible. The request
+gate (config/request_gate.py) hands this middleware the multipart requests under `/api/`,
+after it has authenticated the caller:
 
-- a `Content-Length` over the cap gets a 413 before one byte of the body is read;
-- a request without credentials (or with a bad or read-only key) gets its 401/403 just as early;
+- a `Content-Length` over the cap gets a 413 before one byte of the body is read, and a
+  read-only key its 403 just as early;
 - file parts are hashed and written to a temporary storage key while they stream, and the upload
-  stops with a 413 the moment a file passes the cap;
+  stops with a 413 the moment the files pass the cap;
+- text fields are held in memory, so they are bounded in number and in total bytes
+  (`DEPOT_MAX_FORM_TEXT_BYTES`), and must be UTF-8: a byte that is not would be re-encoded as
+  nine on its way to Django;
 - Django then sees a small url-encoded body with the text fields, and finds the staged files in
   `scope["depot.staged"]`; whatever the view did not consume is deleted afterwards, so a
   rejected or aborted upload leaves no bytes behind.
@@ -22,18 +26,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 import python_multipart.multipart as multipart
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from attachments import storage
-from sessions_app.auth import authenticate_raw_key, raw_key_from_headers
+from sessions_app.auth import SCOPE_API_KEY
 
 logger = logging.getLogger(__name__)
 
-# Multipart framing and text fields on top of the file bytes the cap counts.
+# Multipart framing and part headers on top of the file and text bytes the caps count.
 FORM_OVERHEAD_ALLOWANCE = 64 * 1024
-MAX_TEXT_FIELD_BYTES = 1024 * 1024
 MAX_TEXT_FIELDS = 200
+# No surface takes more than one file; a few more leave room for clients that add parts.
+MAX_FILE_PARTS = 8
 # A file part is written to storage in pieces of about this size, off the event loop.
 WRITE_BATCH = 1024 * 1024
 # Part headers may carry a 1,000-character (3,000-byte UTF-8) file name and more.
@@ -63,7 +67,13 @@ class ClientGone(Exception):
     pass
 
 
-async def send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+async def send_json(
+    send: Any,
+    status: int,
+    body: dict[str, Any],
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """A JSON answer sent straight from ASGI, before (or instead of) reading the body."""
     payload = json.dumps(body).encode()
     await send(
         {
@@ -73,20 +83,21 @@ async def send_json(send: Any, status: int, body: dict[str, Any]) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-content-type-options", b"nosniff"),
+                *headers,
             ],
         }
     )
     await send({"type": "http.response.body", "body": payload})
 
 
-@database_sync_to_async
-def _key_problem(raw_key: str, method: str) -> tuple[int, str] | None:
-    api_key = authenticate_raw_key(raw_key)
-    if api_key is None:
-        return 401, "Invalid, revoked or expired API key."
-    if api_key.read_only:
-        return 403, "This API key is read-only."
-    return None
+def is_streamed_upload(scope: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
+    """Whether this middleware takes the request: a multipart write under `/api/`."""
+    content_type, _ = multipart.parse_options_header(headers.get(b"content-type"))
+    return (
+        scope["method"] in UPLOAD_METHODS
+        and scope["path"].startswith("/api/")
+        and content_type == b"multipart/form-data"
+    )
 
 
 class _FilePart:
@@ -114,8 +125,11 @@ class _FormCollector:
     """python-multipart callbacks: text fields into memory (bounded), file bytes into a
     pending buffer that the async loop drains to storage."""
 
-    def __init__(self, max_file_bytes: int) -> None:
+    def __init__(self, max_file_bytes: int, max_text_bytes: int) -> None:
         self.max_file_bytes = max_file_bytes
+        self.max_text_bytes = max_text_bytes
+        self.file_bytes = 0
+        self.text_bytes = 0
         self.fields: list[tuple[str, str]] = []
         self.files: list[_FilePart] = []
         self._header_name = bytearray()
@@ -151,6 +165,8 @@ class _FormCollector:
         _, options = multipart.parse_options_header(self._headers.get(b"content-disposition"))
         name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" in options:
+            if len(self.files) >= MAX_FILE_PARTS:
+                raise UploadRejected(400, "Too many files in one request.")
             file_name = options[b"filename"].decode("utf-8", "replace")
             content_type = self._headers.get(b"content-type", b"").decode("latin-1")
             self._current_file = _FilePart(name, file_name, content_type)
@@ -164,7 +180,9 @@ class _FormCollector:
         if self._current_file is not None:
             part = self._current_file
             part.size += end - start
-            if part.size > self.max_file_bytes:
+            self.file_bytes += end - start
+            # The cap counts every file of the request, so extra parts cannot multiply it.
+            if self.file_bytes > self.max_file_bytes:
                 raise UploadRejected(
                     413, f"File is larger than the limit of {self.max_file_bytes} bytes."
                 )
@@ -174,17 +192,24 @@ class _FormCollector:
             part.pending.append(memoryview(piece)[offset : offset + end - start])
             part.pending_bytes += end - start
         elif self._current_field is not None:
-            buffer = self._current_field[1]
-            buffer.extend(data[start:end])
-            if len(buffer) > MAX_TEXT_FIELD_BYTES:
-                raise UploadRejected(400, f"Form field '{self._current_field[0]}' is too long.")
+            self.text_bytes += end - start
+            if self.text_bytes > self.max_text_bytes:
+                raise UploadRejected(
+                    413,
+                    f"Form text fields are larger than the limit of {self.max_text_bytes} bytes.",
+                )
+            self._current_field[1].extend(data[start:end])
 
     def _part_end(self) -> None:
         if self._current_file is not None:
             self._current_file.done = True
         elif self._current_field is not None:
             name, value = self._current_field
-            self.fields.append((name, value.decode("utf-8", "replace")))
+            try:
+                text = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UploadRejected(400, f"Form field '{name}' is not valid UTF-8.") from None
+            self.fields.append((name, text))
         self._current_file = None
         self._current_field = None
 
@@ -197,38 +222,29 @@ class StreamingUploadMiddleware:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in UPLOAD_METHODS
-            or not scope["path"].startswith("/api/")
-        ):
-            await self.app(scope, receive, send)
-            return
         headers = {name.lower(): value for name, value in scope["headers"]}
-        content_type, options = multipart.parse_options_header(headers.get(b"content-type"))
+        _, options = multipart.parse_options_header(headers.get(b"content-type"))
         max_bytes = settings.DEPOT_MAX_UPLOAD_BYTES
+        max_text = settings.DEPOT_MAX_FORM_TEXT_BYTES
 
         content_length = headers.get(b"content-length")
         declared = int(content_length) if content_length and content_length.isdigit() else None
-        if declared is not None and declared > max_bytes + FORM_OVERHEAD_ALLOWANCE:
+        if declared is not None and declared > max_bytes + max_text + FORM_OVERHEAD_ALLOWANCE:
             await send_json(
                 send, 413, {"detail": f"Upload is larger than the limit of {max_bytes} bytes."}
             )
             return
-        if content_type != b"multipart/form-data":
-            await self.app(scope, receive, send)
-            return
-
-        problem = await self._credentials_problem(headers, scope["method"])
-        if problem is not None:
-            await send_json(send, problem[0], {"detail": problem[1]})
+        # The gate let only authenticated callers through; uploads are always writes.
+        api_key = scope.get(SCOPE_API_KEY)
+        if api_key is not None and api_key.read_only:
+            await send_json(send, 403, {"detail": "This API key is read-only."})
             return
         boundary = options.get(b"boundary")
         if not boundary:
             await send_json(send, 400, {"detail": "Multipart body without a boundary."})
             return
 
-        collector = _FormCollector(max_bytes)
+        collector = _FormCollector(max_bytes, max_text)
         try:
             await self._stream_body(receive, boundary, collector)
         except UploadRejected as rejected:
@@ -276,20 +292,6 @@ class StreamingUploadMiddleware:
         finally:
             # Consumed uploads were moved to their content key; anything left is dropped.
             await self._discard(collector)
-
-    async def _credentials_problem(
-        self, headers: dict[bytes, bytes], method: str
-    ) -> tuple[int, str] | None:
-        text_headers = {
-            "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
-            "authorization": headers.get(b"authorization", b"").decode("latin-1"),
-        }
-        raw_key = raw_key_from_headers(text_headers)
-        if raw_key is not None:
-            return await _key_problem(raw_key, method)
-        if settings.SESSION_COOKIE_NAME.encode() in headers.get(b"cookie", b""):
-            return None  # a browser session: Django authenticates it after the stream
-        return 401, "Authentication credentials were not provided."
 
     async def _stream_body(self, receive: Any, boundary: bytes, collector: _FormCollector) -> None:
         parser = multipart.MultipartParser(

@@ -50,12 +50,12 @@ HARMLESS_TYPES = frozenset(
     }
 )
 # RFC 9110 §8.3.1: type "/" subtype *( OWS ";" OWS name "=" ( token / quoted-string ) ).
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"'
 _MEDIA_TYPE = re.compile(
-    rf"({_TOKEN})/({_TOKEN})((?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*)"
+    rf"({_TCHARS})/({_TCHARS})((?:[ \t]*;[ \t]*{_TCHARS}=(?:{_TCHARS}|{_QUOTED}))*)"
 )
-_PARAMETER = re.compile(rf"[ \t]*;[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED})")
+_PARAMETER = re.compile(rf"[ \t]*;[ \t]*({_TCHARS})=({_TCHARS}|{_QUOTED})")
 MAX_MEDIA_TYPE_LENGTH = 255
 FALLBACK_MEDIA_TYPE = "application/octet-stream"
 
@@ -76,8 +76,7 @@ def normalize_media_type(value: str) -> str | None:
         return None
     base = f"{match.group(1)}/{match.group(2)}".lower()
     parameters = "".join(
-        f"; {name.lower()}={parameter}"
-        for name, parameter in _PARAMETER.findall(match.group(3))
+        f"; {name.lower()}={parameter}" for name, parameter in _PARAMETER.findall(match.group(3))
     )
     return base + parameters
 

@@ -17,15 +17,19 @@ from django.urls import re_path  # noqa: E402
 
 from attachments.asgi import StreamingUploadMiddleware  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
+from config.request_gate import RequestGate  # noqa: E402
 from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
 from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Long-polls wait outside Django (no thread each); uploads stream to storage before
-        # Django sees the request (attachments/asgi.py); everything else is Django.
-        "http": URLRouter(
-            [*long_poll_urlpatterns, re_path(r"", StreamingUploadMiddleware(django_asgi_app))]
+        # Every request meets the gate first: authentication, then body limits
+        # (config/request_gate.py). Multipart uploads stream to storage before Django sees
+        # them (attachments/asgi.py); long-polls wait outside Django (no thread each);
+        # everything else is Django.
+        "http": RequestGate(
+            URLRouter([*long_poll_urlpatterns, re_path(r"", django_asgi_app)]),
+            uploads=StreamingUploadMiddleware(django_asgi_app),
         ),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
         # Starts the embedded default's task worker process (config/lifespan.py).

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
@@ -30,6 +31,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DepotError):
         set_rollback()
         return Response(error_body(exc), status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        set_rollback()
+        return Response({"detail": "Request body is too large."}, status=413)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = drf_exceptions.ParseError("Too many form fields.")
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -252,6 +252,15 @@ SPECTACULAR_SETTINGS = {
 # --- Depot ---
 # The early 413 and the streaming cap count the file's bytes; 5 GiB by default.
 DEPOT_MAX_UPLOAD_BYTES = env.int("DEPOT_MAX_UPLOAD_BYTES", default=5 * 1024**3)
+# Bodies that are not file uploads (JSON, forms), enforced in front of Django by the request
+# gate (config/request_gate.py): authenticated callers, and everyone else (the login form).
+DEPOT_MAX_BODY_BYTES = env.int("DEPOT_MAX_BODY_BYTES", default=10 * 1024**2)
+DEPOT_MAX_ANONYMOUS_BODY_BYTES = env.int("DEPOT_MAX_ANONYMOUS_BODY_BYTES", default=64 * 1024)
+# All text fields of one multipart upload together (description, metadata, names…).
+DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2)
+# Django's own check sits behind the gate's: the url-encoded form the upload middleware hands
+# on may be up to three times its text (percent-encoding), and a JSON body up to the cap.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(DEPOT_MAX_BODY_BYTES, 3 * DEPOT_MAX_FORM_TEXT_BYTES) + 65536
 DEPOT_DATA_URI_MAX_BYTES = env.int("DEPOT_DATA_URI_MAX_BYTES", default=64 * 1024)
 DEPOT_READYZ_TIMEOUT_SECONDS = env.float("DEPOT_READYZ_TIMEOUT_SECONDS", default=3.0)
 

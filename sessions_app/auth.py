@@ -16,6 +16,9 @@ from rest_framework.request import Request
 from sessions_app.models import DEFAULT_NAMESPACE, ApiKey, Membership, Namespace, Workspace
 
 KEY_PREFIX = "dpt_"
+# The ApiKey the ASGI request gate (config/request_gate.py) authenticated, in the request's
+# scope, so the key is looked up once per request.
+SCOPE_API_KEY = "depot.api_key"
 # Skip the `last_used_at` write when the stored value is this fresh: one write per key a minute.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -133,7 +136,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = raw_key_from_headers(headers)
         if raw_key is None:
             return None
-        api_key = authenticate_raw_key(raw_key)
+        scope = getattr(request._request, "scope", None) or {}
+        api_key = scope.get(SCOPE_API_KEY) or authenticate_raw_key(raw_key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")
         return principal_for_key(api_key), api_key

@@ -1,0 +1,171 @@
+"""The first thing every HTTP request meets: who is calling, and how much body it may send.
+
+Django's ASGI handler reads a whole request body into a temporary file before any middleware
+or view runs, and Channels' HTTP consumers (the long-polls) keep it in memory. Limits and the
+authentication that decides them must therefore sit in front of both, here:
+
+- Under `/api/`, a key that does not authenticate is a 401 at once, whatever the request (DRF
+  would answer the same after reading the body). A valid key travels on in the scope
+  (`SCOPE_API_KEY`), so DRF's authentication does not look it up a second time.
+- Under `/api/`, a write or a request that carries a body without a valid key or a logged-in
+  Django session is a 401 before one byte of it is read (no endpoint there takes either
+  anonymously). A `Cookie` header that merely names the
+  session cookie is not a session: the session must exist and belong to an active user.
+- A body may not pass its cap: `DEPOT_MAX_BODY_BYTES` for authenticated callers,
+  `DEPOT_MAX_ANONYMOUS_BODY_BYTES` for everyone else (the admin login form needs little).
+  A declared `Content-Length` over the cap is a 413 before the body is read; a chunked body
+  gets its 413 the moment it passes the cap, and the application behind sees a disconnect.
+- Multipart uploads under `/api/` go to the streaming upload middleware instead, which writes
+  file parts to storage as they arrive and bounds files and text fields itself.
+"""
+
+from importlib import import_module
+from types import SimpleNamespace
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib import auth
+from django.http.cookie import parse_cookie
+
+from attachments.asgi import is_streamed_upload, send_json
+from sessions_app.auth import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
+from sessions_app.models import ApiKey
+
+Scope = dict[str, Any]
+# Methods that carry no body in practice; a body that arrives anyway still meets the caps.
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+CHALLENGE = ((b"www-authenticate", b'Bearer realm="depot"'),)
+INVALID_KEY = {"detail": "Invalid, revoked or expired API key."}
+NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    joined: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        name = name.lower()
+        separator = b"; " if name == b"cookie" else b", "
+        joined[name] = joined[name] + separator + value if name in joined else value
+    return joined
+
+
+def declared_length(headers: dict[bytes, bytes]) -> int | None:
+    value = headers.get(b"content-length", b"").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    return b"transfer-encoding" in headers or bool(declared_length(headers))
+
+
+@database_sync_to_async
+def _authenticate_key(raw_key: str) -> ApiKey | None:
+    return authenticate_raw_key(raw_key)
+
+
+@database_sync_to_async
+def _is_logged_in(session_key: str) -> bool:
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    # get_user reads only `request.session`, and checks the session's auth hash and backend.
+    user = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
+    return bool(user.is_authenticated and user.is_active)
+
+
+async def _session_cookie_logged_in(headers: dict[bytes, bytes]) -> bool:
+    cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+    session_key = cookies.get(settings.SESSION_COOKIE_NAME, "")
+    # Django's session keys are 32 lower-case letters and digits; anything else is not one.
+    if not (8 <= len(session_key) <= 64 and session_key.isalnum()):
+        return False
+    return await _is_logged_in(session_key)
+
+
+class BodyLimit:
+    """`receive` and `send` for an application whose body may not pass `cap` bytes."""
+
+    def __init__(self, receive: Any, send: Any, cap: int) -> None:
+        self._receive = receive
+        self._send = send
+        self.cap = cap
+        self.received = 0
+        self.refused = False
+        self.response_started = False
+
+    async def receive(self) -> dict[str, Any]:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.cap:
+                self.refused = True
+                if not self.response_started:
+                    await send_json(self._send, 413, too_large(self.cap))
+                # What the application sees: the client went away mid-body.
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.refused:
+            return  # the 413 has answered this request
+        if message["type"] == "http.response.start":
+            self.response_started = True
+        await self._send(message)
+
+
+def too_large(cap: int) -> dict[str, str]:
+    return {"detail": f"Request body is larger than the limit of {cap} bytes."}
+
+
+class RequestGate:
+    """ASGI middleware for `http`: authentication and body limits before any application."""
+
+    def __init__(self, app: Any, *, uploads: Any) -> None:
+        self.app = app
+        self.uploads = uploads
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        under_api = scope["path"].startswith("/api/")
+        authenticated = False
+        raw_key = raw_key_from_headers(
+            {
+                "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
+                "authorization": headers.get(b"authorization", b"").decode("latin-1"),
+            }
+        )
+        if raw_key is not None and under_api:
+            api_key = await _authenticate_key(raw_key)
+            if api_key is None:
+                await send_json(send, 401, INVALID_KEY, CHALLENGE)
+                return
+            scope = {**scope, SCOPE_API_KEY: api_key}
+            authenticated = True
+
+        writing = scope["method"] not in READ_METHODS
+        may_have_body = writing or _has_body(headers)
+        if not authenticated and may_have_body:
+            authenticated = await _session_cookie_logged_in(headers)
+        if under_api and not authenticated and may_have_body:
+            # No endpoint under /api/ takes an anonymous write or body.
+            await send_json(send, 401, NOT_AUTHENTICATED, CHALLENGE)
+            return
+        if is_streamed_upload(scope, headers):
+            await self.uploads(scope, receive, send)
+            return
+
+        if authenticated:
+            cap = settings.DEPOT_MAX_BODY_BYTES
+        elif under_api:
+            cap = 0  # a read without credentials (the schema, a signed download)
+        else:
+            cap = settings.DEPOT_MAX_ANONYMOUS_BODY_BYTES
+        declared = declared_length(headers)
+        if declared is not None and declared > cap:
+            await send_json(send, 413, too_large(cap))
+            return
+        limit = BodyLimit(receive, send, cap)
+        await self.app(scope, limit.receive, limit.send)
