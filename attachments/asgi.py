@@ -73,7 +73,9 @@ async def send_json(
     body: dict[str, Any],
     headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
-    """A JSON answer sent straight from ASGI, before (or instead of) reading the body."""
+    """A JSON answer sent straight from ASGI, before (or instead of) reading the whole body.
+    The connection is closed after it: the server would otherwise go on reading (and
+    discarding) the rest of the body to reuse the connection."""
     payload = json.dumps(body).encode()
     await send(
         {
@@ -83,6 +85,7 @@ async def send_json(
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-content-type-options", b"nosniff"),
+                (b"connection", b"close"),
                 *headers,
             ],
         }

@@ -57,10 +57,12 @@ def _gone(pid: int, seconds: float) -> bool:
 
 
 class Server:
-    def __init__(self, tmp_path: Path, *, worker: str = "1") -> None:
+    def __init__(self, tmp_path: Path, *, worker: str = "1", **extra_env: str) -> None:
         # Lexical only: the semantic extra, when installed, would load its model on the first
         # query, which is not what this is about.
-        self.env = _clean_env(tmp_path, DEPOT_EMBEDDED_WORKER=worker, DEPOT_SEMANTIC_SEARCH="off")
+        self.env = _clean_env(
+            tmp_path, DEPOT_EMBEDDED_WORKER=worker, DEPOT_SEMANTIC_SEARCH="off", **extra_env
+        )
         for command in (["migrate", "--noinput"], ["bootstrap"]):
             subprocess.run(
                 [sys.executable, "manage.py", *command],
