@@ -13,4 +13,4 @@ RUN pip install --no-cache-dir . \
     && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 ENV DEPOT_STATIC_USE_FINDERS=0
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec uvicorn config.asgi:application --host 0.0.0.0 --port 8000 --proxy-headers --no-access-log"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec uvicorn config.asgi:application --http config.http_protocol:BoundedHttpToolsProtocol --host 0.0.0.0 --port 8000 --proxy-headers --no-access-log"]

@@ -21,7 +21,8 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap --quiet-if-done
 	$(BIN)/python manage.py welcome --host $(HOST) --port $(PORT)
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	$(BIN)/uvicorn config.asgi:application --http config.http_protocol:BoundedHttpToolsProtocol \
+		--host $(HOST) --port $(PORT) --no-access-log
 
 test: $(STAMP)
 	DEPOT_DATA_DIR=$${DEPOT_TEST_DATA_DIR:-$(CURDIR)/data/test} $(BIN)/python -m pytest $(PYTEST_ARGS)

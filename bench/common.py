@@ -319,6 +319,7 @@ def start_uvicorn(
         [
             str(VENV_BIN / "uvicorn"),
             "config.asgi:application",
+            *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
             *("--host", "127.0.0.1", "--port", str(port)),
             *("--lifespan", lifespan, "--no-access-log"),
         ],

@@ -256,6 +256,10 @@ DEPOT_MAX_UPLOAD_BYTES = env.int("DEPOT_MAX_UPLOAD_BYTES", default=5 * 1024**3)
 # gate (config/request_gate.py): authenticated callers, and everyone else (the login form).
 DEPOT_MAX_BODY_BYTES = env.int("DEPOT_MAX_BODY_BYTES", default=10 * 1024**2)
 DEPOT_MAX_ANONYMOUS_BODY_BYTES = env.int("DEPOT_MAX_ANONYMOUS_BODY_BYTES", default=64 * 1024)
+# A request head (request line and headers) and the time a client may take to send it; both
+# enforced by the HTTP protocol Depot serves with (config/http_protocol.py).
+DEPOT_MAX_HEADER_BYTES = env.int("DEPOT_MAX_HEADER_BYTES", default=64 * 1024)
+DEPOT_HEADER_TIMEOUT_SECONDS = env.float("DEPOT_HEADER_TIMEOUT_SECONDS", default=30.0)
 # All text fields of one multipart upload together (description, metadata, names…).
 DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2)
 # Django's own check sits behind the gate's: the url-encoded form the upload middleware hands

@@ -77,6 +77,7 @@ class Server:
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
+                *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
                 *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
             ],
             cwd=ROOT,

@@ -226,3 +226,60 @@ def test_a_keyed_chunked_json_body_stops_at_the_body_cap(server: Server) -> None
     assert exchange.sent < 64 * MIB
     # The 10 MiB cap may spool to Django's temp file, never more.
     assert exchange.peak_temp <= 11 * MIB
+
+
+def test_an_endless_header_line_is_431_and_costs_no_memory(server: Server) -> None:
+    """Plain uvicorn accepted a 50 MiB header line (+90 MiB RSS)."""
+    rss_before = _rss(server.process.pid)
+    port = int(server.base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+        sent = 0
+        response = b""
+        try:
+            while sent < 50 * MIB:
+                readable, _, _ = select.select([sock], [], [], 0)
+                if readable:
+                    break
+                sock.sendall(b"a" * 65536)
+                sent += 65536
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while chunk := sock.recv(65536):
+                response += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+    assert response.startswith(b"HTTP/1.1 431 ")
+    assert b"limit" in response
+    assert sent < 2 * MIB
+    assert _rss(server.process.pid) - rss_before < 10 * MIB
+
+
+def test_a_head_that_trickles_in_is_cut_off(tmp_path: Path) -> None:
+    slow = Server(tmp_path, worker="0", DEPOT_HEADER_TIMEOUT_SECONDS="1")
+    try:
+        port = int(slow.base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+            response = b""
+            try:
+                for _ in range(20):
+                    sock.sendall(b"X-Slow: 1\r\n")
+                    time.sleep(0.25)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                while chunk := sock.recv(65536):
+                    response += chunk
+            except (ConnectionResetError, TimeoutError):
+                pass
+        assert response.startswith(b"HTTP/1.1 408 ")
+        assert time.monotonic() - started < 4
+        # A normal request on a new connection still works.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    finally:
+        slow.stop()
