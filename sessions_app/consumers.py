@@ -2,11 +2,31 @@
 
 The database log is the truth. The consumer keeps its own cursor and reads the log from it
 whenever a channel-layer wake-up arrives and on a timer, so a dropped wake-up (channels-redis
-drops group messages over capacity by design) costs latency, never an event."""
+drops group messages over capacity by design) costs latency, never an event.
+
+Refusals (product.md §6) are accepted and then closed, because a refused handshake reaches a
+browser only as 1006 with no reason: 4401 no or bad credentials, 4403 foreign origin (see
+`ws_auth`), 4404 unknown path (see `routing`), 4422 a malformed session id or `after` (`after`
+is a plain ASCII decimal integer of at most 18 digits; empty, signed, exponent or non-ASCII
+digits are malformed).
+
+What a client may send, and what it gets back:
+- a text frame holding a JSON object `{"type": "ping"}` → `{"type": "pong", "cursor": N}`;
+- any other text frame (not JSON, JSON that is not an object, an unknown or missing `type`) →
+  `{"type": "error", "detail": "..."}`; the socket stays open and its events keep coming, so a
+  client's mistake never costs it its stream;
+- a binary frame → close 1003 (RFC 6455: data of a type the endpoint cannot accept);
+- a text frame over `MAX_CLIENT_MESSAGE_CHARS` → close 1009 (message too big), before parsing;
+- a text frame that is not valid UTF-8 never reaches Depot: uvicorn closes it with 1007 itself
+  (its default websockets-sansio protocol also logs that with a traceback, out of Depot's
+  reach). Frames over uvicorn's `--ws-max-size` (16 MiB) likewise close with 1009 there.
+Nothing a client sends makes the consumer raise, so a socket always ends with a close frame.
+"""
 
 import asyncio
 import contextlib
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,29 +43,44 @@ from sessions_app.events import (
     events_read_async,
     message_batches,
 )
+from sessions_app.ws_auth import CLOSE_INVALID, CLOSE_UNAUTHENTICATED
 
-# Close codes in the application range, mirroring HTTP statuses.
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_INVALID = 4422
+# RFC 6455 §7.4.1 codes for frames we cannot take.
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_MESSAGE_TOO_BIG = 1009
 PAGE = 200
+# The only message a client sends is a ping of a few bytes; 64 Ki characters leaves room for
+# any future one and keeps a hostile client from making us parse megabytes.
+MAX_CLIENT_MESSAGE_CHARS = 64 * 1024
+# A cursor is a sequence number: ASCII digits only (`str.isdigit` accepts "²", which `int`
+# refuses), and 18 of them fit a signed 64-bit column, so `int` never meets a huge string.
+AFTER_RE = re.compile(r"[0-9]{1,18}")
 
 
 class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
     feed: Feed
     cursor: int
+    # Set once we send a close: the server refuses any frame after it, so the poller, a
+    # wake-up or a late client frame must not try.
+    closing = False
+    poller: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
         principal = self.scope.get("principal")
         if principal is None:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         session_id = self.scope["url_route"]["kwargs"]["session_id"]
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        query = parse_qs(
+            self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+        )
         after_values = query.get("after")
         if not SESSION_ID_RE.fullmatch(session_id) or (
-            after_values and not after_values[0].isdigit()
+            # `after=` (empty) and a repeated `after` are malformed too, not "no cursor".
+            after_values is not None
+            and (len(after_values) != 1 or not AFTER_RE.fullmatch(after_values[0]))
         ):
-            await self.close(code=CLOSE_INVALID)
+            await self.refuse(CLOSE_INVALID)
             return
         self.feed = Feed(
             organization_id=principal.organization_id,
@@ -53,7 +88,6 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
             workspace_limit_id=principal.workspace_limit_id,
         )
         self.flush_lock = asyncio.Lock()
-        self.poller: asyncio.Task[None] | None = None
         await self.channel_layer.group_add(self.feed.group, self.channel_name)
         if after_values:
             self.cursor = int(after_values[0])
@@ -64,11 +98,22 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.flush()
         self.poller = asyncio.create_task(self.poll())
 
+    async def refuse(self, code: int) -> None:
+        """Accept, then close with `code`, so the client can read why (see the docstring)."""
+        await self.accept()
+        await self.close(code=code)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "poller", None) is not None:
-            self.poller.cancel()  # type: ignore[union-attr]
+        if self.poller is not None:
+            self.poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.poller  # type: ignore[misc]
+                await self.poller
         if hasattr(self, "feed"):
             await self.channel_layer.group_discard(self.feed.group, self.channel_name)
 
@@ -83,7 +128,7 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
     async def flush(self) -> None:
         """Send everything after our cursor, in order, exactly once."""
         async with self.flush_lock:
-            while True:
+            while not self.closing:
                 page = await events_read_async(feed=self.feed, after=self.cursor, limit=PAGE)
                 for message_type, events in message_batches(page.events):
                     await self.send_json(
@@ -96,9 +141,39 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
                 if not page.has_more:
                     return
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        if self.closing:
+            return
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Every client frame ends here; see the module docstring for what each one gets."""
+        if self.closing:
+            return
+        if text_data is None:
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            return
+        if len(text_data) > MAX_CLIENT_MESSAGE_CHARS:
+            await self.close(code=CLOSE_MESSAGE_TOO_BIG)
+            return
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested thousands deep
+            await self.send_error("a message must be a JSON object")
+            return
+        if not isinstance(content, dict):
+            await self.send_error("a message must be a JSON object")
+            return
+        if content.get("type") == "ping":
             await self.send_json({"type": "pong", "cursor": self.cursor})
+            return
+        # The client's own text is not echoed back: it may be 64 Ki characters of anything.
+        await self.send_error('unknown message type; a client sends only {"type": "ping"}')
+
+    async def send_error(self, detail: str) -> None:
+        await self.send_json({"type": "error", "detail": detail})
 
 
 class LongPollConsumer(AsyncHttpConsumer):

@@ -2,10 +2,14 @@ from channels.auth import AuthMiddlewareStack
 from django.urls import re_path
 
 from sessions_app.consumers import LongPollConsumer, SessionEventsConsumer
+from sessions_app.ws_auth import CLOSE_NOT_FOUND, WebsocketRefusal
 
 websocket_urlpatterns = [
     # Any segment reaches the consumer, which closes with 4422 on a malformed id.
     re_path(r"^ws/sessions/(?P<session_id>[^/]+)/?$", SessionEventsConsumer.as_asgi()),
+    # Any other path: accepted and closed with 4404, rather than URLRouter's "No route found"
+    # exception (a 500 with a traceback in the server's log).
+    re_path(r"", WebsocketRefusal(CLOSE_NOT_FOUND)),
 ]
 
 # HTTP long-polls served before Django (see LongPollConsumer); the session cookie is read by
