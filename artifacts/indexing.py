@@ -2,11 +2,12 @@
 
 Runs as background work (artifacts/tasks.py), one artifact version per task. A failure never
 reaches a request: it is recorded on the version (`index_status`, `index_error`,
-`index_attempts`) and, when it may pass (storage unreachable), retried with backoff.
+`index_attempts`). One that may pass (storage unreachable) raises `IndexRetry`, and the task
+decides whether and when to try again. This module imports no task.
 """
 
 import logging
-from datetime import timedelta
+from collections import Counter
 
 from django.conf import settings
 from django.db import transaction
@@ -15,8 +16,20 @@ from django.utils import timezone
 from artifacts import semantic
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, IndexStatus
 from attachments.extraction import ExtractionError, extract_from_storage, extract_from_text
+from sessions_app.models import Namespace
 
 logger = logging.getLogger(__name__)
+
+
+class IndexRetry(Exception):
+    """Indexing failed in a way that may pass (storage unreachable); the failure is already
+    recorded with `attempts`, and the version still says `pending`."""
+
+    def __init__(self, *, artifact_pk: int, attempts: int, error: str) -> None:
+        super().__init__(error)
+        self.artifact_pk = artifact_pk
+        self.attempts = attempts
+        self.error = error
 
 
 def chunk_text(text: str, *, size: int | None = None, overlap: int | None = None) -> list[str]:
@@ -56,7 +69,8 @@ def _collection(artifact: Artifact) -> str:
     return f"{namespace.workspace.organization.slug}/{namespace.workspace.slug}/{namespace.slug}"
 
 
-def _record_failure(artifact_pk: int, attempts: int, error: str, *, retry: bool) -> None:
+def index_failure_record(artifact_pk: int, attempts: int, error: str, *, retry: bool) -> None:
+    """Keep a failed attempt on the version: still `pending` when it will be retried."""
     Artifact.objects.filter(pk=artifact_pk).update(
         index_status=IndexStatus.PENDING if retry else IndexStatus.FAILED,
         index_error=error[:2000],
@@ -67,9 +81,7 @@ def _record_failure(artifact_pk: int, attempts: int, error: str, *, retry: bool)
 
 def artifact_index(*, artifact_pk: int) -> IndexStatus | None:
     """(Re)build one version's chunks. Returns the resulting status, or None if the version
-    no longer exists."""
-    from artifacts.tasks import index_artifact  # the task module imports this one
-
+    no longer exists; raises `IndexRetry` when the failure may pass."""
     artifact = (
         Artifact.objects.select_related("blob", "namespace__workspace__organization")
         .filter(pk=artifact_pk)
@@ -87,18 +99,12 @@ def artifact_index(*, artifact_pk: int) -> IndexStatus | None:
             text = extract_from_text(artifact.content or "", artifact.content_type)
     except ExtractionError as error:
         # The file will not read any better next time: record it, keep serving the file.
-        _record_failure(artifact_pk, attempts, str(error), retry=False)
+        index_failure_record(artifact_pk, attempts, str(error), retry=False)
         return IndexStatus.FAILED
     except Exception as error:
-        retry = attempts < settings.DEPOT_INDEX_MAX_ATTEMPTS
-        _record_failure(artifact_pk, attempts, f"{type(error).__name__}: {error}", retry=retry)
-        if retry:
-            delay = settings.DEPOT_INDEX_RETRY_SECONDS * (2 ** (attempts - 1))
-            index_artifact.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
-                artifact_pk
-            )
-            return IndexStatus.PENDING
-        return IndexStatus.FAILED
+        message = f"{type(error).__name__}: {error}"
+        index_failure_record(artifact_pk, attempts, message, retry=True)
+        raise IndexRetry(artifact_pk=artifact_pk, attempts=attempts, error=message) from error
 
     pieces = chunk_text("\n".join(part for part in (_header(artifact), text) if part))
     use_semantic = semantic.available() and bool(pieces)
@@ -140,9 +146,18 @@ def artifact_index(*, artifact_pk: int) -> IndexStatus | None:
     return IndexStatus.INDEXED
 
 
-def schedule_index(artifact: Artifact) -> None:
-    """Queue `artifact` for indexing inside the writer's transaction: the task row commits
-    with the write (or not at all), and the worker sees it only after the commit."""
-    from artifacts.tasks import index_artifact
-
-    index_artifact.enqueue(artifact.pk)
+def artifacts_reindex(*, namespace: Namespace) -> Counter[str]:
+    """Drop a namespace's chunks and index the latest version of every artifact again, in
+    this process. Idempotent. Returns how many versions ended in each status."""
+    ArtifactChunk.objects.filter(namespace=namespace).delete()
+    latest = (
+        Artifact.objects.latest_versions().filter(namespace=namespace).values_list("pk", flat=True)
+    )
+    counts: Counter[str] = Counter()
+    for artifact_pk in latest.iterator():
+        try:
+            status = artifact_index(artifact_pk=artifact_pk)
+        except IndexRetry:
+            status = IndexStatus.PENDING
+        counts[str(status)] += 1
+    return counts

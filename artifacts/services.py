@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from artifacts.indexing import schedule_index
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
+from artifacts.tasks import index_artifact as index_artifact_task
 from attachments import storage
 from attachments.content import display_name, sniff_mime
 from attachments.services import blob_acquire, blob_release, with_promoted_blob
@@ -161,7 +161,7 @@ def artifact_create(
         if derived_from:
             row.derived_from.set(derived_from)
         _record(row, EventKind.ARTIFACT_CREATED)
-        schedule_index(row)
+        index_artifact_task.enqueue(row.pk)
         return row
 
     return _with_content(content, write)
@@ -210,7 +210,7 @@ def artifact_version_create(
             raise Conflict("Another version was created at the same time; retry.") from error
         row.derived_from.set(latest.derived_from.all())
         _record(row, EventKind.ARTIFACT_VERSION_CREATED)
-        schedule_index(row)
+        index_artifact_task.enqueue(row.pk)
         return row, True
 
     return _with_content(content, write)
@@ -225,7 +225,7 @@ def _update_in_place(latest: Artifact, fields: dict[str, Any]) -> Artifact:
     latest.save(update_fields=[*changed, "updated_at"])
     _record(latest, EventKind.ARTIFACT_UPDATED)
     if set(changed) & INDEXED_FIELDS:
-        schedule_index(latest)
+        index_artifact_task.enqueue(latest.pk)
     return latest
 
 

@@ -456,14 +456,14 @@ def test_semantic_mode_ranks_a_paraphrase_above_an_unrelated_artifact(owner: API
 def test_semantic_ranking_reads_embeddings_in_batches(owner: APIClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from artifacts import search
+    from artifacts.search import eligible_artifacts, vector
 
     topics = ["kittens and cats", "tax receipts", "mountain hiking", "espresso coffee", "jazz"]
     for index, topic in enumerate(topics * 2):
         _create(owner, f"Note {index}", f"A short note about {topic}, number {index}.")
     run_tasks()
     namespace = Artifact.objects.first().namespace
-    eligible = search._eligible(namespace, [], None)
+    eligible = eligible_artifacts(namespace, [], None)
     query = "looking after a young cat"
     # What it must equal: every embedding at once, best first.
     rows = list(ArtifactChunk.objects.values_list("id", "artifact_id", "embedding"))
@@ -472,7 +472,7 @@ def test_semantic_ranking_reads_embeddings_in_batches(owner: APIClient, monkeypa
     )
     scores = matrix @ semantic.embed_query(query)
     expected = [rows[i][0] for i in np.argsort(-scores, kind="stable")[:4]]
-    monkeypatch.setattr(search, "VECTOR_BATCH", 3)  # 10 chunks: batches of 3, 3, 3 and 1
+    monkeypatch.setattr(vector, "VECTOR_BATCH", 3)  # 10 chunks: batches of 3, 3, 3 and 1
     read: list[int] = []
     frombuffer = np.frombuffer
 
@@ -482,14 +482,14 @@ def test_semantic_ranking_reads_embeddings_in_batches(owner: APIClient, monkeypa
         return array
 
     monkeypatch.setattr(np, "frombuffer", counting)
-    found = search._vector(query, eligible, 4)
+    found = vector.vector_ranking(query, eligible, 4)
     assert max(read) <= 3 and sum(read) >= len(rows)  # never all the embeddings at once
     assert [chunk_id for chunk_id, *_ in found] == expected
     assert [score for *_, score in found] == sorted((s for *_, s in found), reverse=True)
 
 
 def test_artifacts_with_more_of_the_words_come_first() -> None:
-    from artifacts.search import rank_artifacts
+    from artifacts.search.ranking import rank_artifacts
 
     scored = [
         # artifact 1: both words, each in a different chunk, low scores
@@ -557,7 +557,7 @@ def test_a_common_words_window_is_an_id_range_sized_by_the_statistics(
 ) -> None:  # type: ignore[no-untyped-def]
     from django.db import connection
 
-    from artifacts import search
+    from artifacts.search import postgres
 
     settings.DEPOT_SEARCH_RANK_WINDOW = 6
     _create(owner, "Old kingfisher", "a heron and a kingfisher")
@@ -566,12 +566,12 @@ def test_a_common_words_window_is_an_id_range_sized_by_the_statistics(
     run_tasks()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE artifacts_artifactchunk")
-    search._stats["at"] = -search.STATS_SECONDS  # read the new statistics now
+    postgres._stats["at"] = -postgres.STATS_SECONDS  # read the new statistics now
     namespace = Artifact.objects.get(name="Old kingfisher").namespace
     newest = ArtifactChunk.objects.order_by("-id").values_list("id", flat=True)[0]
     # "heron" is in every chunk: its 6 matches come from the 6 newest chunk ids on; the rare
     # "kingfisher" gets no range (all of its matches are read).
-    assert search._floors(["'heron'", "'kingfish'"], namespace, 6) == {0: newest - 6}
+    assert postgres._floors(["'heron'", "'kingfish'"], namespace, 6) == {0: newest - 6}
     body = _search(owner, "heron", limit=10)
     assert [r["artifact"]["name"] for r in body["results"]] == [
         f"Heron {index:02}" for index in range(39, 33, -1)

@@ -1,9 +1,9 @@
+from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from artifacts.indexing import artifact_index
-from artifacts.models import Artifact, ArtifactChunk
+from artifacts.indexing import artifacts_reindex
 from sessions_app.models import Namespace
 
 
@@ -32,17 +32,9 @@ class Command(BaseCommand):
             )
             if not namespaces.exists():
                 raise CommandError(f"No namespace {options['namespace']}.")
-        counts: dict[str, int] = {}
-        for namespace in namespaces.select_related("workspace__organization"):
-            ArtifactChunk.objects.filter(namespace=namespace).delete()
-            latest = (
-                Artifact.objects.latest_versions()
-                .filter(namespace=namespace)
-                .values_list("pk", flat=True)
-            )
-            for artifact_pk in latest.iterator():
-                status = artifact_index(artifact_pk=artifact_pk)
-                counts[str(status)] = counts.get(str(status), 0) + 1
+        counts: Counter[str] = Counter()
+        for namespace in namespaces:
+            counts += artifacts_reindex(namespace=namespace)
         summary = (
             ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "nothing"
         )
