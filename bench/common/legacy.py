@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: paths, logging, percentiles, PostgreSQL scratch
+"""The old bench/common.py, kept while the four bench_*.py scripts move into packages: what
+the benchmark scripts share: paths, logging, percentiles, PostgreSQL scratch
 databases, the Django-side worker subprocess, starting and stopping servers, the result
 table, and the code fingerprint that tells whether the code changed during a run."""
 
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
 RESULTS = BENCH / "results"
 VENV_BIN = REPO / ".venv" / "bin"
