@@ -5,21 +5,27 @@ import mimetypes
 
 from artifacts.models import Artifact
 from attachments import storage
+from attachments.content import display_name, media_type_base
 from attachments.downloads import FileToServe
 
 
 def download_name(artifact: Artifact) -> str:
-    """The file name of a version: its file's name, or its title with an extension that fits
-    its content type (`Report` with text/markdown → `Report.md`)."""
+    """The file name of a version, as every download names it (Content-Disposition, the
+    signed download's `file_name`, meta `name`, zip entries): its file's name, or its title
+    with an extension that fits its content type (`Report` with text/markdown → `Report.md`).
+
+    A title is free text of up to 500 characters, so the result goes through the display-name
+    rules of product.md §6 (basename, no control or format characters such as U+202E, at most
+    255 characters keeping the extension). A file's name was cleaned when it was stored, but
+    is cleaned again: older rows, and the rules, may differ."""
     if artifact.file_name:
-        return artifact.file_name
-    name = artifact.name or artifact.artifact_id
-    extension = (
-        ".md"
-        if artifact.content_type.startswith("text/markdown")
-        else (mimetypes.guess_extension(artifact.content_type.split(";")[0].strip()) or ".txt")
-    )
-    return name if name.lower().endswith(extension) else f"{name}{extension}"
+        return display_name(artifact.file_name)
+    # Cleaned before the extension is added too, so a title ending in a separator (`notes/`)
+    # names `file.md` rather than the hidden file `.md`.
+    name = display_name(artifact.name or artifact.artifact_id)
+    base = media_type_base(artifact.content_type)
+    extension = ".md" if base == "text/markdown" else (mimetypes.guess_extension(base) or ".txt")
+    return display_name(name if name.lower().endswith(extension) else f"{name}{extension}")
 
 
 def artifact_file(artifact: Artifact) -> FileToServe:

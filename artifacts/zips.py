@@ -13,7 +13,7 @@ from zipstream import ZIP_STORED, ZipStream
 from artifacts.content import download_name
 from artifacts.models import Artifact
 from attachments import storage
-from attachments.content import display_name
+from attachments.content import MAX_NAME_LENGTH, display_name
 from attachments.models import Attachment
 from sessions_app.models import Session
 
@@ -21,12 +21,16 @@ from sessions_app.models import Session
 def unique_entry_name(folder: str, name: str, used: set[str]) -> str:
     clean = display_name(name)
     stem, dot, extension = clean.rpartition(".")
-    if not dot or not stem:
+    # As display_name does, only a short tail counts as an extension.
+    if not dot or not stem or len(extension) > 16:
         stem, extension = clean, ""
     candidate, counter = clean, 1
     while f"{folder}/{candidate}".lower() in used:
         counter += 1
-        candidate = f"{stem} ({counter}).{extension}" if extension else f"{stem} ({counter})"
+        suffix = f" ({counter}).{extension}" if extension else f" ({counter})"
+        # The stem gives way to the counter, so a renamed duplicate of a 255-character name
+        # is still a display name (at most 255 characters).
+        candidate = stem[: MAX_NAME_LENGTH - len(suffix)] + suffix
     entry = f"{folder}/{candidate}"
     used.add(entry.lower())
     return entry

@@ -1,12 +1,11 @@
 """Where a view finds an uploaded file: staged by the ASGI middleware while it streamed, or
 (test client, WSGI) parsed by Django, in which case it is staged here."""
 
-import json
 from typing import Any
 
 from attachments import storage
 from attachments.asgi import STAGED_SCOPE_KEY
-from sessions_app.api.common import contains_nul
+from sessions_app.api.common import json_loads, stored_json_problem
 from sessions_app.errors import InvalidInput
 
 
@@ -44,14 +43,13 @@ def json_object_field(value: Any, *, loc: list[str | int]) -> dict[str, Any]:
     """A form field that carries a JSON object (e.g. `metadata`)."""
     if value in (None, ""):
         return {}
-    if isinstance(value, dict):
-        return value
     try:
-        parsed = json.loads(value)
+        parsed = value if isinstance(value, dict) else json_loads(value)
     except (TypeError, ValueError) as error:
         raise InvalidInput.single(loc, "Must be a JSON object.", "json_invalid") from error
     if not isinstance(parsed, dict):
         raise InvalidInput.single(loc, "Must be a JSON object.", "dict_type")
-    if contains_nul(parsed):
-        raise InvalidInput.single(loc, "Null characters are not allowed.", "null_characters")
+    problem = stored_json_problem(parsed)
+    if problem is not None:
+        raise InvalidInput.single(loc, *problem)
     return parsed

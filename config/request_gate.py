@@ -15,6 +15,8 @@ authentication that decides them must therefore sit in front of both, here:
   `DEPOT_MAX_ANONYMOUS_BODY_BYTES` for everyone else (the admin login form needs little).
   A declared `Content-Length` over the cap is a 413 before the body is read; a chunked body
   gets its 413 the moment it passes the cap, and the application behind sees a disconnect.
+- Requests under `/api/` are counted against the caller's rate (config/rate_limits.py): a
+  refusal is a 429 before anything else is done.
 - Multipart uploads under `/api/` go to the streaming upload middleware instead, which writes
   file parts to storage as they arrive and bounds files and text fields itself.
 """
@@ -29,6 +31,7 @@ from django.contrib import auth
 from django.http.cookie import parse_cookie
 
 from attachments.asgi import is_streamed_upload, send_json
+from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
 from sessions_app.auth import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
 from sessions_app.models import ApiKey
 
@@ -38,6 +41,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 CHALLENGE = ((b"www-authenticate", b'Bearer realm="depot"'),)
 INVALID_KEY = {"detail": "Invalid, revoked or expired API key."}
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
+RATE_LIMITED = {"detail": "Too many requests: try again after Retry-After seconds."}
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -64,20 +68,21 @@ def _authenticate_key(raw_key: str) -> ApiKey | None:
 
 
 @database_sync_to_async
-def _is_logged_in(session_key: str) -> bool:
+def _logged_in_user(session_key: str) -> int | None:
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     # get_user reads only `request.session`, and checks the session's auth hash and backend.
     user = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-    return bool(user.is_authenticated and user.is_active)
+    return user.pk if user.is_authenticated and user.is_active else None
 
 
-async def _session_cookie_logged_in(headers: dict[bytes, bytes]) -> bool:
+async def _session_user(headers: dict[bytes, bytes]) -> int | None:
+    """The id of the active user whose live Django session the Cookie header carries."""
     cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
     session_key = cookies.get(settings.SESSION_COOKIE_NAME, "")
     # Django's session keys are 32 lower-case letters and digits; anything else is not one.
     if not (8 <= len(session_key) <= 64 and session_key.isalnum()):
-        return False
-    return await _is_logged_in(session_key)
+        return None
+    return await _logged_in_user(session_key)
 
 
 class BodyLimit:
@@ -117,6 +122,15 @@ def too_large(cap: int) -> dict[str, str]:
     return {"detail": f"Request body is larger than the limit of {cap} bytes."}
 
 
+def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
+
+
 class RequestGate:
     """ASGI middleware for `http`: authentication and body limits before any application."""
 
@@ -130,7 +144,7 @@ class RequestGate:
             return
         headers = _headers(scope)
         under_api = scope["path"].startswith("/api/")
-        authenticated = False
+        caller: str | None = None  # "key:<prefix>" or "user:<pk>" once authenticated
         raw_key = raw_key_from_headers(
             {
                 "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
@@ -140,15 +154,30 @@ class RequestGate:
         if raw_key is not None and under_api:
             api_key = await _authenticate_key(raw_key)
             if api_key is None:
-                await send_json(send, 401, INVALID_KEY, CHALLENGE)
+                verdict = await self._rate_check(scope, headers, None)
+                if verdict is not None and not verdict.allowed:
+                    await send_json(send, 429, RATE_LIMITED, tuple(verdict.headers()))
+                else:
+                    await send_json(send, 401, INVALID_KEY, CHALLENGE)
                 return
             scope = {**scope, SCOPE_API_KEY: api_key}
-            authenticated = True
+            caller = f"key:{api_key.prefix}"
 
         writing = scope["method"] not in READ_METHODS
         may_have_body = writing or _has_body(headers)
-        if not authenticated and may_have_body:
-            authenticated = await _session_cookie_logged_in(headers)
+        # A browser's reads need no check here (Django authenticates them); its writes and
+        # bodies do, and so does its rate when rates are limited.
+        if caller is None and (may_have_body or (under_api and rate_limits_on())):
+            user_id = await _session_user(headers)
+            caller = f"user:{user_id}" if user_id is not None else None
+        if under_api:
+            verdict = await self._rate_check(scope, headers, caller)
+            if verdict is not None:
+                if not verdict.allowed:
+                    await send_json(send, 429, RATE_LIMITED, tuple(verdict.headers()))
+                    return
+                send = _with_headers(send, verdict.headers())
+        authenticated = caller is not None
         if under_api and not authenticated and may_have_body:
             # No endpoint under /api/ takes an anonymous write or body.
             await send_json(send, 401, NOT_AUTHENTICATED, CHALLENGE)
@@ -169,3 +198,9 @@ class RequestGate:
             return
         limit = BodyLimit(receive, send, cap)
         await self.app(scope, limit.receive, limit.send)
+
+    async def _rate_check(
+        self, scope: Scope, headers: dict[bytes, bytes], caller: str | None
+    ) -> Verdict | None:
+        bucket = bucket_for(scope["method"], scope["path"], authenticated=caller is not None)
+        return await rate_check(bucket, caller or f"addr:{client_address(scope, headers)}")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from config.rate_limits import Rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -227,8 +229,6 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": ["sessions_app.auth.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("DEPOT_RATE_LIMIT", default="") or None},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Depot API",
@@ -247,6 +247,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.SessionStatus.choices",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_rate_limit_responses",
+    ],
 }
 
 # --- Depot ---
@@ -260,6 +264,23 @@ DEPOT_MAX_ANONYMOUS_BODY_BYTES = env.int("DEPOT_MAX_ANONYMOUS_BODY_BYTES", defau
 # enforced by the HTTP protocol Depot serves with (config/http_protocol.py).
 DEPOT_MAX_HEADER_BYTES = env.int("DEPOT_MAX_HEADER_BYTES", default=64 * 1024)
 DEPOT_HEADER_TIMEOUT_SECONDS = env.float("DEPOT_HEADER_TIMEOUT_SECONDS", default=30.0)
+# Request rates (config/rate_limits.py), checked in front of every /api/ route: per API key or
+# user, reads and writes apart; callers without credentials per client address. "600/min",
+# "10/s", "5000/h"; empty means no limit. DEPOT_RATE_LIMIT, the older single knob, is the
+# default for both reads and writes.
+_RATE_DEFAULT = env.str("DEPOT_RATE_LIMIT", default="")
+DEPOT_RATE_LIMIT_READS = Rate.parse(
+    env.str("DEPOT_RATE_LIMIT_READS", default=_RATE_DEFAULT), setting="DEPOT_RATE_LIMIT_READS"
+)
+DEPOT_RATE_LIMIT_WRITES = Rate.parse(
+    env.str("DEPOT_RATE_LIMIT_WRITES", default=_RATE_DEFAULT), setting="DEPOT_RATE_LIMIT_WRITES"
+)
+DEPOT_RATE_LIMIT_ANONYMOUS = Rate.parse(
+    env.str("DEPOT_RATE_LIMIT_ANONYMOUS", default=""), setting="DEPOT_RATE_LIMIT_ANONYMOUS"
+)
+# How many reverse proxies in front of Depot append to X-Forwarded-For: the client address is
+# the one the outermost of them saw. 0 (the default): the TCP peer, and the header is ignored.
+DEPOT_TRUSTED_PROXIES = env.int("DEPOT_TRUSTED_PROXIES", default=0)
 # All text fields of one multipart upload together (description, metadata, names…).
 DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2)
 # Django's own check sits behind the gate's: the url-encoded form the upload middleware hands

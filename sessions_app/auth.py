@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
-from rest_framework import exceptions, permissions, throttling
+from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -173,15 +173,3 @@ class HasTenantAccess(permissions.BasePermission):
         if not reading and principal.read_only:
             raise exceptions.PermissionDenied("This API key is read-only.")
         return True
-
-
-class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
-    """Per-key (or per-user) request rate; off unless `DEPOT_RATE_LIMIT` is set (e.g. 600/min)."""
-
-    scope = "api_key"
-
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        principal = get_principal(request)
-        if principal is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": principal.pk}

@@ -1,4 +1,3 @@
-import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -6,10 +5,13 @@ from rest_framework import serializers
 
 from attachments.content import MAX_MEDIA_TYPE_LENGTH, normalize_media_type
 from sessions_app.api.common import (
+    MAX_INTEGER,
+    MAX_TTL_SECONDS,
     JSONObjectField,
     PageQuerySerializer,
     StrictCharField,
     StrictSerializer,
+    json_loads,
 )
 
 
@@ -80,7 +82,7 @@ class StringListField(serializers.ListField):
             stripped = data.strip()
             if stripped.startswith("["):
                 try:
-                    data = json.loads(stripped)
+                    data = json_loads(stripped)
                 except ValueError as error:
                     raise serializers.ValidationError("Must be a JSON array.") from error
             else:
@@ -94,7 +96,7 @@ class FormJSONObjectField(JSONObjectField):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, str):
             try:
-                data = json.loads(data) if data.strip() else {}
+                data = json_loads(data) if data.strip() else {}
             except ValueError as error:
                 raise serializers.ValidationError("Must be a JSON object.") from error
         return super().to_internal_value(data)
@@ -146,7 +148,7 @@ class FlatArtifactCreateResponse(serializers.Serializer):
 
 class FlatArtifactQuery(StrictSerializer):
     include_content = serializers.BooleanField(default=True)
-    version = serializers.IntegerField(min_value=1, required=False)
+    version = serializers.IntegerField(min_value=1, max_value=MAX_INTEGER, required=False)
 
 
 class FlatArtifactResponse(serializers.Serializer):
@@ -174,7 +176,7 @@ class FlatArtifactResponse(serializers.Serializer):
 
 
 class FlatArtifactVersionQuery(StrictSerializer):
-    version = serializers.IntegerField(min_value=1, required=False)
+    version = serializers.IntegerField(min_value=1, max_value=MAX_INTEGER, required=False)
 
 
 class FlatArtifactContentResponse(serializers.Serializer):
@@ -296,7 +298,7 @@ class ThreadArtifactListQuery(PageQuerySerializer):
 
 
 class ArtifactDetailQuery(StrictSerializer):
-    version = serializers.IntegerField(min_value=1, required=False)
+    version = serializers.IntegerField(min_value=1, max_value=MAX_INTEGER, required=False)
     include = serializers.ChoiceField(choices=["lineage"], required=False)
 
 
@@ -318,7 +320,9 @@ class ArtifactFieldsMixin(serializers.Serializer):
     scope = serializers.CharField(required=False, allow_blank=True, max_length=100)
     status = serializers.CharField(required=False, allow_blank=True, max_length=50)
     is_primary_deliverable = serializers.BooleanField(required=False)
-    ttl_seconds = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+    ttl_seconds = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_TTL_SECONDS, allow_null=True
+    )
     is_pinned = serializers.BooleanField(required=False)
     derived_from = StringListField(required=False)
 
@@ -355,7 +359,9 @@ class ArtifactUpdateRequest(StrictSerializer):
     metadata = FormJSONObjectField(required=False)
     status = serializers.CharField(required=False, allow_blank=True, max_length=50)
     is_pinned = serializers.BooleanField(required=False)
-    ttl_seconds = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+    ttl_seconds = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_TTL_SECONDS, allow_null=True
+    )
 
     def get_fields(self) -> dict:
         fields = super().get_fields()

@@ -17,7 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -61,7 +61,7 @@ from artifacts.search import artifact_search, query_terms
 from artifacts.zips import session_zip, stream_zip
 from attachments import selectors as attachment_selectors
 from attachments import storage
-from attachments.content import served_media_type
+from attachments.content import display_name, served_media_type
 from attachments.downloads import FileToServe, file_response
 from attachments.models import Attachment
 from attachments.uploads import form_data, require_upload, staged_upload
@@ -71,6 +71,7 @@ from sessions_app.api.common import (
     READ_ERRORS,
     SESSION_ID_PARAMETER,
     WRITE_ERRORS,
+    DepotJSONParser,
     StrictSerializer,
     error_responses,
     keyset_page,
@@ -267,7 +268,7 @@ def _flat_artifact(
 
 @extend_schema(tags=["artifacts (seed 001)"])
 class FlatArtifactsView(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [DepotJSONParser]
 
     @extend_schema(
         operation_id="flat_artifacts_list",
@@ -490,7 +491,7 @@ def _create_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 @extend_schema(tags=["artifacts (seed 002)"], parameters=NAMESPACE_PARAMETERS)
 class NamespaceArtifactsView(NamespaceView):
-    parser_classes = [JSONParser]
+    parser_classes = [DepotJSONParser]
 
     @extend_schema(
         operation_id="artifacts_list",
@@ -547,7 +548,9 @@ class NamespaceArtifactUploadView(NamespaceView):
         namespace = self.namespace(request)
         data = validated(ArtifactUploadForm, form_data(request), context=FILE_OUTSIDE_DATA)
         staged, file_name = require_upload(request)
-        data.setdefault("name", file_name or "file")
+        # Named after its file when no name is given: the client's raw file name, of any
+        # length, cleaned and cut as every display name is (the name column holds 500).
+        data.setdefault("name", display_name(file_name))
         artifact = services.artifact_create(
             namespace=namespace,
             content=services.NewContent(staged=staged, file_name=file_name),
@@ -572,7 +575,7 @@ def _lineage(artifact: Artifact) -> dict[str, Any]:
     tags=["artifacts (seed 002)"], parameters=[*NAMESPACE_PARAMETERS, ARTIFACT_PARAMETER]
 )
 class NamespaceArtifactDetailView(NamespaceView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepotJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         operation_id="artifacts_retrieve",
@@ -700,7 +703,7 @@ class NamespaceArtifactDownloadView(NamespaceView):
     tags=["artifacts (seed 002)"], parameters=[*NAMESPACE_PARAMETERS, ARTIFACT_PARAMETER]
 )
 class NamespaceArtifactPromoteView(NamespaceView):
-    parser_classes = [JSONParser]
+    parser_classes = [DepotJSONParser]
 
     @extend_schema(
         operation_id="artifacts_promote",
@@ -747,7 +750,7 @@ class ThreadArtifactsView(NamespaceView):
 
 @extend_schema(tags=["artifacts (seed 002)"], parameters=NAMESPACE_PARAMETERS)
 class NamespaceArtifactQueryView(NamespaceView):
-    parser_classes = [JSONParser]
+    parser_classes = [DepotJSONParser]
     reads_only = True  # a POST only because the query is a body; read-only keys may search
 
     @extend_schema(

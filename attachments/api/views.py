@@ -1,6 +1,6 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +23,7 @@ from sessions_app.api.common import (
     READ_ERRORS,
     SESSION_ID_PARAMETER,
     WRITE_ERRORS,
+    DepotJSONParser,
     PageQuerySerializer,
     error_responses,
     keyset_page,
@@ -199,7 +200,7 @@ class AppUploadView(APIView):
 
 @extend_schema(tags=["app uploads (seed 003)"], parameters=APP_PARAMETERS)
 class AppAttachmentDetailView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [DepotJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         operation_id="app_attachments_delete",

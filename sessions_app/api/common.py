@@ -3,13 +3,18 @@ cursor pages and the error components of the OpenAPI schema."""
 
 import base64
 import binascii
+import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 
 from sessions_app.errors import DepotError, InvalidInput
 
@@ -39,25 +44,99 @@ def drf_errors_to_detail(errors: Any, loc: list[str | int]) -> list[dict[str, An
     return [{"loc": loc, "msg": str(errors), "type": ERROR_TYPES.get(code, code)}]
 
 
-def contains_nul(value: Any) -> bool:
-    """PostgreSQL text and jsonb cannot hold U+0000; find it anywhere in a JSON value."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(contains_nul(item) for item in value)
-    return False
+# --- bounds that fit the columns (issue 14, item 4) ---
+
+# The largest values of PostgreSQL's `integer` and `bigint` (SQLite's integers are all 64-bit,
+# so these bind on both profiles). An integer a client sends is bounded by the column it lands
+# in or is compared with: past it, PostgreSQL answers "integer out of range" and SQLite's
+# driver raises OverflowError, both 500s.
+MAX_INTEGER = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+# An artifact's lifetime lands in a PositiveIntegerField (`integer`, about 68 years), and
+# `now + ttl` then stays far inside the dates Python and both databases can hold (year 9999).
+MAX_TTL_SECONDS = MAX_INTEGER
+
+
+# --- JSON values a client stores (issue 14, item 6) ---
+
+# How deeply a stored JSON value (`metadata`) may nest objects and arrays, the top level being
+# 1. Every later walk of the value recurses once per level: Django's and DRF's encoders, the
+# JSON renderer, psycopg, the admin, the clients' own parsers. Python stops at 1,000 frames,
+# and a request is already 100–200 frames deep when it encodes, so 900 levels failed. 64
+# keeps all of those far from that ceiling, and is still well past anything metadata needs
+# (the seeds' metadata is flat key/value pairs).
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON.")
+
+
+def json_loads(text: str | bytes) -> Any:
+    """`json.loads` for text a client sent in a form field: NaN and Infinity are refused (as
+    DRF refuses them in a JSON body), and a document nested too deeply for Python's parser is
+    a ValueError like any other unparseable JSON rather than a RecursionError."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError as error:
+        raise ValueError("JSON is nested too deeply.") from error
+
+
+def stored_json_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> tuple[str, str] | None:
+    """(message, type) saying why a client's JSON value cannot be stored as it is, or None.
+
+    Too deep (see MAX_JSON_DEPTH); U+0000 or a lone surrogate in a string (PostgreSQL's jsonb
+    and text hold neither, and UTF-8 cannot encode a surrogate); a float that is not finite
+    (`1e999` parses as infinity, which JSON cannot represent). Walked with an explicit stack,
+    not recursion, so checking a deep value cannot itself exhaust Python's stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "Null characters are not allowed.", "null_characters"
+            if _SURROGATE.search(item):
+                return "Unpaired surrogate characters are not allowed.", "surrogate_characters"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "Numbers must be finite.", "finite_number"
+        elif isinstance(item, Mapping | list | tuple):
+            if depth > max_depth:
+                return (
+                    f"JSON values may nest objects and arrays at most {max_depth} levels deep.",
+                    "json_too_deep",
+                )
+            children = [*item.keys(), *item.values()] if isinstance(item, Mapping) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 class JSONObjectField(serializers.DictField):
-    """A JSON object whose strings can be stored as they are (no NUL characters)."""
+    """A JSON object that can be stored as it is (see `stored_json_problem`)."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         value = super().to_internal_value(data)
-        if contains_nul(value):
-            raise serializers.ValidationError("Null characters are not allowed.", "null_characters")
+        problem = stored_json_problem(value)
+        if problem is not None:
+            raise serializers.ValidationError(*problem)
         return value
+
+
+class DepotJSONParser(JSONParser):
+    """DRF's JSON parser, with a body nested too deeply for Python's parser (100,000 levels)
+    answered like any other unparseable JSON, a 400, instead of a RecursionError's 500."""
+
+    def parse(
+        self,
+        stream: IO[bytes],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise ParseError("JSON parse error - nested too deeply.") from error
 
 
 class StrictCharField(serializers.CharField):
@@ -123,7 +202,11 @@ def decode_cursor(cursor: str) -> int:
         kind, _, value = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         if kind != "id":
             raise ValueError(kind)
-        return int(value)
+        last_id = int(value)
+        # Ids are bigints: a larger number would overflow the comparison (a 500).
+        if not 0 <= last_id <= MAX_BIGINT:
+            raise ValueError(value)
+        return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as error:
         raise InvalidInput.single(["query", "cursor"], "Invalid cursor.", "value_error") from error
 
