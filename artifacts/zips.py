@@ -6,7 +6,8 @@ name>`, where the display name has no separators, control characters or dot-only
 duplicates (compared case-insensitively) get ` (2)`, ` (3)`… before their extension.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 from zipstream import ZIP_STORED, ZipStream
 
@@ -36,10 +37,20 @@ def unique_entry_name(folder: str, name: str, used: set[str]) -> str:
     return entry
 
 
-def session_zip(*, session: Session) -> ZipStream:
-    """A lazily evaluated zip: files are read from storage only as the stream is consumed.
-    Stored (not deflated) entries with known sizes let the total length be known up front."""
-    archive = ZipStream(compress_type=ZIP_STORED, sized=True)
+@dataclass(frozen=True)
+class ZipEntry:
+    """One file of the zip: stored bytes under `key`, or inline `data` (artifact text)."""
+
+    name: str
+    size: int
+    key: str | None = None
+    data: bytes | None = None
+
+
+def session_zip(*, session: Session) -> list[ZipEntry]:
+    """What the session's zip holds, read from the database now (before the response starts).
+    No bytes are touched yet: each entry is opened only when the stream reaches it."""
+    entries: list[ZipEntry] = []
     used: set[str] = set()
     attachments = (
         Attachment.objects.filter(session=session, purged=False, blob__isnull=False)
@@ -48,10 +59,12 @@ def session_zip(*, session: Session) -> ZipStream:
     )
     for attachment in attachments:
         assert attachment.blob is not None
-        archive.add(
-            storage.read_chunks(attachment.blob.storage_key),
-            unique_entry_name("attachments", attachment.name, used),
-            size=attachment.size,
+        entries.append(
+            ZipEntry(
+                name=unique_entry_name("attachments", attachment.name, used),
+                size=attachment.size,
+                key=attachment.blob.storage_key,
+            )
         )
     artifacts = (
         Artifact.objects.latest_versions()
@@ -60,18 +73,47 @@ def session_zip(*, session: Session) -> ZipStream:
         .order_by("root_id")
     )
     for artifact in artifacts:
-        data: object
+        name = unique_entry_name("artifacts", download_name(artifact), used)
         if artifact.blob is not None:
-            data = storage.read_chunks(artifact.blob.storage_key)
+            entries.append(
+                ZipEntry(name=name, size=artifact.size_bytes, key=artifact.blob.storage_key)
+            )
         else:
-            data = iter([(artifact.content or "").encode()])
-        archive.add(
-            data,
-            unique_entry_name("artifacts", download_name(artifact), used),
-            size=artifact.size_bytes,
-        )
-    return archive
+            data = (artifact.content or "").encode()
+            entries.append(ZipEntry(name=name, size=len(data), data=data))
+    return entries
 
 
-def stream_zip(archive: ZipStream) -> AsyncIterator[bytes]:
-    return storage.iterate_in_thread(iter(archive))
+def zip_chunks(entries: list[ZipEntry]) -> Iterator[bytes]:
+    """The zip of `entries`, built as it is read.
+
+    A file deleted after the listing must not cut the stream short. Opening every entry
+    before the first byte would hold one file handle (or one S3 connection) per entry, and a
+    session may hold 10,000 files; so each entry is opened just before its local header is
+    written, and one whose bytes are gone by then is left out (as if the zip had been asked
+    for a moment later). An entry once opened is sent whole: its open file or started GET
+    outlives a delete. At most one object is open at any time, and memory holds one chunk.
+
+    The price: the total length is not known in advance, so the zip goes out chunked, without
+    a Content-Length (zipstream's `sized` mode would promise bytes that may never exist)."""
+    archive = ZipStream(compress_type=ZIP_STORED)
+    for entry in entries:
+        opened: storage.OpenedBlob | None = None
+        if entry.key is not None:
+            try:
+                opened = storage.open_blob(entry.key)
+            except storage.BlobMissing:
+                continue
+        try:
+            data = opened.chunks() if opened is not None else iter([entry.data or b""])
+            archive.add(data, entry.name, size=entry.size)
+            yield from archive.all_files()
+        finally:
+            # A client gone mid-entry closes this generator; close the object with it.
+            if opened is not None:
+                opened.close()
+    yield from archive.footer()
+
+
+def stream_zip(entries: list[ZipEntry]) -> AsyncIterator[bytes]:
+    return storage.iterate_in_thread(zip_chunks(entries))

@@ -1,9 +1,13 @@
 """File responses: ETag and 304, single Range and 206/416, a safe Content-Disposition, nosniff,
 and active content only ever as an attachment under a sandbox CSP. The body streams from an
-async generator (Django buffers a sync iterator whole under ASGI)."""
+async generator (Django buffers a sync iterator whole under ASGI).
+
+The stored object is opened before the response exists, so a file deleted after its row was
+read is either sent whole (it was opened in time) or answered 404 (it was not); never a 200
+whose body stops short of its Content-Length."""
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -11,6 +15,7 @@ from django.utils.http import content_disposition_header
 
 from attachments import storage
 from attachments.content import is_active, served_media_type
+from sessions_app.errors import NotFound
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SANDBOX_POLICY = "sandbox"
@@ -27,11 +32,33 @@ class FileToServe:
     name: str
     data: bytes | None = None
 
-    def body(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def open(self, start: int = 0, end: int | None = None) -> AsyncIterable[bytes]:
+        """The body, with its stored bytes already opened; `NotFound` when they are gone."""
         if self.data is not None:
             return _chunks_of(self.data[start : None if end is None else end + 1])
         assert self.key is not None
-        return storage.aread_chunks(self.key, start, end)
+        return open_stored(self.key, start, end)
+
+
+def open_stored(key: str, start: int = 0, end: int | None = None) -> storage.OpenedBlob:
+    """`storage.open_blob`, with a vanished object as the 404 its row would now give."""
+    try:
+        return storage.open_blob(key, start, end)
+    except storage.BlobMissing:
+        raise NotFound("This file was deleted.") from None
+
+
+class ClosingBody:
+    """An async body derived from opened bytes, with the close of those bytes: Django calls
+    `close()` on streaming content when the response ends, also one that was never iterated
+    (the client went away first), so the file or S3 connection is never left to the GC."""
+
+    def __init__(self, body: AsyncIterable[bytes], close: Callable[[], None]) -> None:
+        self._body = body
+        self.close = close
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return aiter(self._body)
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -106,17 +133,17 @@ def file_response(request: HttpRequest, file: FileToServe, *, download: bool) ->
         response["Content-Range"] = f"bytes */{file.size}"
         return response
 
-    body: AsyncIterator[bytes]
+    body: AsyncIterable[bytes]
     if isinstance(byte_range, tuple):
         start, end = byte_range
-        body = file.body(start, end)
+        body = file.open(start, end)
         response = StreamingHttpResponse(
             body, status=206, content_type=served_media_type(file.mime_type)
         )
         response["Content-Range"] = f"bytes {start}-{end}/{file.size}"
         response["Content-Length"] = str(end - start + 1)
     else:
-        body = file.body() if file.size else _chunks_of(b"")
+        body = file.open() if file.size else _chunks_of(b"")
         response = StreamingHttpResponse(body, content_type=served_media_type(file.mime_type))
         response["Content-Length"] = str(file.size)
     _headers(response, file, as_attachment=download)

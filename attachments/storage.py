@@ -8,12 +8,13 @@ import asyncio
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -212,30 +213,90 @@ def promote(staged: StagedBlob) -> bool:
     return True
 
 
-def read_chunks(key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """Bytes `start`..`end` (inclusive; None = to the end) of `key`, in chunks."""
-    if _is_local():
-        with open(_local_path(key), "rb") as file:
-            file.seek(start)
-            remaining = None if end is None else end - start + 1
-            while remaining is None or remaining > 0:
-                chunk = file.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
+class BlobMissing(FileNotFoundError):
+    """The object is not in storage (never was, or was deleted since its row was read)."""
+
+
+class OpenedBlob:
+    """A stored object already opened for reading: its bytes stay readable until `close()`
+    even if the key is deleted meanwhile. On local disk an open file outlives its unlink
+    (POSIX); on S3 a started GET's body keeps streaming the object it began with. So a
+    response that opens its bytes before sending headers can always send them whole.
+
+    Django streams it through `__aiter__` (each read in a worker thread) and calls `close()`
+    when the response ends, also when it was never iterated. There is no `__iter__`, on
+    purpose: Django buffers a sync iterator whole under ASGI."""
+
+    def __init__(
+        self, read: Callable[[int], bytes], close: Callable[[], None], length: int | None
+    ) -> None:
+        self._read = read
+        self._close = close
+        self._remaining = length
+        self._closed = False
+
+    def chunks(self) -> Iterator[bytes]:
+        """The bytes in chunks of at most READ_CHUNK, closing the object at the end."""
+        try:
+            while self._remaining is None or self._remaining > 0:
+                size = READ_CHUNK if self._remaining is None else min(READ_CHUNK, self._remaining)
+                chunk = self._read(size)
                 if not chunk:
                     return
-                if remaining is not None:
-                    remaining -= len(chunk)
+                if self._remaining is not None:
+                    self._remaining -= len(chunk)
                 yield chunk
-        return
+        finally:
+            self.close()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return iterate_in_thread(self.chunks())
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+
+_S3_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+def open_blob(key: str, start: int = 0, end: int | None = None) -> OpenedBlob:
+    """Open bytes `start`..`end` (inclusive; None = to the end) of `key` now, so that a
+    delete after this call cannot cut them short. Raises `BlobMissing` when `key` is absent.
+    Blocking: call it from sync code (a view) or a worker thread."""
+    length = None if end is None else end - start + 1
+    if _is_local():
+        try:
+            file = open(_local_path(key), "rb")  # noqa: SIM115  (closed by OpenedBlob)
+        except FileNotFoundError:
+            raise BlobMissing(key) from None
+        try:
+            file.seek(start)
+        except BaseException:
+            file.close()
+            raise
+        return OpenedBlob(file.read, file.close, length)
     client, bucket, name = _s3_location(key)
     request: dict[str, Any] = {"Bucket": bucket, "Key": name}
     if start > 0 or end is not None:
         # Only for a real range: S3 refuses even `bytes=0-` on an empty object.
         request["Range"] = f"bytes={start}-{'' if end is None else end}"
-    body = client.get_object(**request)["Body"]
     try:
-        yield from body.iter_chunks(READ_CHUNK)
-    finally:
-        body.close()
+        body = client.get_object(**request)["Body"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _S3_MISSING:
+            raise BlobMissing(key) from None
+        raise
+    # The range already bounds what S3 sends; StreamingBody checks it got all of it.
+    return OpenedBlob(body.read, body.close, None)
+
+
+def read_chunks(key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Bytes `start`..`end` (inclusive; None = to the end) of `key`, in chunks. Opens the
+    object on the first `next()`: a caller that must not start what it cannot finish (a
+    response whose headers promise a length) uses `open_blob` first instead."""
+    yield from open_blob(key, start, end).chunks()
 
 
 async def iterate_in_thread(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -253,11 +314,6 @@ async def iterate_in_thread(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:
         close = getattr(iterator, "close", None)
         if close is not None:
             await asyncio.to_thread(close)
-
-
-def aread_chunks(key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-    """`read_chunks` for async streaming responses."""
-    return iterate_in_thread(read_chunks(key, start, end))
 
 
 def iter_keys(prefix: str) -> Iterator[tuple[str, datetime]]:

@@ -5,7 +5,7 @@ import base64
 import codecs
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from django.conf import settings
@@ -62,8 +62,8 @@ from artifacts.zips import session_zip, stream_zip
 from attachments import selectors as attachment_selectors
 from attachments import storage
 from attachments.content import display_name, served_media_type
-from attachments.downloads import FileToServe, file_response
-from attachments.models import Attachment
+from attachments.downloads import ClosingBody, FileToServe, file_response, open_stored
+from attachments.models import Attachment, Blob
 from attachments.uploads import form_data, require_upload, staged_upload
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
@@ -111,11 +111,25 @@ def _data_uri(mime_type: str, size: int, read: Any) -> str | None:
     limit = settings.DEPOT_DATA_URI_MAX_BYTES
     if limit <= 0 or size > limit:
         return None
-    return f"data:{served_media_type(mime_type)};base64,{base64.b64encode(read()).decode()}"
+    try:
+        data = read()
+    except storage.BlobMissing:
+        # Deleted since its row was read: the 404 the row itself would now give.
+        raise NotFound("This file was deleted.") from None
+    return f"data:{served_media_type(mime_type)};base64,{base64.b64encode(data).decode()}"
+
+
+def _attachment_blob(attachment: Attachment) -> Blob | None:
+    """The attachment's blob row (loaded after the attachment), or a 404 when a delete since
+    the lookup has taken it."""
+    try:
+        return attachment.blob
+    except Blob.DoesNotExist:
+        raise NotFound("This file was deleted.") from None
 
 
 def _attachment_meta(attachment: Attachment) -> dict[str, Any]:
-    blob = attachment.blob
+    blob = _attachment_blob(attachment)
     return {
         "attachment_id": attachment.attachment_id,
         "artifact_id": None,
@@ -186,10 +200,11 @@ class SessionItemView(APIView):
         if attachment is not None:
             if params["mode"] == "meta":
                 return Response(SessionItemMetaResponse(_attachment_meta(attachment)).data)
-            if attachment.purged or attachment.blob is None:
+            blob = _attachment_blob(attachment)
+            if attachment.purged or blob is None:
                 raise Gone("This file's bytes were removed when its session completed.")
             file = FileToServe(
-                key=attachment.blob.storage_key,
+                key=blob.storage_key,
                 size=attachment.size,
                 sha256=attachment.sha256,
                 mime_type=attachment.mime_type,
@@ -218,9 +233,10 @@ class SessionZipView(APIView):
         session = session_selectors.session_get(
             principal=get_principal(request), session_id=session_id
         )
-        archive = session_zip(session=session)
-        response = StreamingHttpResponse(stream_zip(archive), content_type="application/zip")
-        response["Content-Length"] = str(len(archive))
+        # No Content-Length: an entry deleted while the zip streams is left out, so the
+        # length is only known at the end (see artifacts/zips.py).
+        entries = session_zip(session=session)
+        response = StreamingHttpResponse(stream_zip(entries), content_type="application/zip")
         response["Content-Disposition"] = content_disposition_header(
             True, f"{session.session_id}.zip"
         )
@@ -334,7 +350,7 @@ class FlatArtifactDetailView(APIView):
 
 
 async def _streamed_content_document(
-    artifact: Artifact, key: str, textual: bool
+    artifact: Artifact, stored: AsyncIterable[bytes], textual: bool
 ) -> AsyncIterator[bytes]:
     """`{"artifact_id": …, "content": "…", …}` for a stored file, encoded as it streams so a
     large file never sits in memory (base64 in 3-byte-aligned pieces, or UTF-8 text)."""
@@ -342,7 +358,7 @@ async def _streamed_content_document(
     yield f'{head}, "content": "'.encode()
     encoder = codecs.getincrementaldecoder("utf-8")("replace") if textual else None
     carry = b""
-    async for chunk in storage.aread_chunks(key):
+    async for chunk in stored:
         if encoder is not None:
             yield json.dumps(encoder.decode(chunk))[1:-1].encode()
             continue
@@ -386,9 +402,20 @@ class FlatArtifactContentView(APIView):
                 }
             )
         key = artifact.blob.storage_key  # type: ignore[union-attr]
-        textual = services.is_textual(artifact.content_type) and is_valid_utf8(key)
+        # Open the bytes to send before the UTF-8 check reads them a first time: once open they
+        # outlive a delete, so the document is whole or, if they are already gone, a 404.
+        stored = open_stored(key)
+        try:
+            textual = services.is_textual(artifact.content_type) and is_valid_utf8(key)
+        except storage.BlobMissing:
+            stored.close()
+            raise NotFound("This file was deleted.") from None
+        except BaseException:
+            stored.close()
+            raise
+        document = _streamed_content_document(artifact, stored, textual)
         return StreamingHttpResponse(
-            _streamed_content_document(artifact, key, textual), content_type="application/json"
+            ClosingBody(document, stored.close), content_type="application/json"
         )
 
 
