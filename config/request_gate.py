@@ -17,6 +17,8 @@ authentication that decides them must therefore sit in front of both, here:
   gets its 413 the moment it passes the cap, and the application behind sees a disconnect.
 - Requests under `/api/` are counted against the caller's rate (config/rate_limits.py): a
   refusal is a 429 before anything else is done.
+- A POST under `/api/` with an `Idempotency-Key` runs at most once per caller and key
+  (config/idempotency.py).
 - Multipart uploads under `/api/` go to the streaming upload middleware instead, which writes
   file parts to storage as they arrive and bounds files and text fields itself.
 """
@@ -30,7 +32,9 @@ from django.conf import settings
 from django.contrib import auth
 from django.http.cookie import parse_cookie
 
-from attachments.asgi import is_streamed_upload, send_json
+from attachments.asgi import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
+from config.idempotency import BAD_KEY, idempotent, valid_key
+from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
 from sessions_app.auth import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
 from sessions_app.models import ApiKey
@@ -182,16 +186,45 @@ class RequestGate:
             # No endpoint under /api/ takes an anonymous write or body.
             await send_json(send, 401, NOT_AUTHENTICATED, CHALLENGE)
             return
+        idempotency_key = headers.get(IDEMPOTENCY_HEADER)
+        if idempotency_key is not None and under_api and caller and scope["method"] == "POST":
+            if not valid_key(idempotency_key):
+                await send_json(send, 400, BAD_KEY)
+                return
+            await idempotent(
+                self._dispatch,
+                {**scope, "depot.authenticated": authenticated},
+                receive,
+                send,
+                caller=caller,
+                key=idempotency_key,
+                headers=headers,
+                body_cap=self._body_cap(scope, headers, authenticated=authenticated),
+                send_json=send_json,
+            )
+            return
+        await self._dispatch({**scope, "depot.authenticated": authenticated}, receive, send)
+
+    def _body_cap(self, scope: Scope, headers: dict[bytes, bytes], *, authenticated: bool) -> int:
+        if is_streamed_upload(scope, headers):
+            return (
+                settings.DEPOT_MAX_UPLOAD_BYTES
+                + settings.DEPOT_MAX_FORM_TEXT_BYTES
+                + FORM_OVERHEAD_ALLOWANCE
+            )
+        if authenticated:
+            return settings.DEPOT_MAX_BODY_BYTES
+        if scope["path"].startswith("/api/"):
+            return 0  # a read without credentials (the schema, a signed download)
+        return settings.DEPOT_MAX_ANONYMOUS_BODY_BYTES
+
+    async def _dispatch(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Past authentication and rates: uploads stream; every other body meets its cap."""
+        headers = _headers(scope)
         if is_streamed_upload(scope, headers):
             await self.uploads(scope, receive, send)
             return
-
-        if authenticated:
-            cap = settings.DEPOT_MAX_BODY_BYTES
-        elif under_api:
-            cap = 0  # a read without credentials (the schema, a signed download)
-        else:
-            cap = settings.DEPOT_MAX_ANONYMOUS_BODY_BYTES
+        cap = self._body_cap(scope, headers, authenticated=scope["depot.authenticated"])
         declared = declared_length(headers)
         if declared is not None and declared > cap:
             await send_json(send, 413, too_large(cap))

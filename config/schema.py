@@ -19,13 +19,29 @@ RATE_LIMITED = {
 }
 
 
-def add_rate_limit_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Every operation under /api/ passes the rate limiter (config/rate_limits.py), so every
-    one of them may answer 429."""
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": (
+        "Run this request at most once: a repeat with the same key and the same request gets "
+        "the first answer again (with `Idempotent-Replayed: true`); the same key with another "
+        "request is a 422, and one still running a 409. Kept 24 h."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def add_gate_behaviour(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """What the request gate adds to every operation under /api/: any of them may answer 429
+    (config/rate_limits.py), and every POST takes an Idempotency-Key (config/idempotency.py)."""
     for path, item in result.get("paths", {}).items():
         if not path.startswith("/api/"):
             continue
         for method, operation in item.items():
-            if method in HTTP_METHODS:
-                operation.setdefault("responses", {}).setdefault("429", RATE_LIMITED)
+            if method not in HTTP_METHODS:
+                continue
+            operation.setdefault("responses", {}).setdefault("429", RATE_LIMITED)
+            if method == "post":
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
     return result

@@ -249,7 +249,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.add_rate_limit_responses",
+        "config.schema.add_gate_behaviour",
     ],
 }
 
@@ -281,6 +281,8 @@ DEPOT_RATE_LIMIT_ANONYMOUS = Rate.parse(
 # How many reverse proxies in front of Depot append to X-Forwarded-For: the client address is
 # the one the outermost of them saw. 0 (the default): the TCP peer, and the header is ignored.
 DEPOT_TRUSTED_PROXIES = env.int("DEPOT_TRUSTED_PROXIES", default=0)
+# How long an Idempotency-Key's answer is kept for replay (config/idempotency.py).
+DEPOT_IDEMPOTENCY_SECONDS = env.int("DEPOT_IDEMPOTENCY_SECONDS", default=24 * 3600)
 # All text fields of one multipart upload together (description, metadata, names…).
 DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2)
 # Django's own check sits behind the gate's: the url-encoded form the upload middleware hands
