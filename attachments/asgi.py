@@ -43,6 +43,7 @@ WRITE_BATCH = 1024 * 1024
 # Part headers may carry a 1,000-character (3,000-byte UTF-8) file name and more.
 MAX_PART_HEADER_BYTES = 32 * 1024
 STAGED_SCOPE_KEY = "depot.staged"
+STORAGE_UNAVAILABLE = "Storage is unavailable; nothing was stored. Retry later."
 UPLOAD_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -249,10 +250,17 @@ class StreamingUploadMiddleware:
 
         collector = _FormCollector(max_bytes, max_text)
         try:
-            await self._stream_body(receive, boundary, collector)
+            try:
+                await self._stream_body(receive, boundary, collector)
+            except storage.STORAGE_ERRORS as error:
+                logger.warning(
+                    "storage failed during an upload: %s: %s", type(error).__name__, error
+                )
+                raise UploadRejected(503, STORAGE_UNAVAILABLE) from error
         except UploadRejected as rejected:
             await self._discard(collector)
-            await send_json(send, rejected.status, {"detail": rejected.detail})
+            retry = ((b"retry-after", b"5"),) if rejected.status == 503 else ()
+            await send_json(send, rejected.status, {"detail": rejected.detail}, retry)
             return
         except ClientGone:
             await self._discard(collector)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -29,6 +29,10 @@ READ_CHUNK = 1024 * 1024
 # S3 parts must be at least 5 MiB (but the last); 8 MiB keeps memory per upload small.
 S3_PART_SIZE = 8 * 1024 * 1024
 SIGNED_URL_SALT = "depot.signed-download"
+# What a storage backend raises when it cannot do its job: a disk error, S3 unreachable or
+# refusing. Callers answer 503 (config/exceptions.py, the upload middleware); a missing object
+# (FileNotFoundError, BlobMissing) is not among them in meaning, and is caught before.
+STORAGE_ERRORS: tuple[type[BaseException], ...] = (OSError, BotoCoreError, ClientError)
 
 
 @dataclass

@@ -6,15 +6,22 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from attachments.storage import STORAGE_ERRORS
 from sessions_app.api.common import drf_errors_to_detail, error_body
-from sessions_app.errors import DepotError, InvalidInput
+from sessions_app.errors import DatabaseUnavailable, DepotError, InvalidInput, StorageUnavailable
 
 logger = logging.getLogger(__name__)
+
+
+# Seconds a client is asked to wait after a 503: outages of a dependency are short or long,
+# never instant.
+RETRY_AFTER_SECONDS = 5
 
 
 def _as_depot_error(exc: Exception) -> Exception:
@@ -23,6 +30,12 @@ def _as_depot_error(exc: Exception) -> Exception:
         return InvalidInput(drf_errors_to_detail(messages, ["body"]))
     if isinstance(exc, drf_exceptions.ValidationError):
         return InvalidInput(drf_errors_to_detail(exc.detail, ["body"]))
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", exc)
+        return DatabaseUnavailable()
+    if isinstance(exc, STORAGE_ERRORS) and not isinstance(exc, FileNotFoundError):
+        logger.warning("storage unavailable: %s: %s", type(exc).__name__, exc)
+        return StorageUnavailable()
     return exc
 
 
@@ -30,7 +43,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     exc = _as_depot_error(exc)
     if isinstance(exc, DepotError):
         set_rollback()
-        return Response(error_body(exc), status=exc.status_code)
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else {}
+        return Response(error_body(exc), status=exc.status_code, headers=retry)
     if isinstance(exc, RequestDataTooBig):
         set_rollback()
         return Response({"detail": "Request body is too large."}, status=413)

@@ -30,7 +30,12 @@ class Gone(DepotError):
 
 class StorageUnavailable(DepotError):
     status_code = 503
-    default_detail = "Storage is unavailable."
+    default_detail = "Storage is unavailable; nothing was stored. Retry later."
+
+
+class DatabaseUnavailable(DepotError):
+    status_code = 503
+    default_detail = "The database is unavailable; nothing was changed. Retry later."
 
 
 class InvalidInput(DepotError):
