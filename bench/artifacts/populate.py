@@ -1,0 +1,217 @@
+"""The artifact benchmark's Django side, run by bench.common.worker against the benchmark
+database: `populate` fills the namespace, `querycount` counts the SQL of each request.
+
+Rows go in by bulk_create, so the populate code builds them itself; where a shape is the
+product's, it says whose (bench/README.md, "Row shapes the bench restates"):
+- the content columns come from the product (`artifacts.services._content_fields`);
+- id = root_id, version 1, is_latest restate what `artifact_create` leaves (it saves, then sets
+  root_id to the new id);
+- each `artifact.created` event restates what `services._record` passes to
+  `events.event_append` (the payload) and what event_append writes (a minted event_id, the
+  change type, the next namespace sequence, the namespace's counter advanced).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+import uuid
+from typing import Any
+
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from artifacts import services
+from artifacts.models import Artifact
+from bench.artifacts.phases import ARTIFACT_TYPES, TextGen
+from sessions_app.events import CHANGE_TYPES
+from sessions_app.models import Event, EventKind, Namespace
+
+
+def _new_ids(count: int) -> list[int]:
+    """Ids from the table's own sequence, so that `root_id = id` is written in the insert."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Artifact._meta.db_table])
+        sequence = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _created_event(row: Artifact, namespace_sequence: int) -> Event:
+    """The `artifact.created` event of a new artifact without a session, as `services._record`
+    and `events.event_append` write it."""
+    kind = EventKind.ARTIFACT_CREATED
+    return Event(
+        event_id=Event.mint_id(),
+        session_id=None,
+        sequence=None,
+        namespace_id=row.namespace_id,
+        namespace_sequence=namespace_sequence,
+        kind=kind,
+        change_type=CHANGE_TYPES[kind],
+        artifact_id=row.artifact_id,
+        name=row.file_name or row.name,
+        size=row.size_bytes,
+        mime=row.content_type,
+        hash=row.content_hash,
+        path=row.file_name or None,
+    )
+
+
+def populate(params: dict[str, Any]) -> dict[str, Any]:
+    """Bulk-inserts `artifacts` version-1 rows (and their `artifact.created` events) as
+    artifacts.services.artifact_create writes them, then `versions` extra versions through the
+    real artifacts.services.artifact_version_create, then VACUUM (ANALYZE)."""
+    namespace = Namespace.objects.get(
+        workspace__organization__slug=params["org"], workspace__slug=params["ws"], slug="default"
+    )
+    label, total, batch = params["created_by"], params["artifacts"], params["batch"]
+    gen = TextGen(params["seed"])
+    table = Artifact._meta.db_table
+    started = time.perf_counter()
+    created = 0
+    while created < total:
+        count = min(batch, total - created)
+        with transaction.atomic():
+            ids = _new_ids(count)
+            feed = Namespace.objects.select_for_update().get(pk=namespace.pk).last_event_sequence
+            rows: list[Artifact] = []
+            for pk in ids:
+                number = created + len(rows) + 1
+                name = f"Bench artifact {number}"
+                # The service's own row fields for inline text (hash, size, text, preview).
+                content = services._content_fields(services.NewContent(text=gen.text(name)))
+                rows.append(
+                    Artifact(
+                        id=pk,
+                        root_id=pk,  # version 1 is its own root
+                        version=1,
+                        is_latest=True,
+                        namespace=namespace,
+                        name=name,
+                        artifact_type=ARTIFACT_TYPES[number % len(ARTIFACT_TYPES)],
+                        workflow_id=f"wf-{number % 97}",
+                        phase_id=f"phase-{number % 5}",
+                        tags=[f"t{number % 13}", f"t{number % 7}"],
+                        created_by=label,
+                        **content,
+                    )
+                )
+            Artifact.objects.bulk_create(rows)
+            Event.objects.bulk_create(
+                _created_event(row, feed + i) for i, row in enumerate(rows, start=1)
+            )
+            Namespace.objects.filter(pk=namespace.pk).update(last_event_sequence=feed + len(rows))
+        created += count
+        if created % (batch * 10) == 0 or created == total:
+            print(f"  inserted {created}/{total}", file=sys.stderr, flush=True)
+    insert_seconds = time.perf_counter() - started
+
+    # Extra versions through the real service, on a random subset (about 3 per artifact).
+    rng = random.Random(params["seed"] + 1)
+    roots = Artifact.objects.filter(namespace=namespace, version=1).values_list("id", flat=True)
+    root_ids = list(roots)
+    subset = rng.sample(root_ids, max(1, min(len(root_ids), params["versions"] // 3)))
+    started = time.perf_counter()
+    made = 0
+    for index in range(params["versions"]):
+        root = Artifact.objects.get(pk=rng.choice(subset))
+        _, was_created = services.artifact_version_create(
+            artifact=root,
+            content=services.NewContent(text=gen.text(f"{root.name} revision {index}")),
+            created_by=label,
+        )
+        made += int(was_created)
+    version_seconds = time.perf_counter() - started
+
+    # The bulk insert would trigger autovacuum during the measurements; do it now instead.
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    vacuum_seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_total_relation_size(%s), pg_relation_size(%s), "
+            "pg_total_relation_size(%s), pg_database_size(current_database())",
+            [table, table, Event._meta.db_table],
+        )
+        total_size, heap_size, event_size, db_size = cursor.fetchone()
+    return {
+        "artifacts": created,
+        "versions_requested": params["versions"],
+        "versions_created": made,
+        "versioned_artifacts": len(subset),
+        "insert_seconds": round(insert_seconds, 2),
+        "insert_rows_per_s": round(created / insert_seconds, 1),
+        "versions_seconds": round(version_seconds, 2),
+        "versions_per_s_in_process": round(made / version_seconds, 1) if version_seconds else None,
+        "vacuum_analyze_seconds": round(vacuum_seconds, 2),
+        "artifact_table_mib": round(total_size / 2**20, 1),
+        "artifact_heap_mib": round(heap_size / 2**20, 1),
+        "event_table_mib": round(event_size / 2**20, 1),
+        "database_mib": round(db_size / 2**20, 1),
+        "artifact_table": table,
+        "event_table": Event._meta.db_table,
+        "namespace_pk": namespace.pk,
+    }
+
+
+def querycount(params: dict[str, Any]) -> dict[str, Any]:
+    """Each request through Django's test client inside CaptureQueriesContext: SQL queries per
+    request, their statements and database time, and EXPLAIN ANALYZE of the slow ones."""
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_API_KEY=params["api_key"])
+    out: dict[str, Any] = {}
+    for spec in params["requests"]:
+        runs = []
+        for _ in range(params["repeat"]):
+            began = time.perf_counter()
+            with CaptureQueriesContext(connection) as captured:
+                if spec["method"] == "PUT":
+                    body = json.dumps({"content": f"querycount {uuid.uuid4().hex} " * 40})
+                    response = client.put(spec["path"], data=body, content_type="application/json")
+                else:
+                    response = client.get(spec["path"])
+            took = time.perf_counter() - began
+            queries = captured.captured_queries
+            runs.append(
+                {
+                    "status": response.status_code,
+                    "request_ms": round(1000 * took, 2),
+                    "queries": len(queries),
+                    "db_ms": round(1000 * sum(float(q["time"]) for q in queries), 2),
+                    "statements": [
+                        {"ms": round(1000 * float(q["time"]), 2), "sql": q["sql"][:400]}
+                        for q in queries
+                    ],
+                    "_full": [q["sql"] for q in queries],
+                }
+            )
+        # The key's last_used_at write happens at most once a minute: report the steady state
+        # (the fewest queries seen) and every run's count.
+        steady = min(runs, key=lambda run: run["queries"])
+        plans = []
+        for statement, full in zip(steady["statements"], steady["_full"], strict=True):
+            slow = statement["ms"] >= params["explain_ms"]
+            if slow and full.lstrip().upper().startswith("SELECT"):
+                with connection.cursor() as cursor:
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + full)
+                    plan = [row[0] for row in cursor.fetchall()]
+                plans.append({"sql": full[:400], "ms": statement["ms"], "plan": plan})
+        for run in runs:
+            run.pop("_full")
+        out[spec["name"]] = {
+            "path": spec["path"],
+            "method": spec["method"],
+            "queries": steady["queries"],
+            "queries_per_run": [run["queries"] for run in runs],
+            "statuses": [run["status"] for run in runs],
+            "db_ms": steady["db_ms"],
+            # The whole request in process (test client, no HTTP), fastest run.
+            "request_ms_min": min(run["request_ms"] for run in runs),
+            "statements": steady["statements"],
+            "plans": plans,
+        }
+    return out
