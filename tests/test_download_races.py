@@ -451,6 +451,7 @@ class PausingServer:
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "uvicorn", "tests.pausing_asgi:application"),
+                *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
                 *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
             ],
             cwd=ROOT,
