@@ -252,7 +252,9 @@ def test_an_endless_header_line_is_431_and_costs_no_memory(server: Server) -> No
             pass
     assert response.startswith(b"HTTP/1.1 431 ")
     assert b"limit" in response
-    assert sent < 2 * MIB
+    # What the kernel's socket buffers took before the server's answer was seen is counted
+    # too (several MiB on loopback); plain uvicorn read all 50 MiB.
+    assert sent < 16 * MIB
     assert _rss(server.process.pid) - rss_before < 10 * MIB
 
 
@@ -265,7 +267,7 @@ def test_a_head_that_trickles_in_is_cut_off(tmp_path: Path) -> None:
             sock.sendall(b"GET /healthz HTTP/1.1\r\n")
             response = b""
             try:
-                for _ in range(20):
+                for _ in range(40):
                     sock.sendall(b"X-Slow: 1\r\n")
                     time.sleep(0.25)
             except (BrokenPipeError, ConnectionResetError):
@@ -276,7 +278,8 @@ def test_a_head_that_trickles_in_is_cut_off(tmp_path: Path) -> None:
             except (ConnectionResetError, TimeoutError):
                 pass
         assert response.startswith(b"HTTP/1.1 408 ")
-        assert time.monotonic() - started < 4
+        # The head would have taken 10 s; the 1 s limit cut it (with room for a loaded machine).
+        assert time.monotonic() - started < 8
         # A normal request on a new connection still works.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
