@@ -15,8 +15,3 @@ PYTHON = str(VENV_BIN / "python")
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-# Until the last bench_*.py script has moved into its package: they run as files with bench/
-# on sys.path and import this package as `common`, expecting the old module's names.
-from .legacy import *  # noqa: E402, F403
