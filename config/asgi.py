@@ -15,7 +15,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from attachments.asgi import StreamingUploadMiddleware  # noqa: E402
+from attachments.uploads.middleware import StreamingUploadMiddleware  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
 from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
@@ -25,7 +25,7 @@ application = ProtocolTypeRouter(
     {
         # Every request meets the gate first: authentication, then body limits
         # (config/request_gate.py). Multipart uploads stream to storage before Django sees
-        # them (attachments/asgi.py); long-polls wait outside Django (no thread each);
+        # them (attachments/uploads/); long-polls wait outside Django (no thread each);
         # everything else is Django.
         "http": RequestGate(
             URLRouter([*long_poll_urlpatterns, re_path(r"", django_asgi_app)]),

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.http.cookie import parse_cookie
 
-from attachments.asgi import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
+from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on

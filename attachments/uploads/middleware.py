@@ -29,15 +29,13 @@ import python_multipart.multipart as multipart
 from django.conf import settings
 
 from attachments import storage
+from attachments.uploads.multipart import ClientGone, FilePart, FormCollector, UploadRejected
 from sessions_app.auth import SCOPE_API_KEY
 
 logger = logging.getLogger(__name__)
 
 # Multipart framing and part headers on top of the file and text bytes the caps count.
 FORM_OVERHEAD_ALLOWANCE = 64 * 1024
-MAX_TEXT_FIELDS = 200
-# No surface takes more than one file; a few more leave room for clients that add parts.
-MAX_FILE_PARTS = 8
 # A file part is written to storage in pieces of about this size, off the event loop.
 WRITE_BATCH = 1024 * 1024
 # Part headers may carry a 1,000-character (3,000-byte UTF-8) file name and more.
@@ -55,17 +53,6 @@ class StagedUpload:
     field_name: str
     file_name: str
     content_type: str
-
-
-class UploadRejected(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-class ClientGone(Exception):
-    pass
 
 
 async def send_json(
@@ -104,123 +91,6 @@ def is_streamed_upload(scope: dict[str, Any], headers: dict[bytes, bytes]) -> bo
     )
 
 
-class _FilePart:
-    def __init__(self, field_name: str, file_name: str, content_type: str) -> None:
-        self.field_name = field_name
-        self.file_name = file_name
-        self.content_type = content_type
-        self.writer: storage.BlobWriter | None = None
-        self.result: storage.StagedBlob | None = None
-        # Zero-copy views into the received chunks, waiting to be written.
-        self.pending: list[memoryview] = []
-        self.pending_bytes = 0
-        # At most one write runs in a worker thread while the next data is received and parsed.
-        self.in_flight: asyncio.Future[None] | None = None
-        self.size = 0
-        self.done = False
-
-    async def wait_for_write(self) -> None:
-        if self.in_flight is not None:
-            in_flight, self.in_flight = self.in_flight, None
-            await in_flight
-
-
-class _FormCollector:
-    """python-multipart callbacks: text fields into memory (bounded), file bytes into a
-    pending buffer that the async loop drains to storage."""
-
-    def __init__(self, max_file_bytes: int, max_text_bytes: int) -> None:
-        self.max_file_bytes = max_file_bytes
-        self.max_text_bytes = max_text_bytes
-        self.file_bytes = 0
-        self.text_bytes = 0
-        self.fields: list[tuple[str, str]] = []
-        self.files: list[_FilePart] = []
-        self._header_name = bytearray()
-        self._header_value = bytearray()
-        self._headers: dict[bytes, bytes] = {}
-        self._current_file: _FilePart | None = None
-        self._current_field: tuple[str, bytearray] | None = None
-        self.finished = False
-
-    def callbacks(self) -> dict[str, Any]:
-        return {
-            "on_part_begin": self._part_begin,
-            "on_header_field": lambda data, start, end: self._header_name.extend(data[start:end]),
-            "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
-            "on_header_end": self._header_end,
-            "on_headers_finished": self._headers_finished,
-            "on_part_data": self._part_data,
-            "on_part_end": self._part_end,
-            "on_end": self._end,
-        }
-
-    def _part_begin(self) -> None:
-        self._headers = {}
-        self._current_file = None
-        self._current_field = None
-
-    def _header_end(self) -> None:
-        self._headers[bytes(self._header_name).lower()] = bytes(self._header_value)
-        self._header_name.clear()
-        self._header_value.clear()
-
-    def _headers_finished(self) -> None:
-        _, options = multipart.parse_options_header(self._headers.get(b"content-disposition"))
-        name = options.get(b"name", b"").decode("utf-8", "replace")
-        if b"filename" in options:
-            if len(self.files) >= MAX_FILE_PARTS:
-                raise UploadRejected(400, "Too many files in one request.")
-            file_name = options[b"filename"].decode("utf-8", "replace")
-            content_type = self._headers.get(b"content-type", b"").decode("latin-1")
-            self._current_file = _FilePart(name, file_name, content_type)
-            self.files.append(self._current_file)
-        else:
-            if len(self.fields) >= MAX_TEXT_FIELDS:
-                raise UploadRejected(400, "Too many form fields.")
-            self._current_field = (name, bytearray())
-
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._current_file is not None:
-            part = self._current_file
-            part.size += end - start
-            self.file_bytes += end - start
-            # The cap counts every file of the request, so extra parts cannot multiply it.
-            if self.file_bytes > self.max_file_bytes:
-                raise UploadRejected(
-                    413, f"File is larger than the limit of {self.max_file_bytes} bytes."
-                )
-            # uvicorn hands us immutable bytes, so a view is safe to keep; copy anything else.
-            piece = data if isinstance(data, bytes) else bytes(data[start:end])
-            offset = start if piece is data else 0
-            part.pending.append(memoryview(piece)[offset : offset + end - start])
-            part.pending_bytes += end - start
-        elif self._current_field is not None:
-            self.text_bytes += end - start
-            if self.text_bytes > self.max_text_bytes:
-                raise UploadRejected(
-                    413,
-                    f"Form text fields are larger than the limit of {self.max_text_bytes} bytes.",
-                )
-            self._current_field[1].extend(data[start:end])
-
-    def _part_end(self) -> None:
-        if self._current_file is not None:
-            self._current_file.done = True
-        elif self._current_field is not None:
-            name, value = self._current_field
-            try:
-                text = value.decode("utf-8")
-            except UnicodeDecodeError:
-                raise UploadRejected(400, f"Form field '{name}' is not valid UTF-8.") from None
-            self.fields.append((name, text))
-        self._current_file = None
-        self._current_field = None
-
-    def _end(self) -> None:
-        self.finished = True
-
-
 class StreamingUploadMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -248,7 +118,7 @@ class StreamingUploadMiddleware:
             await send_json(send, 400, {"detail": "Multipart body without a boundary."})
             return
 
-        collector = _FormCollector(max_bytes, max_text)
+        collector = FormCollector(max_bytes, max_text)
         try:
             try:
                 await self._stream_body(receive, boundary, collector)
@@ -304,7 +174,7 @@ class StreamingUploadMiddleware:
             # Consumed uploads were moved to their content key; anything left is dropped.
             await self._discard(collector)
 
-    async def _stream_body(self, receive: Any, boundary: bytes, collector: _FormCollector) -> None:
+    async def _stream_body(self, receive: Any, boundary: bytes, collector: FormCollector) -> None:
         parser = multipart.MultipartParser(
             boundary,
             collector.callbacks(),
@@ -331,7 +201,7 @@ class StreamingUploadMiddleware:
             raise UploadRejected(400, "Malformed multipart body: it ends before its last boundary.")
         await self._drain(collector, final=True)
 
-    async def _drain(self, collector: _FormCollector, *, final: bool) -> None:
+    async def _drain(self, collector: FormCollector, *, final: bool) -> None:
         for part in collector.files:
             if part.writer is None:
                 part.writer = await asyncio.to_thread(storage.open_writer)
@@ -346,10 +216,10 @@ class StreamingUploadMiddleware:
                 await part.wait_for_write()
                 part.result = await asyncio.to_thread(part.writer.finish)
 
-    async def _discard(self, collector: _FormCollector) -> None:
+    async def _discard(self, collector: FormCollector) -> None:
         """Remove every temporary key this request wrote (a no-op for consumed ones)."""
 
-        def discard(part: _FilePart) -> None:
+        def discard(part: FilePart) -> None:
             if part.result is not None:
                 storage.delete(part.result.temp_key)
             elif part.writer is not None:

@@ -4,7 +4,7 @@
 from typing import Any
 
 from attachments import storage
-from attachments.asgi import STAGED_SCOPE_KEY
+from attachments.uploads.middleware import STAGED_SCOPE_KEY
 from sessions_app.api.common import json_loads, stored_json_problem
 from sessions_app.errors import InvalidInput
 
