@@ -85,7 +85,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60  # a shared 2-core machine can be slow to import
+        deadline = time.monotonic() + 120  # a shared 2-core machine can be slow to import
         while True:
             try:
                 if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
