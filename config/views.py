@@ -39,6 +39,10 @@ async def _check_channel_layer() -> None:
     await layer.group_send(group, {"type": "readyz.probe"})
 
 
+def _on_redis() -> bool:
+    return type(get_channel_layer()).__module__.startswith("channels_redis")
+
+
 async def readyz(request: HttpRequest) -> JsonResponse:
     """Database, storage and channel layer reachable → 200; otherwise 503 naming what failed."""
     timeout = settings.DEPOT_READYZ_TIMEOUT_SECONDS
@@ -48,19 +52,24 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         "channel_layer": _check_channel_layer(),
     }
     results: dict[str, str] = {}
+    # The service behind a check that is not inside this process, so whoever reads a 503 knows
+    # where to look; its name only, never its address, since this answer is public.
+    behind = {"channel_layer": " (Redis)"} if _on_redis() else {}
     outcomes = await asyncio.gather(
         *(asyncio.wait_for(check, timeout) for check in checks.values()), return_exceptions=True
     )
     for name, outcome in zip(checks, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             reason = "timed out" if isinstance(outcome, TimeoutError) else type(outcome).__name__
-            results[name] = f"unavailable: {reason}"
+            results[name] = f"unavailable: {reason}{behind.get(name, '')}"
         else:
             results[name] = "ok"
     failed = [name for name, result in results.items() if result != "ok"]
     body: dict[str, Any] = {"status": "ok" if not failed else "unavailable", "checks": results}
     if failed:
-        body["detail"] = f"Unavailable: {', '.join(failed)}."
+        body["detail"] = (
+            f"Unavailable: {', '.join(name + behind.get(name, '') for name in failed)}."
+        )
     return JsonResponse(body, status=503 if failed else 200)
 
 

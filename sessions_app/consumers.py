@@ -39,6 +39,7 @@ from sessions_app.api.event_views import answer_long_poll, namespace_feed, sessi
 from sessions_app.events import (
     SESSION_ID_RE,
     Feed,
+    Waiter,
     events_head_async,
     events_read_async,
     message_batches,
@@ -55,9 +56,18 @@ MAX_CLIENT_MESSAGE_CHARS = 64 * 1024
 # A cursor is a sequence number: ASCII digits only (`str.isdigit` accepts "²", which `int`
 # refuses), and 18 of them fit a signed 64-bit column, so `int` never meets a huge string.
 AFTER_RE = re.compile(r"[0-9]{1,18}")
+# A consumer given this alias gets no channel of its own (channels' get_channel_layer returns None
+# for an alias that is not configured). Channels would otherwise subscribe one before the
+# consumer runs, and with Redis down that subscription fails the request with a 500 before Depot
+# sees it. Both consumers wait for wake-ups through a `Waiter`, which falls back to its timer.
+NO_CHANNEL_LAYER = "depot.none"
+# A socket that could not subscribe (Redis down) tries again this often. Not at every poll: each
+# failed try leaves a small queue behind in channels-redis.
+RESUBSCRIBE_SECONDS = 30.0
 
 
 class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
+    channel_layer_alias = NO_CHANNEL_LAYER
     feed: Feed
     cursor: int
     # Set once we send a close: the server refuses any frame after it, so the poller, a
@@ -88,7 +98,6 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
             workspace_limit_id=principal.workspace_limit_id,
         )
         self.flush_lock = asyncio.Lock()
-        await self.channel_layer.group_add(self.feed.group, self.channel_name)
         if after_values:
             self.cursor = int(after_values[0])
         else:
@@ -114,16 +123,19 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
             self.poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.poller
-        if hasattr(self, "feed"):
-            await self.channel_layer.group_discard(self.feed.group, self.channel_name)
-
-    async def events_wakeup(self, message: dict[str, Any]) -> None:
-        await self.flush()
 
     async def poll(self) -> None:
+        """Flush on every wake-up and at least every DEPOT_EVENTS_POLL_SECONDS. Without a
+        subscription (the channel layer is down) the timer alone carries the events."""
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(settings.DEPOT_EVENTS_POLL_SECONDS)
-            await self.flush()
+            async with Waiter(self.feed.group) as waiter:
+                # Whatever committed before the subscription took is read now.
+                await self.flush()
+                retry_at = loop.time() + RESUBSCRIBE_SECONDS
+                while waiter.subscribed or loop.time() < retry_at:
+                    await waiter.wait(settings.DEPOT_EVENTS_POLL_SECONDS)
+                    await self.flush()
 
     async def flush(self) -> None:
         """Send everything after our cursor, in order, exactly once."""
@@ -183,6 +195,7 @@ class LongPollConsumer(AsyncHttpConsumer):
     awaits; this consumer waits on the event loop alone, so 1,000 waiting polls cost 1,000
     coroutines, not 1,000 threads. The answer is the same code the Django views use."""
 
+    channel_layer_alias = NO_CHANNEL_LAYER
     answering: "asyncio.Task[None] | None" = None
 
     async def http_request(self, message: dict[str, Any]) -> None:

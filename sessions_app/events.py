@@ -81,8 +81,10 @@ def _wake(groups: list[str]) -> None:
 
     try:
         async_to_sync(send_all)()
-    except Exception:
-        logger.warning("event wake-up failed for %s", groups, exc_info=True)
+    except Exception as error:
+        # One line, not a traceback: with Redis down this happens on every write, and the
+        # readers' timers still deliver the event.
+        logger.warning("event wake-up failed for %s: %s: %s", groups, type(error).__name__, error)
 
 
 # --- writing ---
@@ -301,19 +303,30 @@ class Waiter:
         self.group = group
         self.layer = get_channel_layer()
         self.channel: str | None = None
+        self.receiving: asyncio.Future[Any] | None = None
+
+    @property
+    def subscribed(self) -> bool:
+        return self.channel is not None
 
     async def __aenter__(self) -> "Waiter":
         if self.layer is not None:
             try:
                 self.channel = await self.layer.new_channel()
                 await self.layer.group_add(self.group, self.channel)
-            except Exception:
-                # Without the layer we still answer: by polling the log on the timer.
-                logger.warning("could not subscribe to %s", self.group, exc_info=True)
+            except Exception as error:
+                # Without the layer we still answer: by polling the log on the timer. One line,
+                # not a traceback: with Redis down every waiting reader gets here.
+                logger.warning(
+                    "could not subscribe to %s: %s: %s", self.group, type(error).__name__, error
+                )
                 self.channel = None
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.receiving is not None:
+            self.receiving.cancel()
+            await asyncio.wait({self.receiving})
         if self.layer is not None and self.channel is not None:
             try:
                 await self.layer.group_discard(self.group, self.channel)
@@ -327,11 +340,17 @@ class Waiter:
         if self.layer is None or self.channel is None:
             await asyncio.sleep(timeout)
             return False
-        try:
-            await asyncio.wait_for(self.layer.receive(self.channel), timeout)
-            return True
-        except TimeoutError:
+        # One receive waits across the timer's re-checks: channels-redis unsubscribes a channel
+        # whose receive is cancelled (and the next receive subscribes it again), two Redis calls
+        # per re-check, and with Redis down a logged traceback each.
+        if self.receiving is None:
+            self.receiving = asyncio.ensure_future(self.layer.receive(self.channel))
+        done, _ = await asyncio.wait({self.receiving}, timeout=timeout)
+        if not done:
             return False
+        received, self.receiving = self.receiving, None
+        received.result()  # a failed receive raises here, as it always did
+        return True
 
 
 async def events_wait(
