@@ -476,11 +476,6 @@ def test_a_body_too_deep_for_python_is_400(owner: APIClient, method: str, url: s
     assert snapshot() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config/settings.py: DEFAULT_PARSER_CLASSES must name "
-    "sessions_app.api.common.DepotJSONParser instead of DRF's JSONParser (issue 14, item 6)",
-)
 def test_a_session_body_too_deep_for_python_is_400(owner: APIClient) -> None:
     before = snapshot()
     response = owner.post(
@@ -593,3 +588,13 @@ def test_a_stored_file_name_is_cleaned_again_when_served() -> None:
     assert download_name(artifact) == "b.csv"
     untyped = Artifact(name="t" * 600, content_type="text/plain\r\nX: y")
     assert download_name(untyped) == "t" * 251 + ".txt"
+
+
+def test_a_422_loc_may_hold_a_list_index_and_the_schema_says_so(owner: APIClient) -> None:
+    response = owner.post(
+        f"{NS}/artifacts", {"name": "n", "tags": ["ok", "x" * 256]}, format="json"
+    )
+    assert_422(response, ["body", "tags", 1])
+    schema = owner.get("/api/schema/", {"format": "json"}).json()
+    loc = schema["components"]["schemas"]["ValidationErrorItem"]["properties"]["loc"]
+    assert loc["items"] == {"oneOf": [{"type": "string"}, {"type": "integer"}]}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -248,8 +248,17 @@ def error_body(exc: DepotError) -> dict[str, Any]:
 # --- error components for the schema ---
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+class LocPartField(serializers.Field):
+    """One step of a `loc`: a field name, or a list index (`["body", "tags", 0]`), as the
+    seeds' pydantic errors have it."""
+
+    def to_representation(self, value: Any) -> str | int:
+        return value if isinstance(value, int) else str(value)
+
+
 class ValidationErrorItem(serializers.Serializer):
-    loc = serializers.ListField(child=serializers.CharField())
+    loc = serializers.ListField(child=LocPartField())
     msg = serializers.CharField()
     type = serializers.CharField()
 
