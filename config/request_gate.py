@@ -23,6 +23,7 @@ authentication that decides them must therefore sit in front of both, here:
   file parts to storage as they arrive and bounds files and text fields itself.
 """
 
+import asyncio
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -45,6 +46,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 CHALLENGE = ((b"www-authenticate", b'Bearer realm="depot"'),)
 INVALID_KEY = {"detail": "Invalid, revoked or expired API key."}
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
+BODY_TIMEOUT = {"detail": "The request body stopped arriving; nothing was kept."}
 RATE_LIMITED = {"detail": "Too many requests: try again after Retry-After seconds."}
 
 
@@ -90,33 +92,48 @@ async def _session_user(headers: dict[bytes, bytes]) -> int | None:
 
 
 class BodyLimit:
-    """`receive` and `send` for an application whose body may not pass `cap` bytes."""
+    """`receive` and `send` for an application whose body may not pass `cap` bytes (None: the
+    application bounds it) and must keep arriving: a client that sends nothing for
+    `idle_seconds` before the body is complete gets a 408. Either refusal answers the client
+    here; the application sees a disconnect, as if the client had gone away mid-body."""
 
-    def __init__(self, receive: Any, send: Any, cap: int) -> None:
+    def __init__(self, receive: Any, send: Any, cap: int | None, idle_seconds: float) -> None:
         self._receive = receive
         self._send = send
         self.cap = cap
+        self.idle_seconds = idle_seconds
         self.received = 0
+        self.body_complete = False
         self.refused = False
         self.response_started = False
 
     async def receive(self) -> dict[str, Any]:
         if self.refused:
             return {"type": "http.disconnect"}
-        message = await self._receive()
+        if self.body_complete or self.idle_seconds <= 0:
+            # After the body, a receive waits for a disconnect, as long as the answer takes.
+            message = await self._receive()
+        else:
+            try:
+                message = await asyncio.wait_for(self._receive(), self.idle_seconds)
+            except TimeoutError:
+                return await self._refuse(408, BODY_TIMEOUT)
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
-            if self.received > self.cap:
-                self.refused = True
-                if not self.response_started:
-                    await send_json(self._send, 413, too_large(self.cap))
-                # What the application sees: the client went away mid-body.
-                return {"type": "http.disconnect"}
+            if self.cap is not None and self.received > self.cap:
+                return await self._refuse(413, too_large(self.cap))
+            self.body_complete = not message.get("more_body", False)
         return message
+
+    async def _refuse(self, status: int, body: dict[str, str]) -> dict[str, Any]:
+        self.refused = True
+        if not self.response_started:
+            await send_json(self._send, status, body)
+        return {"type": "http.disconnect"}
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.refused:
-            return  # the 413 has answered this request
+            return  # the refusal has answered this request
         if message["type"] == "http.response.start":
             self.response_started = True
         await self._send(message)
@@ -221,15 +238,17 @@ class RequestGate:
     async def _dispatch(self, scope: Scope, receive: Any, send: Any) -> None:
         """Past authentication and rates: uploads stream; every other body meets its cap."""
         headers = _headers(scope)
+        idle = settings.DEPOT_BODY_IDLE_SECONDS
         if is_streamed_upload(scope, headers):
-            await self.uploads(scope, receive, send)
+            watched = BodyLimit(receive, send, None, idle)
+            await self.uploads(scope, watched.receive, watched.send)
             return
         cap = self._body_cap(scope, headers, authenticated=scope["depot.authenticated"])
         declared = declared_length(headers)
         if declared is not None and declared > cap:
             await send_json(send, 413, too_large(cap))
             return
-        limit = BodyLimit(receive, send, cap)
+        limit = BodyLimit(receive, send, cap, idle)
         await self.app(scope, limit.receive, limit.send)
 
     async def _rate_check(

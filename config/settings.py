@@ -283,6 +283,9 @@ DEPOT_RATE_LIMIT_ANONYMOUS = Rate.parse(
 DEPOT_TRUSTED_PROXIES = env.int("DEPOT_TRUSTED_PROXIES", default=0)
 # How long an Idempotency-Key's answer is kept for replay (config/idempotency.py).
 DEPOT_IDEMPOTENCY_SECONDS = env.int("DEPOT_IDEMPOTENCY_SECONDS", default=24 * 3600)
+# A request body that stops arriving for this long is cut with a 408 (a slow client would
+# otherwise hold its connection and its staged bytes for ever). 0 disables.
+DEPOT_BODY_IDLE_SECONDS = env.float("DEPOT_BODY_IDLE_SECONDS", default=60.0)
 # All text fields of one multipart upload together (description, metadata, names…).
 DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2)
 # Django's own check sits behind the gate's: the url-encoded form the upload middleware hands

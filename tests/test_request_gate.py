@@ -310,3 +310,51 @@ def test_a_keyed_upload_still_works_and_is_looked_up_once(tenant: Tenant, monkey
     listing = Drive("GET", "/api/uploads/s1", {"X-API-Key": tenant.owner_key}, []).run()
     assert listing.status == 200
     assert lookups == [tenant.owner_key]
+
+
+# --- slow clients ---
+
+
+class Trickle(Drive):
+    """A client that sends the first chunk, then nothing."""
+
+    async def _receive(self) -> dict[str, Any]:
+        self.receives += 1
+        if self.receives == 1:
+            chunk = self.chunks[0]
+            self.bytes_read += len(chunk)
+            return {"type": "http.request", "body": chunk, "more_body": True}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+
+@pytest.mark.parametrize("kind", ["json", "upload"])
+def test_a_body_that_stops_arriving_is_408_and_leaves_nothing(
+    tenant: Tenant,
+    settings,  # type: ignore[no-untyped-def]
+    kind: str,
+) -> None:
+    settings.DEPOT_BODY_IDLE_SECONDS = 0.5
+    if kind == "json":
+        path, headers, first = "/api/sessions", dict(CHUNKED_JSON), b'{"reference": '
+    else:
+        pieces, content_type = _multipart([], [("file", b"x" * 300_000)])
+        path, first = "/api/uploads/s1", pieces[0]
+        headers = {"Content-Type": content_type, "Transfer-Encoding": "chunked"}
+    headers["X-API-Key"] = tenant.owner_key
+    drive = Trickle("POST", path, headers, [first]).run(timeout=10)
+    assert drive.status == 408
+    assert b"stopped arriving" in drive.body
+    _nothing_written()
+
+
+def test_a_long_answer_after_the_body_is_not_cut(tenant: Tenant, settings) -> None:  # type: ignore[no-untyped-def]
+    """After the body, waiting is the application's business (a long-poll waits for events)."""
+    from tests.conftest import AsgiClient
+
+    settings.DEPOT_BODY_IDLE_SECONDS = 0.2
+    response = AsgiClient(tenant.owner_key).get(
+        "/api/sessions/idle/artifact-events", params={"wait_seconds": 1}
+    )
+    assert response.status_code == 200
+    assert response.json()["timed_out"] is True
