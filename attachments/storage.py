@@ -348,6 +348,31 @@ def iter_keys(prefix: str) -> Iterator[tuple[str, datetime]]:
             yield key, item["LastModified"]
 
 
+def iter_unfinished_uploads(prefix: str) -> Iterator[tuple[str, str, datetime]]:
+    """S3 multipart uploads begun under `prefix` and never completed or aborted, as (key,
+    upload id, start time). Their parts are stored bytes that no object listing shows: an upload
+    whose abort failed (S3 unreachable at that moment) or whose server was killed leaves one.
+    Local disk has none (its temporary file is a key like any other)."""
+    if _is_local():
+        return
+    storage: Any = default_storage
+    client, bucket, name = _s3_location(prefix)
+    location = storage.location.strip("/")
+    paginator = client.get_paginator("list_multipart_uploads")
+    for page in paginator.paginate(Bucket=bucket, Prefix=name):
+        for item in page.get("Uploads", []):
+            key = item["Key"]
+            if location and key.startswith(location + "/"):
+                key = key[len(location) + 1 :]
+            yield key, item["UploadId"], item["Initiated"]
+
+
+def abort_unfinished_upload(key: str, upload_id: str) -> None:
+    """Drop the parts of an unfinished multipart upload (see `iter_unfinished_uploads`)."""
+    client, bucket, name = _s3_location(key)
+    client.abort_multipart_upload(Bucket=bucket, Key=name, UploadId=upload_id)
+
+
 def presigned_url(
     key: str, *, expires_in: int, file_name: str, content_type: str, as_attachment: bool
 ) -> str | None:

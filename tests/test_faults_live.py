@@ -13,9 +13,14 @@ failing after the bytes land) are in tests/test_faults.py.
 """
 
 import contextlib
+import hashlib
 import json
+import os
+import select
 import shutil
 import socket
+import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -37,6 +42,7 @@ S3_KEYS = {
     "S3_SECRET_ACCESS_KEY": "testing",
     "S3_REGION": "us-east-1",
 }
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux sockets")
 
 
 def _binary(name: str, path: str | None = None) -> str:
@@ -297,3 +303,232 @@ def test_with_redis_stopped_http_works_and_events_arrive_by_polling(
         assert outage.count("Unexpected exception while cleaning-up channel:") <= 2, outage
     finally:
         server.stop()
+
+
+# --- S3 gone in the middle of an upload ---
+
+
+class Link:
+    """A TCP relay between Depot and a private moto server. Cutting it is S3 going away, as
+    Depot sees it: open connections are reset and new ones refused. moto itself keeps running,
+    so the test can still ask it what the failed upload left behind (a moto that is killed
+    forgets its whole state, which would make "nothing is left" true of anything)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = _free_port()
+        self.connections: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.up()
+
+    def up(self) -> None:
+        self.running = True
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(64)
+        self.listener.settimeout(0.1)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self.running:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), 5)
+            except OSError:
+                client.close()
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            with self.lock:
+                self.connections |= {client, upstream}
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        self.running = False
+        self.listener.close()
+        with self.lock:
+            connections, self.connections = self.connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                # Linger 0: the close resets the connection, as a dead peer's kernel does.
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+
+@pytest.fixture
+def moto() -> Iterator[tuple[int, Any]]:
+    """A private moto S3 server; yields its port and a boto3 client talking to it directly."""
+    import boto3
+
+    binary = _binary("moto_server", str(Path(sys.executable).parent / "moto_server"))
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        yield port, client
+    finally:
+        _kill(process)
+
+
+def _stored(client: Any, bucket: str) -> tuple[list[str], list[str]]:
+    """Every object key in `bucket`, and every multipart upload still open in it (its parts
+    are stored bytes too, though no object listing shows them)."""
+    keys = [item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    uploads = [
+        item["Key"] for item in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    ]
+    return keys, uploads
+
+
+def _rows(data_dir: Path) -> dict[str, int]:
+    with contextlib.closing(sqlite3.connect(data_dir / "depot.sqlite3")) as database:
+        return {
+            table: database.execute(query).fetchone()[0]
+            for table, query in (
+                ("attachments_attachment", "SELECT count(*) FROM attachments_attachment"),
+                ("attachments_blob", "SELECT count(*) FROM attachments_blob"),
+                ("sessions_app_event", "SELECT count(*) FROM sessions_app_event"),
+            )
+        }
+
+
+class SlowUpload:
+    """One multipart upload sent by hand over a socket, a piece at a time, watching for an
+    answer between pieces: a server that answers early is heard, not mistaken for a reset."""
+
+    def __init__(self, server: DepotServer, session_id: str, size: int) -> None:
+        body, content_type = multipart_body("file", "big.bin", b"\0" * size)
+        self.body = body
+        head = (
+            f"POST /api/uploads/{session_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"X-API-Key: {server.credentials['api_key']}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        self.sock.sendall(head.encode())
+        self.sent = 0
+        self.answered = False
+        self.response = b""
+
+    def send(self, until: int, piece: int = 256 * 1024, pause: float = 0.01) -> None:
+        while self.sent < min(until, len(self.body)) and not self.answered:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            if readable:
+                self.answered = True
+                return
+            end = min(self.sent + piece, len(self.body))
+            self.sock.sendall(self.body[self.sent : end])
+            self.sent = end
+            time.sleep(pause)
+
+    def answer(self, seconds: float) -> tuple[int, dict[str, str], bytes]:
+        self.sock.settimeout(seconds)
+        while True:
+            head, separator, body = self.response.partition(b"\r\n\r\n")
+            if separator:
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {
+                    name.strip().lower(): value.strip()
+                    for name, _, value in (line.partition(":") for line in lines[1:])
+                }
+                if len(body) >= int(headers.get("content-length", "0")):
+                    return int(lines[0].split()[1]), headers, body
+            data = self.sock.recv(65536)
+            if not data:
+                raise AssertionError(f"the connection closed without an answer: {self.response!r}")
+            self.response += data
+
+
+def _open_multipart_parts(client: Any, bucket: str) -> int:
+    uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    return sum(
+        len(client.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts", []))
+        for u in uploads
+    )
+
+
+@linux_only
+def test_s3_gone_mid_upload_is_a_503_that_leaves_nothing(
+    tmp_path: Path, moto: tuple[int, Any]
+) -> None:
+    moto_port, s3 = moto
+    bucket = "depot-faults"
+    s3.create_bucket(Bucket=bucket)
+    link = Link(moto_port)
+    server = DepotServer(
+        tmp_path,
+        STORAGE_BACKEND="s3",
+        S3_BUCKET=bucket,
+        S3_ENDPOINT_URL=f"http://127.0.0.1:{link.port}",
+        DEPOT_READYZ_TIMEOUT_SECONDS="2",
+        **S3_KEYS,
+    )
+    try:
+        upload = SlowUpload(server, "s1", 40 * MIB)
+        upload.send(until=20 * MIB)
+        # Two 8 MiB parts are in moto: the upload is well under way when S3 goes.
+        deadline = time.monotonic() + 20
+        while _open_multipart_parts(s3, bucket) < 2:
+            assert time.monotonic() < deadline, "the upload never reached S3"
+            upload.send(until=upload.sent + 256 * 1024)
+        link.cut()
+        upload.send(until=len(upload.body))
+        status, headers, body = upload.answer(30)
+        assert status == 503, body
+        assert headers["content-type"] == "application/json"
+        assert int(headers["retry-after"]) > 0
+        assert "unavailable" in json.loads(body)["detail"]
+        upload.sock.close()
+
+        assert _rows(tmp_path) == {
+            "attachments_attachment": 0,
+            "attachments_blob": 0,
+            "sessions_app_event": 0,
+        }
+        assert server.get("/api/uploads/s1").json().get("attachments", []) == []
+        ready = server.get("/readyz")
+        assert (ready.status_code, ready.json()["checks"]["database"]) == (503, "ok")
+        assert ready.json()["checks"]["storage"].startswith("unavailable"), ready.json()
+
+        link.up()
+        server.manage("collect_orphans", "--grace-seconds", "0")
+        assert _stored(s3, bucket) == ([], [])
+
+        assert server.get("/readyz").status_code == 200
+        content = os.urandom(9 * MIB)  # two parts: the multipart path works again
+        created = server.upload("s1", content, "after.bin")
+        assert created.status_code == 201, created.text
+        streamed = server.get(
+            f"/api/sessions/s1/artifacts/{created.json()['attachment_id']}",
+            params={"mode": "stream"},
+        )
+        assert hashlib.sha256(streamed.content).hexdigest() == hashlib.sha256(content).hexdigest()
+    finally:
+        server.stop()
+        link.cut()

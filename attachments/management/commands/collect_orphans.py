@@ -11,7 +11,8 @@ from attachments.models import Blob, blob_key
 
 class Command(BaseCommand):
     help = (
-        "Delete stored bytes that no blob row refers to (and abandoned temporary uploads), "
+        "Delete stored bytes that no blob row refers to (and abandoned temporary uploads, "
+        "unfinished S3 multipart uploads included), "
         "older than a grace period so uploads in flight are left alone; report, never delete, "
         "rows whose bytes are missing. Idempotent."
     )
@@ -47,12 +48,22 @@ class Command(BaseCommand):
                 removed += 1
                 self.stdout.write(f"{'would remove' if dry_run else 'removed'} orphan {key}")
 
+        aborted = 0
+        for key, upload_id, started in storage.iter_unfinished_uploads(storage.TEMP_PREFIX):
+            if started > cutoff:
+                kept_young += 1
+                continue
+            if not dry_run:
+                storage.abort_unfinished_upload(key, upload_id)
+            aborted += 1
+            self.stdout.write(f"{'would abort' if dry_run else 'aborted'} unfinished upload {key}")
+
         missing = 0
         for blob in Blob.objects.only("id", "sha256").iterator(chunk_size=2000):
             if not storage.exists(blob.storage_key):
                 missing += 1
                 self.stdout.write(f"MISSING bytes for blob {blob.sha256} (row {blob.pk})")
         self.stdout.write(
-            f"orphans removed: {removed}; young keys left for later: {kept_young}; "
-            f"rows with missing bytes: {missing}"
+            f"orphans removed: {removed}; unfinished uploads aborted: {aborted}; "
+            f"young keys left for later: {kept_young}; rows with missing bytes: {missing}"
         )
