@@ -27,7 +27,13 @@ from bench.artifacts import phases
 from bench.artifacts.phases import READ_ROUTES, TEXT_MAX_BYTES, TEXT_MIN_BYTES, encode_cursor
 from bench.artifacts.report import rows as artifact_rows
 from bench.common import log
-from bench.common.databases import DEFAULT_PG_ADMIN, database_create, database_drop, pg, pg_url
+from bench.common.databases import (
+    DEFAULT_PG_ADMIN,
+    database_create,
+    database_drop_logged,
+    pg,
+    pg_url,
+)
 from bench.common.process import UvicornServer, bootstrap, depot_env, exit_on_sigterm
 from bench.common.report import Figure, fail, finish_run, new_results, passed
 from bench.common.worker import run_worker
@@ -36,25 +42,23 @@ DEFAULT_DB = "depot_bench_artifacts"
 POPULATE = "bench.artifacts.populate"
 
 
+# One option a line (the formatter would spread each over several).
+# fmt: off
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.artifacts", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--artifacts", type=int, default=None, help="default 100000")
-    parser.add_argument(
-        "--versions", type=int, default=None, help="extra versions via the service (default 3000)"
-    )
-    parser.add_argument("--requests", type=int, default=None, help="per read route (default 500)")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 3,000 artifacts, 150 versions, 60 requests per route, short write "
-        "windows; does not overwrite results/latest-artifacts.json",
-    )
-    parser.add_argument("--db-name", default=DEFAULT_DB)
-    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN)
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--seed", type=int, default=1)
+    add = parser.add_argument
+    add("--artifacts", type=int, help="default 100000")
+    add("--versions", type=int, help="extra versions via the service (default 3000)")
+    add("--requests", type=int, help="per read route (default 500)")
+    add("--quick", action="store_true", help="smoke run: 3,000 artifacts, 150 versions, 60 "
+        "requests per route, short write windows; does not overwrite results/latest-artifacts.json")
+    add("--db-name", default=DEFAULT_DB)
+    add("--pg-admin-url", default=DEFAULT_PG_ADMIN)
+    add("--keep-db", action="store_true", help="do not drop the database")
+    add("--keep", action="store_true", help="keep the temporary folder")
+    add("--seed", type=int, default=1)
     return parser.parse_args()
+# fmt: on
 
 
 def query_count_requests(
@@ -307,11 +311,7 @@ def main() -> int:
     finally:
         server.stop()
         if db_created and not args.keep_db:
-            try:
-                database_drop(args.pg_admin_url, db_name)
-                log(f"dropped database {db_name}")
-            except Exception as error:
-                log(f"could not drop database {db_name}: {error!r}")
+            database_drop_logged(args.pg_admin_url, db_name)
         finish_run(
             results,
             rows,

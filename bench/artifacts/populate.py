@@ -3,9 +3,8 @@ database: `populate` fills the namespace, `querycount` counts the SQL of each re
 
 Rows go in by bulk_create, so the populate code builds them itself; where a shape is the
 product's, it says whose (bench/README.md, "Row shapes the bench restates"):
-- the content columns come from the product (`artifacts.services._content_fields`);
-- id = root_id, version 1, is_latest restate what `artifact_create` leaves (it saves, then sets
-  root_id to the new id);
+- a version-1 row is `bench.common.orm.version1_artifact` (the service's content columns;
+  id = root_id, version 1, is_latest restate what `artifact_create` leaves);
 - each `artifact.created` event restates what `services._record` passes to
   `events.event_append` (the payload) and what event_append writes (a minted event_id, the
   change type, the next namespace sequence, the namespace's counter advanced).
@@ -27,17 +26,9 @@ from django.test.utils import CaptureQueriesContext
 from artifacts import services
 from artifacts.models import Artifact
 from bench.artifacts.phases import ARTIFACT_TYPES, TextGen
+from bench.common.orm import db_ms, explain_slow, new_ids, statements, version1_artifact
 from sessions_app.events import CHANGE_TYPES
 from sessions_app.models import Event, EventKind, Namespace
-
-
-def _new_ids(count: int) -> list[int]:
-    """Ids from the table's own sequence, so that `root_id = id` is written in the insert."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Artifact._meta.db_table])
-        sequence = cursor.fetchone()[0]
-        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _created_event(row: Artifact, namespace_sequence: int) -> Event:
@@ -76,30 +67,24 @@ def populate(params: dict[str, Any]) -> dict[str, Any]:
     while created < total:
         count = min(batch, total - created)
         with transaction.atomic():
-            ids = _new_ids(count)
+            ids = new_ids(count)
             feed = Namespace.objects.select_for_update().get(pk=namespace.pk).last_event_sequence
             rows: list[Artifact] = []
             for pk in ids:
                 number = created + len(rows) + 1
                 name = f"Bench artifact {number}"
-                # The service's own row fields for inline text (hash, size, text, preview).
-                content = services._content_fields(services.NewContent(text=gen.text(name)))
-                rows.append(
-                    Artifact(
-                        id=pk,
-                        root_id=pk,  # version 1 is its own root
-                        version=1,
-                        is_latest=True,
-                        namespace=namespace,
-                        name=name,
-                        artifact_type=ARTIFACT_TYPES[number % len(ARTIFACT_TYPES)],
-                        workflow_id=f"wf-{number % 97}",
-                        phase_id=f"phase-{number % 5}",
-                        tags=[f"t{number % 13}", f"t{number % 7}"],
-                        created_by=label,
-                        **content,
-                    )
+                row = version1_artifact(
+                    pk,
+                    text=gen.text(name),
+                    namespace=namespace,
+                    name=name,
+                    artifact_type=ARTIFACT_TYPES[number % len(ARTIFACT_TYPES)],
+                    workflow_id=f"wf-{number % 97}",
+                    phase_id=f"phase-{number % 5}",
+                    tags=[f"t{number % 13}", f"t{number % 7}"],
+                    created_by=label,
                 )
+                rows.append(row)
             Artifact.objects.bulk_create(rows)
             Event.objects.bulk_create(
                 _created_event(row, feed + i) for i, row in enumerate(rows, start=1)
@@ -181,27 +166,17 @@ def querycount(params: dict[str, Any]) -> dict[str, Any]:
                     "status": response.status_code,
                     "request_ms": round(1000 * took, 2),
                     "queries": len(queries),
-                    "db_ms": round(1000 * sum(float(q["time"]) for q in queries), 2),
-                    "statements": [
-                        {"ms": round(1000 * float(q["time"]), 2), "sql": q["sql"][:400]}
-                        for q in queries
-                    ],
-                    "_full": [q["sql"] for q in queries],
+                    "db_ms": db_ms(queries),
+                    "statements": statements(queries),
                 }
             )
         # The key's last_used_at write happens at most once a minute: report the steady state
         # (the fewest queries seen) and every run's count.
         steady = min(runs, key=lambda run: run["queries"])
-        plans = []
-        for statement, full in zip(steady["statements"], steady["_full"], strict=True):
-            slow = statement["ms"] >= params["explain_ms"]
-            if slow and full.lstrip().upper().startswith("SELECT"):
-                with connection.cursor() as cursor:
-                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + full)
-                    plan = [row[0] for row in cursor.fetchall()]
-                plans.append({"sql": full[:400], "ms": statement["ms"], "plan": plan})
+        plans = explain_slow(steady["statements"], params["explain_ms"], 400)
         for run in runs:
-            run.pop("_full")
+            for statement in run["statements"]:
+                statement["sql"] = statement["sql"][:400]
         out[spec["name"]] = {
             "path": spec["path"],
             "method": spec["method"],

@@ -34,3 +34,13 @@ def database_create(admin_url: str, name: str) -> bool:
 
 def database_drop(admin_url: str, name: str) -> None:
     pg(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
+
+
+def database_drop_logged(admin_url: str, name: str) -> None:
+    """database_drop at the end of a run: says what happened, and never raises (the rest of
+    the cleanup still runs)."""
+    try:
+        database_drop(admin_url, name)
+        log(f"dropped database {name}")
+    except Exception as error:
+        log(f"could not drop database {name}: {error!r}")

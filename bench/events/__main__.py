@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import log
-from bench.common.databases import database_create, database_drop
+from bench.common.databases import database_create, database_drop_logged
 from bench.common.process import UvicornServer, bootstrap, depot_env, exit_on_sigterm
 from bench.common.report import (
     Figure,
@@ -58,35 +58,27 @@ def redis_cli(db: int, *args: str) -> str:
     return done.stdout.strip()
 
 
+# One option a line (the formatter would spread each over several).
+# fmt: off
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.events", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 100 WS events, 50 long-poll events, 200 polls waiting 20 s; "
-        "does not overwrite results/latest-events.json",
-    )
-    parser.add_argument("--events", type=int, default=None, help="WS events (default 1000)")
-    parser.add_argument("--lp-events", type=int, default=None, help="long-poll events (500)")
-    parser.add_argument("--polls", type=int, default=None, help="concurrent long-polls (1000)")
-    parser.add_argument("--skip-redis", action="store_true", help="embedded profile only")
-    parser.add_argument(
-        "--pg-url",
-        default="postgres://postgres@127.0.0.1:5432",
-        help="PostgreSQL server (a database is created on it and dropped)",
-    )
-    parser.add_argument("--redis-db", type=int, default=13, help="Redis db number (must be empty)")
-    parser.add_argument("--tmp-root", default="/tmp", help="where the temporary folder goes")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
+    add = parser.add_argument
+    add("--quick", action="store_true", help="smoke run: 100 WS events, 50 long-poll events, 200 "
+        "polls waiting 20 s; does not overwrite results/latest-events.json")
+    add("--events", type=int, help="WS events (default 1000)")
+    add("--lp-events", type=int, help="long-poll events (500)")
+    add("--polls", type=int, help="concurrent long-polls (1000)")
+    add("--skip-redis", action="store_true", help="embedded profile only")
+    add("--pg-url", default="postgres://postgres@127.0.0.1:5432",
+        help="PostgreSQL server (a database is created on it and dropped)")
+    add("--redis-db", type=int, default=13, help="Redis db number (must be empty)")
+    add("--tmp-root", default="/tmp", help="where the temporary folder goes")
+    add("--keep", action="store_true", help="keep the temporary folder")
+    add("--server-env", action="append", default=[], metavar="NAME=VALUE",
         help="extra environment for the servers (A/B experiments, e.g. "
-        "DEPOT_EVENTS_POLL_SECONDS=1); such runs never write results/latest-events.json",
-    )
+        "DEPOT_EVENTS_POLL_SECONDS=1); such runs never write results/latest-events.json")
     return parser.parse_args()
+# fmt: on
 
 
 def run_profile(
@@ -218,11 +210,7 @@ def main() -> int:
         for server in servers:
             server.stop()
         if pg_created:
-            try:
-                database_drop(pg_admin, pg_db)
-                log(f"dropped database {pg_db}")
-            except Exception as error:
-                log(f"could not drop database {pg_db}: {error!r}")
+            database_drop_logged(pg_admin, pg_db)
         if redis_used:
             try:
                 redis_cli(args.redis_db, "FLUSHDB")

@@ -38,25 +38,20 @@ from bench.files.baselines import MB, MiB, baseline_sha256, start_nginx
 from bench.files.report import rows as file_rows
 
 
+# One option a line (the formatter would spread each over several).
+# fmt: off
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.files", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size-mib", type=int, default=None, help="big file size (default 1024)")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 128 MiB (unless --size-mib), 1 download repetition, short windows; "
-        "does not overwrite results/latest-files.json",
-    )
-    parser.add_argument("--tmp-root", default="/tmp", help="where the temporary folder goes")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument(
-        "--reps",
-        type=int,
-        default=None,
-        help="repetitions of the big upload (each after a dd) and of the fast download "
-        "(default 3, --quick 1)",
-    )
+    add = parser.add_argument
+    add("--size-mib", type=int, help="big file size (default 1024)")
+    add("--quick", action="store_true", help="smoke run: 128 MiB (unless --size-mib), 1 download "
+        "repetition, short windows; does not overwrite results/latest-files.json")
+    add("--tmp-root", default="/tmp", help="where the temporary folder goes")
+    add("--keep", action="store_true", help="keep the temporary folder")
+    add("--reps", type=int, help="repetitions of the big upload (each after a dd) and of the fast "
+        "download (default 3, --quick 1)")
     return parser.parse_args()
+# fmt: on
 
 
 def main() -> int:

@@ -258,6 +258,7 @@ def download_slow(b: Bench, depot_url: str, nginx_url: str) -> dict[str, Any]:
         "nginx": nginx,
         "ratio": slow["mb_s"] / nginx["mb_s"],
         "rss": rss.summary(),
+        "rss_growth_mib": rss.growth_mib,
     }
 
 
@@ -292,6 +293,7 @@ def session_zip(b: Bench, nginx_fast: float) -> dict[str, Any]:
         "valid": valid,
         "entries": entries,
         "rss": rss.summary(),
+        "rss_growth_mib": rss.growth_mib,
     }
 
 

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import PYTHON, log
-from bench.common.databases import DEFAULT_PG_ADMIN, database_create, database_drop, pg_url
+from bench.common.databases import (
+    DEFAULT_PG_ADMIN,
+    database_create,
+    database_drop,
+    database_drop_logged,
+    pg_url,
+)
 from bench.common.process import UvicornServer, bootstrap, depot_env, exit_on_sigterm
 from bench.common.report import (
     Figure,
@@ -49,44 +55,36 @@ POPULATE = "bench.search.populate"
 PHASES = {"search", "index", "uploads"}
 
 
+# One option a line (the formatter would spread each over several).
+# fmt: off
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.search", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 3,000 artifacts, 60 queries, 200 indexed, 60 uploads per setting; "
-        "does not overwrite results/latest-search.json",
-    )
-    parser.add_argument("--phases", default="search,index,uploads")
-    parser.add_argument("--artifacts", type=int, default=None, help="default 100000")
-    parser.add_argument("--queries", type=int, default=None, help="query POSTs (default 200)")
-    parser.add_argument("--index-artifacts", type=int, default=None, help="default 2000")
-    parser.add_argument("--via-worker", type=int, default=None, help="default 500")
-    parser.add_argument(
-        "--semantic-artifacts",
-        type=int,
-        default=None,
-        help="artifacts indexed with embeddings when the semantic extra is importable "
-        "(default 300; 0 skips)",
-    )
-    parser.add_argument("--uploads", type=int, default=None, help="per setting (default 300)")
-    parser.add_argument(
-        "--no-external-worker",
-        action="store_true",
-        help="skip setting D (the same indexing by a separate manage.py db_worker process)",
-    )
-    parser.add_argument("--block", type=int, default=30, help="uploads per alternation block")
-    parser.add_argument("--writer-rate", type=float, default=20.0, help="artifacts/s")
-    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN)
-    parser.add_argument("--db-name", default=DEFAULT_DB)
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--seed", type=int, default=1)
+    add = parser.add_argument
+    add("--quick", action="store_true", help="smoke run: 3,000 artifacts, 60 queries, 200 "
+        "indexed, 60 uploads per setting; does not overwrite results/latest-search.json")
+    add("--phases", default="search,index,uploads")
+    add("--artifacts", type=int, help="default 100000")
+    add("--queries", type=int, help="query POSTs (default 200)")
+    add("--index-artifacts", type=int, help="default 2000")
+    add("--via-worker", type=int, help="default 500")
+    add("--semantic-artifacts", type=int, help="artifacts indexed with embeddings when the "
+        "semantic extra is importable (default 300; 0 skips)")
+    add("--uploads", type=int, help="per setting (default 300)")
+    add("--no-external-worker", action="store_true",
+        help="skip setting D (the same indexing by a separate manage.py db_worker process)")
+    add("--block", type=int, default=30, help="uploads per alternation block")
+    add("--writer-rate", type=float, default=20.0, help="artifacts/s")
+    add("--pg-admin-url", default=DEFAULT_PG_ADMIN)
+    add("--db-name", default=DEFAULT_DB)
+    add("--keep-db", action="store_true")
+    add("--keep", action="store_true", help="keep the temporary folder")
+    add("--seed", type=int, default=1)
     args = parser.parse_args()
     args.phase_set = {p.strip() for p in args.phases.split(",") if p.strip()}
     if unknown := args.phase_set - PHASES:
         parser.error(f"unknown phases {sorted(unknown)}")
     return args
+# fmt: on
 
 
 def search_phase(
@@ -271,10 +269,7 @@ def main() -> int:
         raise
     finally:
         if db_created and not args.keep_db:
-            try:
-                database_drop(args.pg_admin_url, args.db_name)
-            except Exception as error:  # report, keep cleaning up
-                log(f"could not drop {args.db_name}: {error!r}")
+            database_drop_logged(args.pg_admin_url, args.db_name)
         results["machine"]["loadavg_at_end"] = os.getloadavg()
         partial = phases != PHASES
         start = results["code_fingerprint_start"]

@@ -19,24 +19,18 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+def _phrases(text: str) -> list[str]:
+    return [phrase.strip() for phrase in text.split("|")]
+
+
 _DETERMINERS = _words("the the the a a this that each every our their some another")
 _PREPOSITIONS = _words(
     "in on for with from to by about after before during under over across between without"
     " within through"
 )
 _CONJUNCTIONS = _words("and but or so because while although since if when")
-_SUBJECTS = [
-    "we",
-    "they",
-    "you",
-    "I",
-    "our team will",
-    "the team should",
-    "someone needs to",
-    "everyone can",
-    "we should",
-    "they might",
-]
+_SUBJECTS = ["we", "they", "you", "I", "our team will", "the team should", "someone needs to"]
+_SUBJECTS += ["everyone can", "we should", "they might"]
 _ADVERBS = _words(
     "quickly carefully already still again soon later usually probably currently finally"
     " manually automatically regularly recently"
@@ -328,47 +322,25 @@ class TextGen:
         return data + b" " * (size - len(data))
 
 
-# Realistic 1-4 word queries: (category, query). Marker words have known document counts.
-QUERIES: list[tuple[str, str]] = [
-    ("very_rare", "quokka"),
-    ("very_rare", "axolotl"),
-    ("very_rare", "narwhal migration"),
-    ("rare", "zeppelin"),
-    ("rare", "obsidian"),
-    ("rare", "glacier"),
-    ("rare", "saffron invoice"),
-    ("rare", "lighthouse deployment plan"),
-    ("uncommon", "retrospective"),
-    ("uncommon", "spreadsheet"),
-    ("uncommon", "playbook for incident response"),
-    ("topic", "database migration rollback"),
-    ("topic", "kubernetes cluster autoscaling"),
-    ("topic", "quarterly revenue forecast"),
-    ("topic", "invoice payment reminder"),
-    ("topic", "phishing password reset"),
-    ("topic", "customer refund complaint"),
-    ("topic", "model training accuracy"),
-    ("topic", "shipment tracking delay"),
-    ("topic", "contract termination clause"),
-    ("topic", "grafana alert latency"),
-    ("topic", "pull request review"),
-    ("topic", "candidate interview feedback"),
-    ("topic", "mobile app crash"),
-    ("topic", "gdpr consent"),
-    ("topic", "warehouse inventory"),
-    ("common", "update"),
-    ("common", "system"),
-    ("common", "team"),
-    ("common", "report"),
-    ("common", "review"),
-    ("common", "weekly team meeting notes"),
-    ("common", "update the project status"),
-    ("common", "how to fix the error"),
-    ("common", "review the current plan"),
-    ("common", "risk and cost estimate"),
-    ("common", "next steps"),
-    ("common", "what changed in the last release"),
-    ("common", "customer support"),
-    ("stopwords", "what is this"),
-]
-QUERY_CATEGORIES = ("very_rare", "rare", "uncommon", "topic", "common", "stopwords")
+# Realistic 1-4 word queries by category, in this order. Marker words have known document counts.
+QUERIES_BY_CATEGORY: dict[str, list[str]] = {
+    "very_rare": ["quokka", "axolotl", "narwhal migration"],
+    "rare": ["zeppelin", "obsidian", "glacier", "saffron invoice", "lighthouse deployment plan"],
+    "uncommon": ["retrospective", "spreadsheet", "playbook for incident response"],
+    "topic": _phrases(
+        "database migration rollback | kubernetes cluster autoscaling | quarterly revenue forecast"
+        " | invoice payment reminder | phishing password reset | customer refund complaint"
+        " | model training accuracy | shipment tracking delay | contract termination clause"
+        " | grafana alert latency | pull request review | candidate interview feedback"
+        " | mobile app crash | gdpr consent | warehouse inventory"
+    ),
+    "common": _phrases(
+        "update | system | team | report | review | weekly team meeting notes"
+        " | update the project status | how to fix the error | review the current plan"
+        " | risk and cost estimate | next steps | what changed in the last release"
+        " | customer support"
+    ),
+    "stopwords": ["what is this"],
+}
+QUERIES: list[tuple[str, str]] = [(c, q) for c, qs in QUERIES_BY_CATEGORY.items() for q in qs]
+QUERY_CATEGORIES = tuple(QUERIES_BY_CATEGORY)

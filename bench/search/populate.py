@@ -5,11 +5,11 @@ throughput, in a loop and through the task queue).
 
 Rows go in by bulk_create, so the populate code builds them itself; where a shape is the
 product's, it says whose (bench/README.md, "Row shapes the bench restates"):
-- the content columns come from the product (`artifacts.services._content_fields`), the text
-  from `attachments.extraction.extract_from_text` and the chunks from
-  `artifacts.indexing.chunk_text` over `indexing._header` (the join of the two restates
+- a version-1 row is `bench.common.orm.version1_artifact` (the service's content columns;
+  id = root_id, version 1, is_latest restate what `artifact_create` leaves);
+- the text comes from `attachments.extraction.extract_from_text` and the chunks from
+  `artifacts.indexing.chunk_text` over `indexing._header` (their join restates
   `artifact_index`);
-- id = root_id, version 1, is_latest restate what `artifact_create` leaves;
 - the index columns and the ArtifactChunk rows restate what `artifact_index` writes (`verify`
   checks on a sample that they are identical).
 """
@@ -35,6 +35,7 @@ from artifacts.indexing import artifact_index
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, IndexStatus
 from artifacts.search import artifact_search
 from attachments.extraction import extract_from_text
+from bench.common.orm import db_ms, explain_slow, new_ids, statements, version1_artifact
 from bench.common.stats import latency_summary
 from bench.search.corpus import ARTIFACT_TYPES, MARKER_WORDS, TextGen
 from sessions_app.models import Namespace
@@ -59,15 +60,6 @@ def _namespace(params: dict[str, Any]) -> Namespace:
     )
 
 
-def _new_ids(count: int) -> list[int]:
-    """Ids from the table's own sequence, so that `root_id = id` is written in the insert."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Artifact._meta.db_table])
-        sequence = cursor.fetchone()[0]
-        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [sequence, count])
-        return [row[0] for row in cursor.fetchall()]
-
-
 def _pieces(artifact: Artifact, text: str) -> list[str]:
     """The chunks artifact_index makes of an artifact's header and text."""
     return indexing.chunk_text("\n".join(p for p in (indexing._header(artifact), text) if p))
@@ -78,19 +70,15 @@ def _bench_row(pk: int, number: int, namespace: Namespace, gen: TextGen, label: 
     no chunks), and the topic of its text."""
     title, text, topic = gen.document(f"#{number}")
     artifact_type = ARTIFACT_TYPES[number % len(ARTIFACT_TYPES)]
-    row = Artifact(
-        id=pk,
-        root_id=pk,  # version 1 is its own root
-        version=1,
-        is_latest=True,
+    row = version1_artifact(
+        pk,
+        text=text,
         namespace=namespace,
         name=f"{title} {number}",
         artifact_type=artifact_type,
         workflow_id=f"wf-{number % 97}",
         tags=[topic, artifact_type],
         created_by=label,
-        # The service's own row fields for inline text (hash, size, text, preview).
-        **services._content_fields(services.NewContent(text=text)),
     )
     return row, topic
 
@@ -116,7 +104,7 @@ def populate(params: dict[str, Any]) -> dict[str, Any]:
         rows: list[Artifact] = []
         chunks: list[ArtifactChunk] = []
         now = timezone.now()
-        for pk in _new_ids(count):
+        for pk in new_ids(count):
             row, topic = _bench_row(pk, created + len(rows) + 1, namespace, gen, params["label"])
             topics[topic] += 1
             marker_docs.update({w.lower() for w in marker_re.findall(row.content)})
@@ -258,10 +246,8 @@ def explain(params: dict[str, Any]) -> dict[str, Any]:
             runs.append(
                 {
                     "ms": round(1000 * took, 2),
-                    "db_ms": round(1000 * sum(float(q["time"]) for q in queries), 2),
-                    "statements": [
-                        {"ms": round(1000 * float(q["time"]), 2), "sql": q["sql"]} for q in queries
-                    ],
+                    "db_ms": db_ms(queries),
+                    "statements": statements(queries),
                     "hits": len(result.hits),
                     "total": result.total,
                 }
@@ -269,15 +255,7 @@ def explain(params: dict[str, Any]) -> dict[str, Any]:
         out[query] = min(runs, key=lambda run: run["ms"])
     slowest = sorted(out, key=lambda q: -out[q]["ms"])[: params["explain_top"]]
     for query in slowest:
-        plans = []
-        for statement in out[query]["statements"]:
-            slow = statement["ms"] >= params["explain_ms"]
-            if slow and statement["sql"].lstrip().upper()[:6] == "SELECT":
-                with connection.cursor() as cursor:
-                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement["sql"])
-                    plan = [row[0] for row in cursor.fetchall()]
-                plans.append({"ms": statement["ms"], "sql": statement["sql"][:1500], "plan": plan})
-        out[query]["plans"] = plans
+        out[query]["plans"] = explain_slow(out[query]["statements"], params["explain_ms"], 1500)
     for query in out:
         for statement in out[query]["statements"]:
             statement["sql"] = statement["sql"][:600]
@@ -299,7 +277,7 @@ def index(params: dict[str, Any]) -> dict[str, Any]:
     total = params["artifacts"]
     rows: list[Artifact] = []
     for start in range(0, total, 1000):
-        ids = _new_ids(min(1000, total - start))
+        ids = new_ids(min(1000, total - start))
         batch = [
             _bench_row(pk, 900_000 + start + i, namespace, gen, params["label"])[0]
             for i, pk in enumerate(ids)
@@ -343,8 +321,8 @@ def index(params: dict[str, Any]) -> dict[str, Any]:
     for row in probe:
         with CaptureQueriesContext(connection) as captured:
             artifact_index(artifact_pk=row.pk)
-        db_ms = round(1000 * sum(float(q["time"]) for q in captured.captured_queries), 2)
-        probe_runs.append({"queries": len(captured.captured_queries), "db_ms": db_ms})
+        queries = captured.captured_queries
+        probe_runs.append({"queries": len(queries), "db_ms": db_ms(queries)})
     timed = rows[len(probe) :]
     timed_pks = [row.pk for row in timed]
     times = []
