@@ -11,6 +11,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from attachments import storage
@@ -89,24 +90,26 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def _headers(response: HttpResponse, file: FileToServe, *, as_attachment: bool) -> None:
+def _headers(response: HttpResponseBase, file: FileToServe, *, as_attachment: bool) -> None:
     active = is_active(file.mime_type)
     response["ETag"] = f'"{file.sha256}"'
     response["Accept-Ranges"] = "bytes"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-cache"
-    response["Content-Disposition"] = content_disposition_header(as_attachment or active, file.name)
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment or active, file.name) or "attachment"
+    )
     if active:
         response["Content-Security-Policy"] = SANDBOX_POLICY
 
 
-def file_response(request: HttpRequest, file: FileToServe, *, download: bool) -> HttpResponse:
+def file_response(request: HttpRequest, file: FileToServe, *, download: bool) -> HttpResponseBase:
     etag = f'"{file.sha256}"'
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match and _etag_matches(if_none_match, etag):
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        return response
+        not_modified = HttpResponse(status=304)
+        not_modified["ETag"] = etag
+        return not_modified
 
     if file.key is not None and storage.s3_download_mode() == "redirect":
         url = storage.presigned_url(
@@ -128,12 +131,13 @@ def file_response(request: HttpRequest, file: FileToServe, *, download: bool) ->
     elif range_header and file.size == 0:
         byte_range = "unsatisfiable" if _RANGE.match(range_header.strip()) else None
     if byte_range == "unsatisfiable":
-        response = HttpResponse(status=416, content_type="application/json")
-        response.content = b'{"detail": "Requested range not satisfiable."}'
-        response["Content-Range"] = f"bytes */{file.size}"
-        return response
+        refusal = HttpResponse(status=416, content_type="application/json")
+        refusal.content = b'{"detail": "Requested range not satisfiable."}'
+        refusal["Content-Range"] = f"bytes */{file.size}"
+        return refusal
 
     body: AsyncIterable[bytes]
+    response: StreamingHttpResponse
     if isinstance(byte_range, tuple):
         start, end = byte_range
         body = file.open(start, end)

@@ -141,7 +141,7 @@ class StreamingUploadMiddleware:
 
         staged = {
             part.field_name: StagedUpload(
-                blob=part.result,  # type: ignore[arg-type]  (every part is finished here)
+                blob=part.finished(),
                 field_name=part.field_name,
                 file_name=part.file_name,
                 content_type=part.content_type,
@@ -177,7 +177,7 @@ class StreamingUploadMiddleware:
     async def _stream_body(self, receive: Any, boundary: bytes, collector: FormCollector) -> None:
         parser = multipart.MultipartParser(
             boundary,
-            collector.callbacks(),
+            collector.callbacks(),  # type: ignore[arg-type]  # a dict of the same callbacks
             max_header_size=MAX_PART_HEADER_BYTES,
         )
         while True:

@@ -40,6 +40,11 @@ class FilePart:
         self.size = 0
         self.done = False
 
+    def finished(self) -> storage.StagedBlob:
+        """What the part staged; only called once the whole body has been drained."""
+        assert self.result is not None, "a part is finished before the view sees it"
+        return self.result
+
     async def wait_for_write(self) -> None:
         if self.in_flight is not None:
             in_flight, self.in_flight = self.in_flight, None
