@@ -4,11 +4,15 @@ Version numbers (engineering.md): the root row is locked in a short transaction,
 number is max+1 and the previous latest is flipped; a unique (root, version) constraint and a
 partial unique index on root WHERE is_latest back that up, and a violation becomes a 409. Bytes
 go to storage before the transaction, never while the lock is held.
+
+Locks follow the one order of sessions_app/locks.py: root → latest version → blob → session →
+namespace, the namespace last (by the event append, the last statement of every write).
 """
 
 import hashlib
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,11 +21,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from artifacts.locks import artifact_latest_for_update, artifact_root_for_update
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
 from artifacts.tasks import index_artifact as index_artifact_task
 from attachments import storage
 from attachments.content import display_name, sniff_mime
-from attachments.services import blob_acquire, blob_release, with_promoted_blob
+from attachments.services import blob_acquire, blob_release, blob_staged
 from sessions_app import events
 from sessions_app.errors import Conflict
 from sessions_app.models import EventKind, Namespace, Session, Thread
@@ -121,10 +126,9 @@ def _record(artifact: Artifact, kind: EventKind) -> None:
     )
 
 
-def _with_content(content: NewContent, write: Any) -> Any:
-    if content.staged is None:
-        return write()
-    return with_promoted_blob(content.staged, write)
+def _staged_content(content: NewContent) -> AbstractContextManager[Any]:
+    """`blob_staged` for file content; inline text has no bytes to stage."""
+    return blob_staged(content.staged) if content.staged is not None else nullcontext()
 
 
 def artifact_create(
@@ -141,9 +145,9 @@ def artifact_create(
     it creates is rolled back with the artifact if anything fails."""
     fields = dict(fields)
     _expiry(fields)
-
-    @transaction.atomic
-    def write() -> Artifact:
+    with _staged_content(content), transaction.atomic():
+        # The blob before the session lookup, which may insert (and so lock) a session row.
+        blob = blob_acquire(staged=content.staged) if content.staged is not None else None
         row = Artifact(
             namespace=namespace,
             session=session_lookup() if session_lookup else None,
@@ -151,8 +155,8 @@ def artifact_create(
             **fields,
             **_content_fields(content),
         )
-        if content.staged is not None:
-            row.blob = blob_acquire(staged=content.staged)
+        if blob is not None:
+            row.blob = blob
         if thread_id:
             row.thread, _ = Thread.objects.get_or_create(namespace=namespace, thread_id=thread_id)
         row.save()
@@ -160,11 +164,9 @@ def artifact_create(
         row.root_id = row.pk
         if derived_from:
             row.derived_from.set(derived_from)
-        _record(row, EventKind.ARTIFACT_CREATED)
         index_artifact_task.enqueue(row.pk)
+        _record(row, EventKind.ARTIFACT_CREATED)
         return row
-
-    return _with_content(content, write)
 
 
 def artifact_version_create(
@@ -178,11 +180,9 @@ def artifact_version_create(
     version: the mutable `fields` are then applied in place. Returns (version, created)."""
     fields = dict(fields or {})
     _expiry(fields)
-
-    @transaction.atomic
-    def write() -> tuple[Artifact, bool]:
-        root = Artifact.objects.select_for_update().get(pk=artifact.root_pk)
-        latest = Artifact.objects.select_for_update().get(root=root, is_latest=True)
+    with _staged_content(content), transaction.atomic():
+        root = artifact_root_for_update(artifact.root_pk)
+        latest = artifact_latest_for_update(root.pk)
         if latest.content_hash == content.content_hash:
             return _update_in_place(latest, fields), False
         number = (
@@ -209,11 +209,9 @@ def artifact_version_create(
         except IntegrityError as error:
             raise Conflict("Another version was created at the same time; retry.") from error
         row.derived_from.set(latest.derived_from.all())
-        _record(row, EventKind.ARTIFACT_VERSION_CREATED)
         index_artifact_task.enqueue(row.pk)
+        _record(row, EventKind.ARTIFACT_VERSION_CREATED)
         return row, True
-
-    return _with_content(content, write)
 
 
 def _update_in_place(latest: Artifact, fields: dict[str, Any]) -> Artifact:
@@ -223,9 +221,9 @@ def _update_in_place(latest: Artifact, fields: dict[str, Any]) -> Artifact:
     for name in changed:
         setattr(latest, name, fields[name])
     latest.save(update_fields=[*changed, "updated_at"])
-    _record(latest, EventKind.ARTIFACT_UPDATED)
     if set(changed) & INDEXED_FIELDS:
         index_artifact_task.enqueue(latest.pk)
+    _record(latest, EventKind.ARTIFACT_UPDATED)
     return latest
 
 
@@ -234,30 +232,31 @@ def artifact_update(*, artifact: Artifact, fields: dict[str, Any]) -> Artifact:
     """Change mutable fields of the latest version in place (no new version)."""
     fields = dict(fields)
     _expiry(fields)
-    Artifact.objects.select_for_update().get(pk=artifact.root_pk)
-    latest = Artifact.objects.select_for_update().get(root_id=artifact.root_pk, is_latest=True)
-    return _update_in_place(latest, fields)
+    artifact_root_for_update(artifact.root_pk)
+    return _update_in_place(artifact_latest_for_update(artifact.root_pk), fields)
 
 
 @transaction.atomic
 def artifact_delete(*, artifact: Artifact) -> None:
     """Delete the artifact with all its versions; their bytes go once nothing uses them."""
-    root = Artifact.objects.select_for_update().get(pk=artifact.root_pk)
+    root = artifact_root_for_update(artifact.root_pk)
     versions = Artifact.objects.filter(root=root)
     latest = versions.get(is_latest=True)
     blob_ids = set(versions.exclude(blob=None).values_list("blob_id", flat=True))
-    _record(latest, EventKind.ARTIFACT_DELETED)
-    # Versions point at the root, so delete them before the root itself.
+    # Versions point at the root, so delete them before the root itself. The cascade (every
+    # version's chunks and lineage) may take seconds: it runs before the event append, so the
+    # namespace row is not held meanwhile and the namespace's other writers go on.
     versions.exclude(pk=root.pk).delete()
     root.delete()
     for blob_id in blob_ids:
         blob_release(blob_id=blob_id)
+    _record(latest, EventKind.ARTIFACT_DELETED)
 
 
 @transaction.atomic
 def artifact_promote(*, artifact: Artifact, created_by: str = "") -> tuple[Source, bool]:
     """Make the artifact a knowledge source. Promoting again returns the same source."""
-    root = Artifact.objects.select_for_update().get(pk=artifact.root_pk)
+    root = artifact_root_for_update(artifact.root_pk)
     existing = Source.objects.filter(artifact=root).first()
     if existing is not None:
         return existing, False
@@ -282,9 +281,12 @@ def artifacts_purge_expired(*, namespace: Namespace | None = None) -> int:
     purged = 0
     for root_id in list(expired.values_list("root_id", flat=True)):
         with transaction.atomic():
-            root = Artifact.objects.select_for_update().filter(pk=root_id).first()
+            try:
+                artifact_root_for_update(root_id)
+            except Artifact.DoesNotExist:
+                continue  # deleted meanwhile
             latest = Artifact.objects.filter(root_id=root_id, is_latest=True).first()
-            if root is None or latest is None or not latest.is_expired:
+            if latest is None or not latest.is_expired:
                 continue
             artifact_delete(artifact=latest)
             purged += 1

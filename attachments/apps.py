@@ -6,6 +6,6 @@ class AttachmentsConfig(AppConfig):
     verbose_name = "Attachments and blobs"
 
     def ready(self) -> None:
-        from attachments.services import register_session_hooks
+        from attachments.services import connect_session_receivers
 
-        register_session_hooks()
+        connect_session_receivers()

@@ -8,11 +8,13 @@ no row. Bytes are deleted only after the transaction that released them commits.
 A release and an upload of the same content can race. Both sides settle it under the blob row's
 lock: the release deletes the bytes and then the row while holding it; the upload takes the row
 (or makes a new one) and, still holding it, checks the bytes are there, moving its own staged
-copy in if a release got to them first. The upload keeps its staged copy until it commits.
+copy in if a release got to them first. The upload keeps its staged copy until it commits. That
+check is the one storage call made under a row lock (sessions_app/locks.py says why).
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,14 @@ from django.db import transaction
 
 from attachments import storage
 from attachments.content import display_name, sniff_mime
+from attachments.locks import blob_for_update, existing_blob_for_update
 from attachments.models import Attachment, AttachmentSource, Blob, blob_key
 from attachments.tasks import extract_attachment_text
 from sessions_app import events
 from sessions_app.errors import Conflict, InvalidInput, StorageUnavailable
+from sessions_app.locks import session_for_update
 from sessions_app.models import EventKind, Session
-from sessions_app.services import session_completed_hooks, session_deleting_hooks
+from sessions_app.signals import session_completed, session_deleting
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +40,10 @@ logger = logging.getLogger(__name__)
 
 def blob_acquire(*, staged: storage.StagedBlob) -> Blob:
     """The locked blob row for `staged`, with its bytes in place. Call inside a transaction,
-    after `storage.promote(staged)` ran outside it."""
-    blob, _ = Blob.objects.select_for_update().get_or_create(
-        sha256=staged.sha256, defaults={"size": staged.size}
-    )
+    inside `blob_staged(staged)`, before locking any session (sessions_app/locks.py)."""
+    blob, _ = blob_for_update(staged.sha256, size=staged.size)
     # A release may have deleted these bytes between our promote and our lock: use our copy.
+    # The one storage call under a row lock: only this lock orders us against that release.
     bytes_lost = not storage.exists(blob_key(staged.sha256))
     if bytes_lost and (not storage.exists(staged.temp_key) or not storage.promote(staged)):
         raise StorageUnavailable("The stored bytes changed during the upload; retry.")
@@ -67,7 +70,7 @@ def blob_collect(*, blob_id: int) -> bool:
     the next upload of that content heals and `collect_orphans` reports."""
     try:
         with transaction.atomic():
-            blob = Blob.objects.select_for_update().filter(pk=blob_id).first()
+            blob = existing_blob_for_update(blob_id)
             if blob is None or blob_in_use(blob):
                 return False
             storage.delete(blob.storage_key)
@@ -85,24 +88,33 @@ def staged_discard(staged: storage.StagedBlob) -> None:
         logger.warning("could not delete staged upload %s", staged.temp_key, exc_info=True)
 
 
-def _drop_unclaimed(sha256: str) -> None:
-    """After a failed write: remove bytes we promoted unless a blob row claims them. A
-    concurrent upload of the same content re-checks under the row lock (`blob_acquire`)."""
+def _drop_unclaimed(staged: storage.StagedBlob) -> None:
+    """After a failed write: remove bytes we promoted unless a blob row claims them.
+
+    The row is taken with `get_or_create`, not a plain locked read: a concurrent upload of the
+    same content that has made the row but not committed yet is invisible to a read, and its
+    bytes would go; an insert waits for that upload's commit instead."""
     with transaction.atomic():
-        if not Blob.objects.select_for_update().filter(sha256=sha256).exists():
-            storage.delete(blob_key(sha256))
+        blob, created = blob_for_update(staged.sha256, size=staged.size)
+        if created:
+            storage.delete(blob_key(staged.sha256))
+            blob.delete()
 
 
-def with_promoted_blob(staged: storage.StagedBlob, write: Callable[[], Any]) -> Any:
-    """Promote `staged`, run `write` (which calls `blob_acquire` in its transaction), and
-    dispose of the staged copy whatever happens. A failed write leaves no new bytes."""
+@contextmanager
+def blob_staged(staged: storage.StagedBlob) -> Iterator[storage.StagedBlob]:
+    """Promote `staged` to its content key for the block, which writes the rows in its own
+    transaction (calling `blob_acquire`), and dispose of the staged copy whatever happens.
+    A failed block leaves no new bytes. Use as
+    `with blob_staged(staged), transaction.atomic(): ...`, so the cleanup runs after the
+    rollback."""
     try:
         moved = storage.promote(staged)
         try:
-            return write()
+            yield staged
         except BaseException:
             if moved:
-                _drop_unclaimed(staged.sha256)
+                _drop_unclaimed(staged)
             raise
     finally:
         staged_discard(staged)
@@ -135,7 +147,10 @@ def attachment_create(
     user_reference: str = "",
 ) -> Attachment:
     """Turn staged bytes into an attachment of the session `session_lookup` returns (called
-    inside the transaction, so a session it creates is rolled back with everything else)."""
+    inside the transaction, so a session it creates is rolled back with everything else).
+
+    Locks, in the order of sessions_app/locks.py: the blob, the session (before counting its
+    files), the namespace (the event, last)."""
     name = display_name(original_name)
     # Kept as metadata, but PostgreSQL text cannot hold NUL: mark where it was.
     original_name = original_name.replace("\x00", "\ufffd")
@@ -146,14 +161,15 @@ def attachment_create(
         staged_discard(staged)
         raise
 
-    @transaction.atomic
-    def write() -> Attachment:
+    with blob_staged(staged), transaction.atomic():
+        # The blob before the session, as artifact writes do: a session lookup may insert (and
+        # so lock) a new session row.
+        blob = blob_acquire(staged=staged)
         session = session_lookup()
-        locked = Session.objects.select_for_update().get(pk=session.pk)
+        locked = session_for_update(session.pk)
         limit = settings.DEPOT_MAX_FILES_PER_SESSION
         if limit and Attachment.objects.filter(session=locked).count() >= limit:
             raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
-        blob = blob_acquire(staged=staged)
         attachment = Attachment.objects.create(
             session=locked,
             blob=blob,
@@ -170,6 +186,8 @@ def attachment_create(
             workspace_path=workspace_path,
             user_reference=user_reference,
         )
+        # Queued in this transaction: the task commits with the attachment, or not at all.
+        extract_attachment_text.enqueue(attachment.pk)
         events.event_append(
             session=locked,
             kind=EventKind.ATTACHMENT_CREATED,
@@ -181,17 +199,18 @@ def attachment_create(
             mime=mime_type,
             hash=f"sha256:{staged.sha256}",
         )
-        # Queued in this transaction: the task commits with the attachment, or not at all.
-        extract_attachment_text.enqueue(attachment.pk)
         return attachment
-
-    return with_promoted_blob(staged, write)
 
 
 @transaction.atomic
 def attachment_delete(*, attachment: Attachment) -> None:
-    session = attachment.session
+    # A session's attachment rows are written under the session's lock (uploads count them
+    # under it, completion purges them under it), so take it before deleting one.
+    session = session_for_update(attachment.session_id)
     blob_id = attachment.blob_id
+    attachment.delete()
+    if blob_id is not None:
+        blob_release(blob_id=blob_id)
     events.event_append(
         session=session,
         kind=EventKind.ATTACHMENT_DELETED,
@@ -203,9 +222,6 @@ def attachment_delete(*, attachment: Attachment) -> None:
         mime=attachment.mime_type,
         hash=f"sha256:{attachment.sha256}",
     )
-    attachment.delete()
-    if blob_id is not None:
-        blob_release(blob_id=blob_id)
 
 
 @transaction.atomic
@@ -226,13 +242,13 @@ def auto_clean_enabled() -> bool:
     return settings.DEPOT_AUTO_CLEAN_ATTACHMENTS
 
 
-def _on_session_completed(session: Session) -> None:
+def _on_session_completed(sender: type[Session], *, session: Session, **kwargs: Any) -> None:
     if auto_clean_enabled():
         attachments_purge(session=session)
 
 
-def _on_session_deleting(session: Session) -> None:
-    # Rows go with the session (cascade); their blobs are released once it commits.
+def _on_session_deleting(sender: type[Session], *, session: Session, **kwargs: Any) -> None:
+    # Rows go with the session; their blobs are released once it commits.
     blob_ids = set(
         Attachment.objects.filter(session=session, blob__isnull=False).values_list(
             "blob_id", flat=True
@@ -243,11 +259,10 @@ def _on_session_deleting(session: Session) -> None:
         blob_release(blob_id=blob_id)
 
 
-def register_session_hooks() -> None:
-    if _on_session_completed not in session_completed_hooks:
-        session_completed_hooks.append(_on_session_completed)
-    if _on_session_deleting not in session_deleting_hooks:
-        session_deleting_hooks.append(_on_session_deleting)
+def connect_session_receivers() -> None:
+    """Called from AppConfig.ready(): sessions_app sends, this app (above it) listens."""
+    session_completed.connect(_on_session_completed, dispatch_uid="attachments.purge")
+    session_deleting.connect(_on_session_deleting, dispatch_uid="attachments.delete")
 
 
 # --- files from an agent's workspace ---

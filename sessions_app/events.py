@@ -3,10 +3,9 @@
 Numbering (engineering.md, "Event cursors"): a session's events are numbered under the session
 row's lock, and every event also gets a namespace number under the namespace row's lock, so in
 both feeds sequence order is commit order and a reader following `after=` never skips one.
-Locks are always taken session first, then namespace, and each write transaction appends at most
-one event, so two writers never wait on each other in a cycle. The namespace lock serialises the
-writers of one namespace only for the instant between the append and the commit (the append is
-the last statement of every write).
+The session and the namespace are the last two rows of the one lock order (sessions_app/locks.py),
+and the append is the last statement of every write, so the namespace lock serialises the
+writers of one namespace only for the instant between the append and the commit.
 
 Channel-layer messages sent on commit are wake-ups only: readers always go back to the database,
 and also look on a timer, so a dropped wake-up costs latency, never an event.
@@ -27,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, Q, QuerySet
 
+from sessions_app.locks import namespace_for_update, require_atomic, session_for_update
 from sessions_app.models import SESSION_ID_PATTERN, ChangeType, Event, EventKind, Namespace, Session
 
 SESSION_ID_RE = re.compile(SESSION_ID_PATTERN)
@@ -97,19 +97,17 @@ def event_append(
     namespace_id: int | None = None,
     **payload: Any,
 ) -> Event:
-    """Append one event inside the caller's transaction (which must be atomic).
+    """Append one event inside the caller's transaction, as its last statement: this locks the
+    namespace row, the last lock of the order (sessions_app/locks.py).
 
     Session events go to the session's log and to its namespace's feed; an artifact without a
     session passes its `namespace_id` and lands in the namespace feed only."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("event_append must run inside the writer's transaction")
+    require_atomic("event_append")
     sequence = None
     groups = []
     if session is not None:
-        locked = (
-            Session.objects.select_for_update()
-            .only("id", "organization_id", "session_id", "namespace_id", "last_event_sequence")
-            .get(pk=session.pk)
+        locked = session_for_update(
+            session.pk, "id", "organization_id", "session_id", "namespace_id", "last_event_sequence"
         )
         sequence = locked.last_event_sequence + 1
         Session.objects.filter(pk=locked.pk).update(last_event_sequence=sequence)
@@ -118,11 +116,7 @@ def event_append(
         groups.append(session_group(locked.organization_id, locked.session_id))
     if namespace_id is None:
         raise ValueError("an event needs a session or a namespace")
-    namespace = (
-        Namespace.objects.select_for_update().only("id", "last_event_sequence").get(pk=namespace_id)
-    )
-    namespace_sequence = namespace.last_event_sequence + 1
-    Namespace.objects.filter(pk=namespace_id).update(last_event_sequence=namespace_sequence)
+    namespace_sequence = _namespace_sequences(namespace_id, 1)
     groups.append(namespace_group(namespace_id))
     event = Event.objects.create(
         event_id=Event.mint_id(),
@@ -136,6 +130,14 @@ def event_append(
     )
     transaction.on_commit(lambda: _wake(groups))
     return event
+
+
+def _namespace_sequences(namespace_id: int, count: int) -> int:
+    """Hand out `count` namespace sequences under the namespace row's lock; returns the last."""
+    namespace = namespace_for_update(namespace_id)
+    last = namespace.last_event_sequence + count
+    Namespace.objects.filter(pk=namespace_id).update(last_event_sequence=last)
+    return last
 
 
 # --- reading ---

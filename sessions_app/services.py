@@ -1,15 +1,15 @@
 """Writes for tenancy, sessions and API keys. Each service is atomic on its own."""
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from sessions_app.auth import Principal, generate_raw_key, hash_secret
 from sessions_app.errors import Conflict, InvalidInput, NotFound
 from sessions_app.events import event_append
+from sessions_app.locks import session_for_update
 from sessions_app.models import (
     DEFAULT_NAMESPACE,
     ApiKey,
@@ -20,13 +20,7 @@ from sessions_app.models import (
     SessionStatus,
     Workspace,
 )
-
-# Higher apps (attachments) react to a session's completion and deletion without this app
-# importing them: they register here from their AppConfig.ready(). Hooks run inside the
-# service's transaction.
-SessionHook = Callable[[Session], None]
-session_completed_hooks: list[SessionHook] = []
-session_deleting_hooks: list[SessionHook] = []
+from sessions_app.signals import session_completed, session_deleting
 
 
 @transaction.atomic
@@ -175,20 +169,31 @@ def session_complete(
     *, session: Session, status: SessionStatus = SessionStatus.COMPLETED
 ) -> Session:
     """Mark a session finished. Completing a finished session again changes nothing."""
-    locked = Session.objects.select_for_update().get(pk=session.pk)
+    locked = session_for_update(session.pk)
     if locked.status != SessionStatus.ACTIVE:
         return locked
     locked.status = status
     locked.completed_at = timezone.now()
     locked.save(update_fields=["status", "completed_at", "updated_at"])
+    session_completed.send(sender=Session, session=locked)
     event_append(session=locked, kind=EventKind.SESSION_COMPLETED)
-    for hook in session_completed_hooks:
-        hook(locked)
     return locked
+
+
+def _unlink_survivors(session: Session) -> None:
+    """Rows that outlive the session (artifacts) let go of it. Run before the session row is
+    locked: artifact rows come before sessions in the lock order (sessions_app/locks.py).
+    Found through the reverse relations, so this app imports none of the apps above it."""
+    for relation in Session._meta.related_objects:
+        if relation.on_delete is models.SET_NULL:
+            name = relation.field.name
+            relation.related_model._base_manager.filter(**{name: session}).update(**{name: None})
 
 
 @transaction.atomic
 def session_delete(*, session: Session) -> None:
-    for hook in session_deleting_hooks:
-        hook(session)
+    _unlink_survivors(session)
+    # Under the session's lock no upload can add a file the receivers would miss.
+    session_for_update(session.pk)
+    session_deleting.send(sender=Session, session=session)
     session.delete()

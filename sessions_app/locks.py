@@ -1,0 +1,60 @@
+"""Row locks, and the one order every writer takes them in:
+
+    artifact root → latest version → blob → session → namespace
+
+A write transaction locks only the rows it needs, in this order, and never goes back to an
+earlier one. Then no two writers can wait on each other in a cycle, which PostgreSQL would
+break by aborting one of them (the client would get a 500). The rule holds for each writer:
+
+- artifact writes (`artifacts/services.py`): the root, then its latest version (version
+  numbers), then the blob of the new bytes, then the session and the namespace (the event);
+- uploads (`attachment_create`): the blob first, then the session (the per-session file limit and
+  the event), then the namespace. Uploads used to lock the session before the blob, the reverse
+  of artifact writes, so the same bytes entering the same session as an attachment and as an
+  artifact at the same moment deadlocked. Putting the session first in artifact writes instead
+  would make a new cycle with `session_delete`, whose `SET_NULL` update touches the session's
+  artifact rows before the session row goes;
+- deletes take the rows they delete in the same order, then append their event.
+
+The namespace row is locked by `event_append`, and only there, as the last statement of every
+write: it serialises all writers of a namespace (its feed numbers events in commit order), so it
+is held only from the append to the commit. Tasks are enqueued before the append, and deletes
+(with their cascades) run before it.
+
+Storage I/O: none while a row lock is held, with one exception. `blob_acquire` checks that a
+blob's bytes are in place while it holds that blob's row (and, in artifact writes, the root and
+latest rows that come before it in the order). The blob row is the lock that guards the bytes:
+`blob_collect` deletes a blob's bytes under it, so a check made outside it could commit a row
+whose bytes a release has just deleted. No session or namespace row is held during that check.
+
+Each helper locks one row of its own table, asserts it runs inside a transaction (a lock outside
+one is released at once and protects nothing), and names at the call site what is locked
+(saleor's `lock_objects.py`).
+"""
+
+from django.db import transaction
+
+from sessions_app.errors import NotFound
+from sessions_app.models import Namespace, Session
+
+
+def require_atomic(what: str) -> None:
+    """Refuse to lock outside a transaction: the lock would end with the statement."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{what} must run inside the writer's transaction")
+
+
+def session_for_update(pk: int, *only: str) -> Session:
+    """The locked session row (`only` some columns, when the caller needs no more). A session
+    deleted while we waited for its lock is a 404, as it would have been a moment later."""
+    require_atomic("session_for_update")
+    locked = Session.objects.select_for_update()
+    try:
+        return (locked.only(*only) if only else locked).get(pk=pk)
+    except Session.DoesNotExist as error:
+        raise NotFound("The session was deleted.") from error
+
+
+def namespace_for_update(pk: int) -> Namespace:
+    require_atomic("namespace_for_update")
+    return Namespace.objects.select_for_update().only("id", "last_event_sequence").get(pk=pk)

@@ -1,0 +1,11 @@
+"""Signals that let the apps above this one (attachments) react to a session's life without
+this app importing them. Receivers connect in their AppConfig.ready() and run inside the
+sending service's transaction, before its event is appended (the append is the last statement
+of the write: sessions_app/locks.py)."""
+
+from django.dispatch import Signal
+
+# Sent by `session_complete` after the session row is marked finished; kwargs: `session`.
+session_completed = Signal()
+# Sent by `session_delete` under the session's lock, before the row goes; kwargs: `session`.
+session_deleting = Signal()
