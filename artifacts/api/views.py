@@ -69,9 +69,9 @@ from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 from sessions_app.api.common import (
     READ_ERRORS,
-    SESSION_ID_PARAMETER,
     WRITE_ERRORS,
     DepotJSONParser,
+    ErrorResponse,
     StrictSerializer,
     error_responses,
     keyset_page,
@@ -81,9 +81,13 @@ from sessions_app.api.common import (
 from sessions_app.auth import Principal, get_principal
 from sessions_app.errors import Gone, InvalidInput, NotFound
 from sessions_app.models import Namespace
+from sessions_app.schema import SESSION_ID_PATH
 
 FILE_OUTSIDE_DATA = {"file_outside_data": True}
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The bytes.")
+# A stored file goes out under its own media type (or application/octet-stream when it is not a
+# harmless one), so the bytes' responses declare any type rather than one they rarely carry.
+ANY_MEDIA_TYPE = "*/*"
 UPLOAD_ERRORS = (*WRITE_ERRORS, 409, 413)
 
 
@@ -167,7 +171,7 @@ def _artifact_meta(artifact: Artifact) -> dict[str, Any]:
     }
 
 
-@extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PARAMETER])
+@extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PATH])
 class SessionItemView(APIView):
     @extend_schema(
         operation_id="session_item_retrieve",
@@ -183,8 +187,8 @@ class SessionItemView(APIView):
         ],
         responses={
             (200, "application/json"): SessionItemMetaResponse,
-            (200, "application/octet-stream"): BINARY,
-            (206, "application/octet-stream"): OpenApiResponse(
+            (200, ANY_MEDIA_TYPE): BINARY,
+            (206, ANY_MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.BINARY, description="A byte range."
             ),
             304: OpenApiResponse(description="Not modified (If-None-Match)."),
@@ -222,7 +226,7 @@ class SessionItemView(APIView):
         return file_response(request, artifact_file(artifact), download=params["download"])
 
 
-@extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PARAMETER])
+@extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PATH])
 class SessionZipView(APIView):
     @extend_schema(
         operation_id="session_download_zip",
@@ -459,7 +463,7 @@ class FlatArtifactFileView(APIView):
         operation_id="flat_artifacts_file",
         summary="The bytes of an artifact (the `storage_url` of an upload)",
         parameters=[FlatArtifactVersionQuery],
-        responses={(200, "application/octet-stream"): BINARY, **error_responses(*READ_ERRORS, 416)},
+        responses={(200, ANY_MEDIA_TYPE): BINARY, **error_responses(*READ_ERRORS, 416)},
     )
     def get(self, request: Request, artifact_id: str) -> HttpResponse:
         artifact, _ = _flat_artifact(request, artifact_id, FlatArtifactVersionQuery)
@@ -834,9 +838,9 @@ class SignedDownloadView(APIView):
         operation_id="signed_download",
         summary="Bytes behind a signed download URL; no key needed",
         responses={
-            (200, "application/octet-stream"): BINARY,
-            403: OpenApiResponse(description="Expired or tampered link."),
-            404: OpenApiResponse(description="The artifact is gone."),
+            (200, ANY_MEDIA_TYPE): BINARY,
+            403: OpenApiResponse(ErrorResponse, description="Expired or tampered link."),
+            404: OpenApiResponse(ErrorResponse, description="The artifact is gone."),
         },
     )
     def get(self, request: Request, token: str) -> HttpResponse:

@@ -21,7 +21,6 @@ from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 from sessions_app.api.common import (
     READ_ERRORS,
-    SESSION_ID_PARAMETER,
     WRITE_ERRORS,
     DepotJSONParser,
     PageQuerySerializer,
@@ -33,12 +32,13 @@ from sessions_app.api.common import (
 from sessions_app.auth import get_principal
 from sessions_app.errors import InvalidInput, NotFound
 from sessions_app.models import Namespace, Session
+from sessions_app.schema import SESSION_ID_PATH
 
 UPLOAD_ERRORS = (*WRITE_ERRORS, 409, 413)
 FILE_OUTSIDE_DATA = {"file_outside_data": True}
 
 
-@extend_schema(tags=["uploads (seed 000)"], parameters=[SESSION_ID_PARAMETER])
+@extend_schema(tags=["uploads (seed 000)"], parameters=[SESSION_ID_PATH])
 class SessionUploadsView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
@@ -96,7 +96,7 @@ class SessionUploadsView(APIView):
 class SessionUploadDetailView(APIView):
     @extend_schema(
         operation_id="uploads_destroy",
-        parameters=[SESSION_ID_PARAMETER],
+        parameters=[SESSION_ID_PATH],
         responses={204: OpenApiResponse(description="Deleted."), **error_responses(*WRITE_ERRORS)},
     )
     def delete(self, request: Request, session_id: str, attachment_id: str) -> Response:

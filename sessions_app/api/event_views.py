@@ -31,6 +31,7 @@ from sessions_app.auth import (
 )
 from sessions_app.errors import DepotError
 from sessions_app.events import EventFilter, Feed, events_wait, release_connection
+from sessions_app.schema import SESSION_ID_PATH
 
 
 class NotAuthenticated(DepotError):
@@ -223,7 +224,7 @@ class SessionEventsSchema(APIView):
         operation_id="session_artifact_events",
         tags=["events"],
         summary="Long-poll a session's events (answers at once when there are some)",
-        parameters=[EventQuery, OpenApiParameter("session_id", str, OpenApiParameter.PATH)],
+        parameters=[EventQuery, SESSION_ID_PATH],
         responses={200: EventPageResponse, **error_responses(401, 403, 422)},
     )
     def get(self, request: Any, session_id: str) -> Any:  # pragma: no cover - schema only

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from sessions_app import selectors, services
 from sessions_app.api.common import (
     READ_ERRORS,
-    SESSION_ID_PARAMETER,
     WRITE_ERRORS,
+    DepotJSONParser,
     error_responses,
     keyset_page,
     query_data,
@@ -23,13 +23,21 @@ from sessions_app.api.serializers import (
     SessionUpdateRequest,
 )
 from sessions_app.auth import get_principal
+from sessions_app.schema import SESSION_ID_PATH
+
+# The page is one object, not a list of pages: drf-spectacular wraps a `list` action's
+# response in an array unless the serializer says it is not many.
+extend_schema_serializer(many=False)(SessionPageResponse)
 
 
-@extend_schema(tags=["sessions"], parameters=[SESSION_ID_PARAMETER])
+@extend_schema(tags=["sessions"])
 class SessionViewSet(viewsets.ViewSet):
     lookup_field = "session_id"
     # Any path segment reaches the view, so a malformed id is a 422, not a 404.
     lookup_value_regex = "[^/]+"
+    # JSON bodies only: with form and multipart parsers too, the schema offered three body
+    # types on one model, and generated clients sent a multipart body under a form header.
+    parser_classes = [DepotJSONParser]
 
     @extend_schema(
         operation_id="sessions_list",
@@ -66,6 +74,7 @@ class SessionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="sessions_retrieve",
+        parameters=[SESSION_ID_PATH],
         responses={200: SessionResponse, **error_responses(*READ_ERRORS)},
     )
     def retrieve(self, request: Request, session_id: str) -> Response:
@@ -74,6 +83,7 @@ class SessionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="sessions_update",
+        parameters=[SESSION_ID_PATH],
         request=SessionUpdateRequest,
         responses={200: SessionResponse, **error_responses(*WRITE_ERRORS)},
     )
@@ -85,6 +95,7 @@ class SessionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="sessions_destroy",
+        parameters=[SESSION_ID_PATH],
         responses={204: OpenApiResponse(description="Deleted."), **error_responses(*WRITE_ERRORS)},
     )
     def destroy(self, request: Request, session_id: str) -> Response:
@@ -94,6 +105,7 @@ class SessionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="sessions_complete",
+        parameters=[SESSION_ID_PATH],
         request=SessionCompleteRequest,
         responses={200: SessionResponse, **error_responses(*WRITE_ERRORS)},
     )
