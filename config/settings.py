@@ -145,7 +145,7 @@ if STORAGE_BACKEND not in {"local", "s3"}:
 DEPOT_BLOB_ROOT = Path(env.str("DEPOT_BLOB_ROOT", default=str(DATA_DIR / "blobs")))
 if STORAGE_BACKEND == "s3":
     BLOB_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "attachments.s3.SharedS3Storage",
         "OPTIONS": {
             "bucket_name": env.str("S3_BUCKET", default="depot"),
             "region_name": env.str("S3_REGION", default="us-east-1"),

@@ -78,7 +78,7 @@ def test_production_profile_from_environment(tmp_path: Path) -> None:
     )
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["db_name"] == "depot"
-    assert found["storage_class"] == "storages.backends.s3.S3Storage"
+    assert found["storage_class"] == "attachments.s3.SharedS3Storage"
     assert (found["bucket"], found["endpoint"]) == ("depot-prod", "http://minio:9000")
     assert found["layer"] == "RedisPubSubChannelLayer"
     assert found["conn_max_age"] == 0
@@ -158,7 +158,9 @@ def test_this_run_uses_the_profile_its_environment_names() -> None:
     )
     default_storage.exists("probe")  # materialises the lazy storage object
     storage = type(default_storage._wrapped).__name__
-    expected = "S3Storage" if os.environ.get("STORAGE_BACKEND") == "s3" else "FileSystemStorage"
+    expected = (
+        "SharedS3Storage" if os.environ.get("STORAGE_BACKEND") == "s3" else "FileSystemStorage"
+    )
     assert storage == expected
 
 
@@ -203,3 +205,24 @@ def test_the_embedded_worker_follows_the_database_engine(
         check=True,
     )
     assert result.stdout.strip() == expected
+
+
+@pytest.mark.s3
+def test_s3_storage_keeps_one_connection_per_process() -> None:
+    """A new boto3 session and resource per request thread cost 93-288 ms of CPU and ~6 MiB
+    each (the sustained-load benchmark); every thread must share the first."""
+    import threading
+
+    from django.core.files.storage import default_storage
+
+    default_storage.exists("probe")
+    first = default_storage.connection
+    seen: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: seen.append(default_storage.connection)) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(connection is first for connection in seen) and len(seen) == 4
