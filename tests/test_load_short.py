@@ -49,14 +49,6 @@ def run_quick() -> tuple[dict[str, Any], str, Path]:
     return results, output, path
 
 
-@pytest.mark.xfail(
-    raises=RssUnstable,
-    strict=True,
-    reason="S3 storage builds a boto3 session and resource per thread (django-storages keeps "
-    "its connection thread-local, and Django runs each request in a new thread): 100-300 ms "
-    "of CPU per request that touches S3, and RSS climbing from ~200 to ~730 MiB in the first "
-    "minute. Remove this marker with the fix (one boto3 resource per process).",
-)
 def test_quick_load_has_no_failures_and_a_stable_rss() -> None:
     results, output, path = run_quick()
     tail = output[-6000:]
