@@ -176,7 +176,7 @@ async def idempotent(
             await send_json(send, 413, {"detail": "Request body is too large."})
             return
         if hasher.finish() != kept["fingerprint"]:
-            await send_json(send, 422, {"detail": MISMATCH})
+            await send_json(send, 422, {"detail": [_header_problem(MISMATCH, "key_reused")]})
             return
         await _replay(send, kept)
         return
@@ -234,4 +234,16 @@ async def _replay(send: Any, kept: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": kept["body"]})
 
 
-BAD_KEY = {"detail": f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."}
+def _header_problem(msg: str, type_: str) -> dict[str, Any]:
+    """One item of a 422's detail list (product.md §2.5), located in the header."""
+    return {"loc": ["header", "Idempotency-Key"], "msg": msg, "type": type_}
+
+
+BAD_KEY = {
+    "detail": [
+        _header_problem(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+            "string_pattern_mismatch",
+        )
+    ]
+}

@@ -206,7 +206,7 @@ class RequestGate:
         idempotency_key = headers.get(IDEMPOTENCY_HEADER)
         if idempotency_key is not None and under_api and caller and scope["method"] == "POST":
             if not valid_key(idempotency_key):
-                await send_json(send, 400, BAD_KEY)
+                await send_json(send, 422, BAD_KEY)
                 return
             await idempotent(
                 self._dispatch,

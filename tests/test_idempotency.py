@@ -64,7 +64,9 @@ def test_the_same_key_with_another_request_is_422(tenant: Tenant) -> None:
     )
     other = client.post("/api/sessions", json={"reference": "b"}, headers=_keyed("k"))
     assert other.status_code == 422
-    assert "different request" in other.json()["detail"]
+    (problem,) = other.json()["detail"]
+    assert problem["loc"] == ["header", "Idempotency-Key"]
+    assert "different request" in problem["msg"]
     elsewhere = client.post("/api/sessions?x=1", json={"reference": "a"}, headers=_keyed("k"))
     assert elsewhere.status_code == 422
     assert Session.objects.count() == 1
@@ -87,11 +89,12 @@ def test_keys_are_per_caller(tenant: Tenant, stranger: Stranger) -> None:
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "two words"])
-def test_a_malformed_key_is_400(tenant: Tenant, key: str) -> None:
+def test_a_malformed_key_is_422(tenant: Tenant, key: str) -> None:
     response = AsgiClient(tenant.owner_key).post(
         "/api/sessions", json={}, headers={"Idempotency-Key": key.encode()}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
     assert not Session.objects.exists()
 
 

@@ -712,7 +712,7 @@ class NamespaceArtifactDownloadView(NamespaceView):
                 file.key,
                 expires_in=expires_in,
                 file_name=file.name,
-                content_type=file.mime_type,
+                content_type=served_media_type(file.mime_type),
                 as_attachment=True,
             )
         if url is None:
@@ -724,7 +724,7 @@ class NamespaceArtifactDownloadView(NamespaceView):
                 "download_url": url,
                 "expires_in": expires_in,
                 "file_name": file.name,
-                "content_type": file.mime_type,
+                "content_type": served_media_type(file.mime_type),
                 "file_size_bytes": file.size,
             }
         )

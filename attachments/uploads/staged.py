@@ -5,7 +5,7 @@ from typing import Any
 
 from attachments import storage
 from attachments.uploads.middleware import STAGED_SCOPE_KEY
-from sessions_app.api.common import json_loads, stored_json_problem
+from sessions_app.api.common import FormValues, json_loads, stored_json_problem
 from sessions_app.errors import InvalidInput
 
 
@@ -30,13 +30,17 @@ def require_upload(request: Any, field: str = "file") -> tuple[storage.StagedBlo
     return found
 
 
-def form_data(request: Any, *, file_fields: tuple[str, ...] = ("file",)) -> dict[str, Any]:
-    """The text fields of a form as a plain dict (files left out)."""
-    return {
-        key: request.data.get(key)
-        for key in request.data
-        if key not in file_fields and key not in getattr(request, "FILES", {})
-    }
+def form_data(request: Any, *, file_fields: tuple[str, ...] = ("file",)) -> FormValues:
+    """The text fields of a form (files left out). A field sent as several parts
+    (`tags=a`, `tags=b`, as generated clients send a list) keeps all of them, as a list."""
+    data = request.data
+    values = FormValues()
+    for key in data:
+        if key in file_fields or key in getattr(request, "FILES", {}):
+            continue
+        every = data.getlist(key) if hasattr(data, "getlist") else [data.get(key)]
+        values[key] = every if len(every) > 1 else every[0]
+    return values
 
 
 def json_object_field(value: Any, *, loc: list[str | int]) -> dict[str, Any]:

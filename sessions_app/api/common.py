@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
@@ -148,8 +149,40 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class FormValues(dict[str, Any]):
+    """Text values from a form or a query string: everything arrives as a string there, so
+    `StrictSerializer` lets DRF read "5" as a number and "true" as a boolean."""
+
+
+def _json_type_problem(field: serializers.Field, value: Any) -> tuple[str, str] | None:
+    """(message, type) when a JSON value is not of the field's own type: DRF would turn 5
+    into "5", 1 into True and "5" or 5.0 into 5 without a word, which a client generated
+    from the schema never means."""
+    if value is None:
+        return None  # allow_null decides
+    if isinstance(field, serializers.BooleanField):
+        ok = isinstance(value, bool)
+        return None if ok else ("Input should be a valid boolean.", "bool_type")
+    if isinstance(field, serializers.IntegerField):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else ("Input should be a valid integer.", "int_type")
+    if isinstance(field, serializers.FloatField):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else ("Input should be a valid number.", "float_type")
+    if isinstance(field, serializers.CharField | serializers.ChoiceField):
+        ok = isinstance(value, str)
+        return None if ok else ("Input should be a valid string.", "string_type")
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:
+            if problem := _json_type_problem(field.child, item):
+                return problem
+    return None
+
+
 class StrictSerializer(serializers.Serializer):
-    """A request serializer that rejects fields it does not know (seed 001: `[key]: never`)."""
+    """A request serializer that rejects fields it does not know (seed 001: `[key]: never`)
+    and, when its context says the data is a JSON body (`validated` does), values of the
+    wrong JSON type."""
 
     def to_internal_value(self, data: Any) -> Any:
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
@@ -157,6 +190,11 @@ class StrictSerializer(serializers.Serializer):
             name: [serializers.ErrorDetail("Extra inputs are not permitted.", "extra_forbidden")]
             for name in unknown
         }
+        if self.context.get("json_types") and isinstance(data, Mapping):
+            for name, field in self.fields.items():
+                problem = None if field.read_only else _json_type_problem(field, data.get(name))
+                if problem is not None:
+                    errors[name] = [serializers.ErrorDetail(*problem)]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as error:
@@ -177,16 +215,24 @@ def validated(
     location: str = "body",
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Validate `data`; failures become a 422 whose `loc` starts with `location`."""
-    serializer = serializer_class(data=data, **kwargs)
+    """Validate `data`; failures become a 422 whose `loc` starts with `location`. A JSON body
+    (a plain dict in the body, not form or query values) must also hold values of each field's
+    own JSON type."""
+    json_types = (
+        location == "body"
+        and isinstance(data, Mapping)
+        and not isinstance(data, FormValues | QueryDict)
+    )
+    context = {**kwargs.pop("context", {}), "json_types": json_types}
+    serializer = serializer_class(data=data, context=context, **kwargs)
     if not serializer.is_valid():
         raise InvalidInput(drf_errors_to_detail(serializer.errors, [location]))
     return dict(serializer.validated_data)
 
 
-def query_data(request: Any) -> dict[str, Any]:
+def query_data(request: Any) -> FormValues:
     """Query parameters as a dict (last value wins), for `validated(..., location="query")`."""
-    return {key: request.query_params.get(key) for key in request.query_params}
+    return FormValues({key: request.query_params.get(key) for key in request.query_params})
 
 
 # --- keyset cursor pages ---
