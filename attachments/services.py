@@ -212,16 +212,21 @@ def attachment_delete(*, attachment: Attachment) -> None:
     if blob_id is not None:
         blob_release(blob_id=blob_id)
     events.event_append(
-        session=session,
-        kind=EventKind.ATTACHMENT_DELETED,
-        attachment_id=attachment.attachment_id,
-        node_id=attachment.node_id or None,
-        path=attachment.path or attachment.workspace_path or None,
-        name=attachment.name,
-        size=attachment.size,
-        mime=attachment.mime_type,
-        hash=f"sha256:{attachment.sha256}",
+        session=session, kind=EventKind.ATTACHMENT_DELETED, **_event_fields(attachment)
     )
+
+
+def _event_fields(attachment: Attachment) -> dict[str, Any]:
+    """The seed-000 payload of an attachment's event."""
+    return {
+        "attachment_id": attachment.attachment_id,
+        "node_id": attachment.node_id or None,
+        "path": attachment.path or attachment.workspace_path or None,
+        "name": attachment.name,
+        "size": attachment.size,
+        "mime": attachment.mime_type,
+        "hash": f"sha256:{attachment.sha256}",
+    }
 
 
 @transaction.atomic
@@ -247,16 +252,34 @@ def _on_session_completed(sender: type[Session], *, session: Session, **kwargs: 
         attachments_purge(session=session)
 
 
-def _on_session_deleting(sender: type[Session], *, session: Session, **kwargs: Any) -> None:
-    # Rows go with the session; their blobs are released once it commits.
-    blob_ids = set(
-        Attachment.objects.filter(session=session, blob__isnull=False).values_list(
-            "blob_id", flat=True
+def _on_session_deleting(
+    sender: type[Session], *, session: Session, **kwargs: Any
+) -> list[events.EventDraft]:
+    """The session's files go with it, each with an `attachment.deleted` event (the shape a
+    single delete has, so a feed reader learns of each one); their blobs are released once it
+    commits."""
+    # Under the session's lock (session_delete), so the rows read are the rows deleted.
+    files = Attachment.objects.filter(session=session)
+    doomed = list(
+        files.order_by("id").only(
+            "uid",
+            "blob",
+            "node_id",
+            "path",
+            "workspace_path",
+            "name",
+            "size",
+            "mime_type",
+            "sha256",
         )
     )
-    Attachment.objects.filter(session=session).delete()
-    for blob_id in blob_ids:
+    files.delete()
+    for blob_id in {attachment.blob_id for attachment in doomed if attachment.blob_id is not None}:
         blob_release(blob_id=blob_id)
+    return [
+        events.EventDraft(kind=EventKind.ATTACHMENT_DELETED, payload=_event_fields(attachment))
+        for attachment in doomed
+    ]
 
 
 def connect_session_receivers() -> None:

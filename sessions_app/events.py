@@ -7,6 +7,9 @@ The session and the namespace are the last two rows of the one lock order (sessi
 and the append is the last statement of every write, so the namespace lock serialises the
 writers of one namespace only for the instant between the append and the commit.
 
+The log is append-only: deleting a session keeps its events (they lose the link to the session
+row, not its public id) and appends one deletion event per file that went with it.
+
 Channel-layer messages sent on commit are wake-ups only: readers always go back to the database,
 and also look on a timer, so a dropped wake-up costs latency, never an event.
 """
@@ -104,6 +107,7 @@ def event_append(
     session passes its `namespace_id` and lands in the namespace feed only."""
     require_atomic("event_append")
     sequence = None
+    session_public_id = ""
     groups = []
     if session is not None:
         locked = session_for_update(
@@ -112,6 +116,7 @@ def event_append(
         sequence = locked.last_event_sequence + 1
         Session.objects.filter(pk=locked.pk).update(last_event_sequence=sequence)
         session.last_event_sequence = sequence
+        session_public_id = locked.session_id
         namespace_id = namespace_id or locked.namespace_id
         groups.append(session_group(locked.organization_id, locked.session_id))
     if namespace_id is None:
@@ -121,6 +126,7 @@ def event_append(
     event = Event.objects.create(
         event_id=Event.mint_id(),
         session_id=session.pk if session is not None else None,
+        session_public_id=session_public_id,
         sequence=sequence,
         namespace_id=namespace_id,
         namespace_sequence=namespace_sequence,
@@ -130,6 +136,42 @@ def event_append(
     )
     transaction.on_commit(lambda: _wake(groups))
     return event
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event a write owes the log, appended by the service that owns the transaction once
+    its other statements ran (a signal receiver returns these instead of appending itself)."""
+
+    kind: EventKind
+    payload: dict[str, Any]
+
+
+def events_append_to_namespace(
+    *, namespace_id: int, drafts: list[EventDraft], session_public_id: str = ""
+) -> list[Event]:
+    """Append `drafts` to the namespace feed alone, in one lock and one insert, as the last
+    statement of the write. For events of a session that is gone (its log went with it):
+    `session_public_id` still says which session they were about."""
+    require_atomic("events_append_to_namespace")
+    if not drafts:
+        return []
+    last = _namespace_sequences(namespace_id, len(drafts))
+    events = Event.objects.bulk_create(
+        Event(
+            event_id=Event.mint_id(),
+            session_public_id=session_public_id,
+            namespace_id=namespace_id,
+            namespace_sequence=last - len(drafts) + number,
+            kind=draft.kind,
+            change_type=CHANGE_TYPES[draft.kind],
+            **draft.payload,
+        )
+        for number, draft in enumerate(drafts, start=1)
+    )
+    groups = [namespace_group(namespace_id)]
+    transaction.on_commit(lambda: _wake(groups))
+    return events
 
 
 def _namespace_sequences(namespace_id: int, count: int) -> int:
@@ -245,8 +287,6 @@ def events_read(
         return EventPage(next_cursor=after)
     window = events.filter(**{f"{sequence}__gt": after, f"{sequence}__lte": upper})
     matching = window.filter(filters.q()).order_by(sequence)
-    if feed.session_id is None:
-        matching = matching.select_related("session")
     rows = list(matching[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -255,8 +295,8 @@ def events_read(
         events=[
             event_payload(
                 row,
-                session_id=feed.session_id
-                or (row.session.session_id if row.session is not None else None),
+                # Kept on the event, so it outlives a deleted session.
+                session_id=feed.session_id or row.session_public_id or None,
             )
             for row in rows
         ],

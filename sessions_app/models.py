@@ -224,12 +224,16 @@ class ChangeType(models.TextChoices):
 
 class Event(models.Model):
     """One entry of the append-only log. `sequence` is 1, 2, 3… per session (null for an
-    artifact that belongs to no session); `namespace_sequence` is 1, 2, 3… per namespace."""
+    artifact that belongs to no session, and for the deletion events of a deleted session);
+    `namespace_sequence` is 1, 2, 3… per namespace."""
 
     event_id = models.CharField(max_length=40, unique=True, editable=False)
+    # The log is append-only: deleting a session unlinks its events instead of deleting them, so
+    # the namespace feed keeps its history; `session_public_id` still names the session.
     session = models.ForeignKey(
-        Session, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+        Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )
+    session_public_id = models.CharField(max_length=128, blank=True, default="")
     sequence = models.PositiveBigIntegerField(null=True, blank=True)
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="events")
     namespace_sequence = models.PositiveBigIntegerField()

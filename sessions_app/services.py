@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from sessions_app.auth import Principal, generate_raw_key, hash_secret
 from sessions_app.errors import Conflict, InvalidInput, NotFound
-from sessions_app.events import event_append
+from sessions_app.events import EventDraft, event_append, events_append_to_namespace
 from sessions_app.locks import session_for_update
 from sessions_app.models import (
     DEFAULT_NAMESPACE,
@@ -181,8 +181,8 @@ def session_complete(
 
 
 def _unlink_survivors(session: Session) -> None:
-    """Rows that outlive the session (artifacts) let go of it. Run before the session row is
-    locked: artifact rows come before sessions in the lock order (sessions_app/locks.py).
+    """Rows that outlive the session (artifacts, events) let go of it. Run before the session
+    row is locked: artifact rows come before sessions in the lock order (sessions_app/locks.py).
     Found through the reverse relations, so this app imports none of the apps above it."""
     for relation in Session._meta.related_objects:
         if relation.on_delete is models.SET_NULL:
@@ -192,8 +192,15 @@ def _unlink_survivors(session: Session) -> None:
 
 @transaction.atomic
 def session_delete(*, session: Session) -> None:
+    """Delete a session with its files. The log is append-only: the session's events stay in
+    its namespace's feed, and each file that goes with it gets its deletion event there (the
+    session's own log goes with the session, so these are in the namespace feed only)."""
     _unlink_survivors(session)
     # Under the session's lock no upload can add a file the receivers would miss.
     session_for_update(session.pk)
-    session_deleting.send(sender=Session, session=session)
+    owed: list[EventDraft] = []
+    for _, drafts in session_deleting.send(sender=Session, session=session):
+        owed.extend(drafts or ())
+    namespace_id, public_id = session.namespace_id, session.session_id
     session.delete()
+    events_append_to_namespace(namespace_id=namespace_id, drafts=owed, session_public_id=public_id)

@@ -8,4 +8,6 @@ from django.dispatch import Signal
 # Sent by `session_complete` after the session row is marked finished; kwargs: `session`.
 session_completed = Signal()
 # Sent by `session_delete` under the session's lock, before the row goes; kwargs: `session`.
+# A receiver that deletes rows with the session returns their deletion events (a list of
+# `events.EventDraft`), which `session_delete` appends last, to the namespace feed.
 session_deleting = Signal()
