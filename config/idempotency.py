@@ -18,12 +18,14 @@ production, shared by every Depot process.
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+logger = logging.getLogger(__name__)
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
 # Answers kept for replay: JSON documents, never file bodies (POSTs return none).
@@ -167,7 +169,14 @@ async def idempotent(
     hasher = BodyHasher(boundary)
     hasher.digest.update(head + b"\n\n")
 
-    kept = await cache.aget(cache_key)
+    try:
+        kept = await cache.aget(cache_key)
+    except Exception as error:
+        # Without the cache (Redis in production) a repeat could not be recognised: refuse
+        # rather than risk running the request twice.
+        logger.warning("Idempotency-Key refused, the cache failed: %s", type(error).__name__)
+        await send_json(send, 503, {"detail": CACHE_DOWN}, ((b"retry-after", b"5"),))
+        return
     if kept is not None:
         if kept["state"] == "running":
             await send_json(send, 409, {"detail": IN_PROGRESS})
@@ -213,6 +222,7 @@ async def idempotent(
             await cache.adelete(cache_key)
 
 
+CACHE_DOWN = "Idempotency-Key cannot be honoured now (its store is unavailable); retry later."
 IN_PROGRESS = "A request with this Idempotency-Key is still being answered; retry later."
 MISMATCH = "This Idempotency-Key was already used with a different request."
 

@@ -10,6 +10,7 @@ Answers carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (se
 window ends); a refusal is a JSON 429 with `Retry-After`.
 """
 
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+logger = logging.getLogger(__name__)
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # POSTs that only read: a read-only key may send them, and they count as reads.
@@ -95,13 +97,19 @@ async def rate_check(bucket: str, caller: str) -> Verdict | None:
     now = time.time()
     window = int(now // rate.seconds)
     key = f"depot:rate:{bucket}:{caller}:{window}"
-    # add() is a no-op when the key exists; incr() is atomic on Redis.
-    await cache.aadd(key, 0, timeout=rate.seconds + 1)
     try:
-        count = await cache.aincr(key)
-    except ValueError:  # expired between the two calls
-        await cache.aset(key, 1, timeout=rate.seconds + 1)
-        count = 1
+        # add() is a no-op when the key exists; incr() is atomic on Redis.
+        await cache.aadd(key, 0, timeout=rate.seconds + 1)
+        try:
+            count = await cache.aincr(key)
+        except ValueError:  # expired between the two calls
+            await cache.aset(key, 1, timeout=rate.seconds + 1)
+            count = 1
+    except Exception as error:
+        # The counters live in the cache (Redis in production): while it is down, requests
+        # are not counted rather than all refused. /readyz reports the outage.
+        logger.warning("rate limits not counted, the cache failed: %s", type(error).__name__)
+        return None
     reset = max(int((window + 1) * rate.seconds - now), 1)
     return Verdict(count <= rate.limit, rate.limit, max(rate.limit - count, 0), reset)
 

@@ -177,3 +177,22 @@ def test_every_post_documents_the_idempotency_key() -> None:
     for operation in posts:
         names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
         assert names.count("Idempotency-Key") == 1, operation["operationId"]
+
+
+def test_without_its_store_a_keyed_request_is_refused_not_run_twice(
+    tenant: Tenant,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.core.cache import cache
+
+    async def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Redis is gone")
+
+    monkeypatch.setattr(cache, "aget", down)
+    client = AsgiClient(tenant.owner_key)
+    response = client.post("/api/sessions", json={}, headers=_keyed("k"))
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    assert not Session.objects.exists()
+    # Without a key the request does not need the store.
+    assert client.post("/api/sessions", json={}).status_code == 201

@@ -127,3 +127,20 @@ def test_every_api_operation_documents_429() -> None:
     assert missing == []
     sample = schema["paths"]["/api/sessions"]["get"]["responses"]["429"]
     assert set(sample["headers"]) >= {"Retry-After", "RateLimit-Remaining"}
+
+
+def test_while_the_cache_is_down_requests_are_not_counted_but_served(
+    tenant: Tenant,
+    rates,  # type: ignore[no-untyped-def]
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.core.cache import cache
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("Redis is gone")
+
+    monkeypatch.setattr(cache, "aadd", down)
+    client = AsgiClient(tenant.owner_key)
+    answers = [client.get("/api/sessions") for _ in range(5)]  # the read budget is 3
+    assert {a.status_code for a in answers} == {200}
+    assert "ratelimit-limit" not in answers[0].headers
