@@ -173,6 +173,18 @@ def test_upload_a_file_artifact(asgi_owner: AsgiClient) -> None:
     )
 
 
+def test_a_list_sent_as_repeated_form_parts_keeps_every_value(asgi_owner: AsgiClient) -> None:
+    """What generated clients send for a list in multipart (`tags=t1`, `tags=t2`): only the
+    last part was kept before, silently. httpx's multipart encoder repeats list parts."""
+    response = asgi_owner.post(
+        f"{NS}/artifacts/upload",
+        files={"file": ("notes.txt", b"some notes")},
+        data={"name": "n", "tags": ["t1", "t2"], "keywords": ["only"]},
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["tags"], response.json()["keywords"]) == (["t1", "t2"], ["only"])
+
+
 def test_upload_without_file_or_with_bad_fields_leaves_nothing(asgi_owner: AsgiClient) -> None:
     assert asgi_owner.upload(f"{NS}/artifacts/upload", b"x", field="other").status_code == 422
     bad = asgi_owner.upload(f"{NS}/artifacts/upload", b"x", metadata="nope")
