@@ -18,7 +18,7 @@ SCRIPT = "<script>document.title='owned'</script>"
 HOSTILE_TYPES = [
     "text/plain, text/html",
     "text/plain,text/html",
-    "text/plain; a=\"x,y\", text/html",
+    'text/plain; a="x,y", text/html',
     "text/plain\r\nX-Injected: 1",
     "text/plain\nContent-Type: text/html",
     "text/plain\x00",
@@ -179,7 +179,10 @@ def test_rows_written_before_the_check_are_served_as_sandboxed_attachments(
     assert "," not in response.headers["content-type"]
     assert "x-injected" not in response.headers
     meta = asgi_owner.get(f"/api/sessions/xss/artifacts/{artifact.artifact_id}").json()
-    assert meta["data_uri"].split(";")[0].split(",")[0] in {"data:text/html", "data:application/octet-stream"}
+    assert meta["data_uri"].split(";")[0].split(",")[0] in {
+        "data:text/html",
+        "data:application/octet-stream",
+    }
 
 
 @pytest.mark.parametrize(
