@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from artifacts.content import download_name
 from artifacts.locks import artifact_latest_for_update, artifact_root_for_update
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
 from artifacts.tasks import index_artifact as index_artifact_task
@@ -118,7 +119,9 @@ def _record(artifact: Artifact, kind: EventKind) -> None:
         session=Session(pk=artifact.session_id) if artifact.session_id else None,
         namespace_id=artifact.namespace_id,
         artifact_id=artifact.artifact_id,
-        name=artifact.file_name or artifact.name,
+        # The display name of §6 (at most 255 characters), as meta `name` and downloads carry
+        # it: a title may be 500 characters, the event's column holds 255.
+        name=download_name(artifact),
         size=artifact.size_bytes,
         mime=artifact.content_type,
         hash=artifact.content_hash,

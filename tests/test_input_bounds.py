@@ -153,16 +153,9 @@ def test_a_cursor_past_bigint_is_422(owner: APIClient, url: str) -> None:
 
 # --- item 4: strings fit their columns, or are cut where they are copied ---
 
+
 # Artifacts names (titles) may be 500 characters; the event's `name` (a display name, like the
 # meta `name` that GET /api/sessions/{sid}/artifacts/{id} answers) holds 255.
-NEEDS_SERVICE_CUT = pytest.mark.xfail(
-    strict=True,
-    reason="artifacts/services.py::_record and the artifact.updated event copy the 500-character "
-    "title into Event.name (255): they must pass `download_name(artifact)` (issue 14, item 4)",
-)
-
-
-@NEEDS_SERVICE_CUT
 def test_a_long_flat_title_is_stored_whole_and_its_event_name_fits(owner: APIClient) -> None:
     title = "t" * 500
     response = owner.post(
@@ -182,7 +175,6 @@ def test_a_long_flat_title_is_stored_whole_and_its_event_name_fits(owner: APICli
     assert event.name is not None and len(event.name) <= 255
 
 
-@NEEDS_SERVICE_CUT
 def test_long_names_on_create_update_and_version_keep_event_names_fitting(
     owner: APIClient,
 ) -> None:
@@ -512,7 +504,7 @@ def _titled(owner: APIClient, title: str, content: str) -> str:
     """An inline artifact in session `dn` whose stored title is `title`.
 
     The title is written to the row directly: on PostgreSQL, a title over 255 characters is
-    refused by the event's copy of it until that copy is cut (NEEDS_SERVICE_CUT above), and
+    refused by the event's copy of it before that copy was cut (artifacts/services.py), and
     what is tested here is how a stored title is served."""
     response = owner.post(
         "/api/artifacts",
