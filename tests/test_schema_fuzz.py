@@ -14,9 +14,10 @@ every case goes through that same application in process:
   every step on the owner's objects is sent first with a second organization's key, which
   must get a 404 (or the 400/422 that input naming nothing it can see gets), never a 2xx,
   403 or 409, and never an answer carrying one of the owner's minted ids;
-- plain tests for what the fuzzing found in the schema and was fixed here;
-- a strict xfail per known finding whose fix lives in a file this module does not own, so a
-  finding stays visible and its xfail turns red the day the fix lands.
+- plain tests for what the fuzzing found and was fixed (the schema here; the reused-key 422
+  and scalar coercion elsewhere);
+- a strict xfail per open known finding (none at the moment), so a finding stays visible and
+  its xfail turns red the day the fix lands.
 
 Budget: a fixed seed and derandomized generation, so a run is repeatable; DEPOT_FUZZ_EXAMPLES
 examples per operation (default 12) and DEPOT_FUZZ_SCENARIOS stateful scenarios (default 12)
