@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from artifacts.models import Artifact, Source
+from sessions_app.admin import AuditedAdmin
 
 
 class VersionInline(admin.TabularInline):
@@ -56,7 +57,7 @@ class ExpiryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(admin.ModelAdmin):
+class ArtifactAdmin(AuditedAdmin):
     list_display = [
         "name",
         "artifact_id",
@@ -108,7 +109,7 @@ class ArtifactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(AuditedAdmin):
     list_display = ["source_id", "name", "namespace", "created_by", "created_at"]
     search_fields = ["source_id", "name"]
     list_select_related = ["namespace__workspace__organization"]

@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from artifacts.content import download_name
 from artifacts.locks import artifact_latest_for_update, artifact_root_for_update
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
 from artifacts.tasks import index_artifact as index_artifact_task
@@ -29,8 +28,9 @@ from attachments import storage
 from attachments.content import display_name, sniff_mime
 from attachments.services import blob_acquire, blob_release, blob_staged
 from sessions_app import events
+from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict
-from sessions_app.models import EventKind, Namespace, Session, Thread
+from sessions_app.models import AuditAction, EventKind, Namespace, Session, Thread
 
 # Fields a new version inherits from the one it replaces.
 INHERITED_FIELDS = (
@@ -119,9 +119,9 @@ def _record(artifact: Artifact, kind: EventKind) -> None:
         session=Session(pk=artifact.session_id) if artifact.session_id else None,
         namespace_id=artifact.namespace_id,
         artifact_id=artifact.artifact_id,
-        # The display name of §6 (at most 255 characters), as meta `name` and downloads carry
-        # it: a title may be 500 characters, the event's column holds 255.
-        name=download_name(artifact),
+        # A display name (§6: at most 255 characters, no control characters): a title may be
+        # 500 characters, the event's column holds 255.
+        name=display_name(artifact.file_name or artifact.name),
         size=artifact.size_bytes,
         mime=artifact.content_type,
         hash=artifact.content_hash,
@@ -240,7 +240,7 @@ def artifact_update(*, artifact: Artifact, fields: dict[str, Any]) -> Artifact:
 
 
 @transaction.atomic
-def artifact_delete(*, artifact: Artifact) -> None:
+def artifact_delete(*, artifact: Artifact, actor: Actor = None) -> None:
     """Delete the artifact with all its versions; their bytes go once nothing uses them."""
     root = artifact_root_for_update(artifact.root_pk)
     versions = Artifact.objects.filter(root=root)
@@ -253,6 +253,15 @@ def artifact_delete(*, artifact: Artifact) -> None:
     root.delete()
     for blob_id in blob_ids:
         blob_release(blob_id=blob_id)
+    audit_record(
+        action=AuditAction.ARTIFACT_DELETED,
+        actor=actor,
+        organization_id=Namespace.objects.values_list("workspace__organization_id", flat=True)
+        .filter(pk=root.namespace_id)
+        .first(),
+        target=root.artifact_id,
+        detail={"name": latest.name, "versions": latest.version},
+    )
     _record(latest, EventKind.ARTIFACT_DELETED)
 
 
@@ -291,7 +300,7 @@ def artifacts_purge_expired(*, namespace: Namespace | None = None) -> int:
             latest = Artifact.objects.filter(root_id=root_id, is_latest=True).first()
             if latest is None or not latest.is_expired:
                 continue
-            artifact_delete(artifact=latest)
+            artifact_delete(artifact=latest, actor="command:purge_expired")
             purged += 1
     return purged
 

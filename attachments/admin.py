@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from attachments.models import Attachment, Blob
+from sessions_app.admin import AuditedAdmin
 
 
 @admin.register(Blob)
-class BlobAdmin(admin.ModelAdmin):
+class BlobAdmin(AuditedAdmin):
     list_display = ["sha256", "size", "created_at"]
     search_fields = ["sha256"]
     readonly_fields = ["sha256", "size", "created_at"]
@@ -21,7 +22,7 @@ class BlobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(AuditedAdmin):
     list_display = [
         "name",
         "attachment_id",

@@ -27,9 +27,10 @@ from attachments.locks import blob_for_update, existing_blob_for_update
 from attachments.models import Attachment, AttachmentSource, Blob, blob_key
 from attachments.tasks import extract_attachment_text
 from sessions_app import events
+from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, StorageUnavailable
 from sessions_app.locks import session_for_update
-from sessions_app.models import EventKind, Session
+from sessions_app.models import AuditAction, EventKind, Session
 from sessions_app.signals import session_completed, session_deleting
 
 logger = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ def attachment_create(
 
 
 @transaction.atomic
-def attachment_delete(*, attachment: Attachment) -> None:
+def attachment_delete(*, attachment: Attachment, actor: Actor = None) -> None:
     # A session's attachment rows are written under the session's lock (uploads count them
     # under it, completion purges them under it), so take it before deleting one.
     session = session_for_update(attachment.session_id)
@@ -211,6 +212,13 @@ def attachment_delete(*, attachment: Attachment) -> None:
     attachment.delete()
     if blob_id is not None:
         blob_release(blob_id=blob_id)
+    audit_record(
+        action=AuditAction.ATTACHMENT_DELETED,
+        actor=actor,
+        organization_id=session.organization_id,
+        target=attachment.attachment_id,
+        detail={"session_id": session.session_id, "name": attachment.name},
+    )
     events.event_append(
         session=session, kind=EventKind.ATTACHMENT_DELETED, **_event_fields(attachment)
     )

@@ -5,8 +5,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from sessions_app import services
+from sessions_app.audit import audit_record
 from sessions_app.models import (
     ApiKey,
+    AuditAction,
+    AuditEntry,
     Event,
     Membership,
     Namespace,
@@ -18,6 +21,65 @@ from sessions_app.models import (
 )
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Every add, change and delete made through admin also goes to the audit log, with the
+    operator as the actor (Django's own admin log stays as it is)."""
+
+    def _audit(self, request: HttpRequest, action: AuditAction, obj: Any, detail: Any) -> None:
+        audit_record(
+            action=action,
+            actor=request.user,  # type: ignore[arg-type]  # admin views need a login
+            organization_id=_organization_of(obj),
+            target=f"{obj._meta.label}:{obj.pk} {obj}",
+            detail={"change": detail} if detail else {},
+        )
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        self._audit(request, AuditAction.ADMIN_ADDED, obj, message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        self._audit(request, AuditAction.ADMIN_CHANGED, obj, message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        for obj in queryset:
+            self._audit(request, AuditAction.ADMIN_DELETED, obj, None)
+        return super().log_deletions(request, queryset)
+
+
+def _organization_of(obj: Any) -> int | None:
+    """The organization an admin-edited row belongs to, where it says."""
+    for path in ("organization_id", "workspace.organization_id", "session.organization_id"):
+        value: Any = obj
+        for part in path.split("."):
+            value = getattr(value, part, None)
+        if isinstance(value, int):
+            return value
+    namespace = getattr(obj, "namespace", None)
+    workspace = getattr(namespace, "workspace", None)
+    return getattr(workspace, "organization_id", None)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only: nobody adds, changes or deletes an entry here."""
+
+    list_display = ["created_at", "organization", "actor", "action", "target"]
+    list_filter = ["action", "organization"]
+    search_fields = ["actor", "target"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class WorkspaceInline(admin.TabularInline):
     model = Workspace
     extra = 0
@@ -27,7 +89,7 @@ class WorkspaceInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditedAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
     inlines = [WorkspaceInline]
@@ -41,7 +103,7 @@ class NamespaceInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(AuditedAdmin):
     list_display = ["slug", "organization", "name", "created_at"]
     list_filter = ["organization"]
     search_fields = ["slug", "name"]
@@ -55,20 +117,20 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Namespace)
-class NamespaceAdmin(admin.ModelAdmin):
+class NamespaceAdmin(AuditedAdmin):
     list_display = ["slug", "workspace", "created_at"]
     list_filter = ["workspace__organization"]
     list_select_related = ["workspace__organization"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin):
     list_display = ["user", "organization", "read_only", "created_at"]
     list_select_related = ["user", "organization"]
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(AuditedAdmin):
     list_display = ["session_id", "organization", "namespace", "status", "reference", "created_at"]
     list_filter = ["status", "organization"]
     search_fields = ["session_id", "reference", "user_reference", "workflow_id"]
@@ -86,14 +148,14 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Thread)
-class ThreadAdmin(admin.ModelAdmin):
+class ThreadAdmin(AuditedAdmin):
     list_display = ["thread_id", "namespace", "created_at"]
     search_fields = ["thread_id"]
     list_select_related = ["namespace__workspace__organization"]
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(AuditedAdmin):
     list_display = ["event_id", "session", "sequence", "kind", "name", "size", "created_at"]
     list_filter = ["kind"]
     search_fields = ["event_id", "session__session_id", "artifact_id", "attachment_id"]
@@ -108,7 +170,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedAdmin):
     list_display = [
         "__str__",
         "organization",
@@ -137,7 +199,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
     ]
     readonly_fields = ["revoked_at", "last_used_at"]
-    actions = ["revoke_keys"]
+    actions = ["revoke_keys", "rotate_keys"]
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
@@ -150,6 +212,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             read_only=obj.read_only,
             expires_at=obj.expires_at,
             name=obj.name,
+            actor=request.user,  # type: ignore[arg-type]
         )
         obj.pk = api_key.pk
         self.message_user(
@@ -161,5 +224,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            services.api_key_revoke(api_key=api_key)
+            services.api_key_revoke(api_key=api_key, actor=request.user)  # type: ignore[arg-type]
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+
+    @admin.action(description="Rotate selected keys (new secret, old key revoked)")
+    def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset.filter(revoked_at__isnull=True):
+            _, raw_key = services.api_key_rotate(
+                api_key=api_key,
+                actor=request.user,  # type: ignore[arg-type]
+            )
+            self.message_user(
+                request,
+                f"{api_key.name or api_key.prefix}: new key (shown once, copy it now): {raw_key}",
+                messages.WARNING,
+            )

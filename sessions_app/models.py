@@ -266,3 +266,47 @@ class Event(models.Model):
     @staticmethod
     def mint_id() -> str:
         return f"evt_{uuid.uuid4().hex}"
+
+
+class AuditAction(models.TextChoices):
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_ROTATED = "api_key.rotated"
+    API_KEY_REVOKED = "api_key.revoked"
+    SESSION_DELETED = "session.deleted"
+    ATTACHMENT_DELETED = "attachment.deleted"
+    ARTIFACT_DELETED = "artifact.deleted"
+    ORPHANS_COLLECTED = "orphans.collected"
+    ADMIN_ADDED = "admin.added"
+    ADMIN_CHANGED = "admin.changed"
+    ADMIN_DELETED = "admin.deleted"
+
+
+class AuditEntry(models.Model):
+    """Who did what and when, from which key or user: key creation, rotation and revocation,
+    deletes, purges and admin actions. Append-only: written by the services that act (in the
+    same transaction), shown read-only in admin, never edited."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit"
+    )
+    action = models.CharField(max_length=64, choices=AuditAction.choices)
+    # "key:<name or prefix>", "user:<username>", or "command:<name>" for the operator's tools.
+    actor = models.CharField(max_length=255)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What was acted on: a public id, or a description for admin actions.
+    target = models.CharField(max_length=255)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["organization", "-id"], name="audit_per_organization")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.target}"

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from sessions_app.audit import Actor, audit_record
 from sessions_app.auth import Principal, generate_raw_key, hash_secret
 from sessions_app.errors import Conflict, InvalidInput, NotFound
 from sessions_app.events import EventDraft, event_append, events_append_to_namespace
@@ -13,6 +14,7 @@ from sessions_app.locks import session_for_update
 from sessions_app.models import (
     DEFAULT_NAMESPACE,
     ApiKey,
+    AuditAction,
     EventKind,
     Namespace,
     Organization,
@@ -58,6 +60,7 @@ def api_key_create(
     read_only: bool = False,
     expires_at: datetime | None = None,
     name: str = "",
+    actor: Actor = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the raw key, which is never stored or shown again."""
     if default_workspace.organization_id != organization.pk:
@@ -73,15 +76,59 @@ def api_key_create(
         prefix=prefix,
         secret_hash=hash_secret(raw_key),
     )
+    audit_record(
+        action=AuditAction.API_KEY_CREATED,
+        actor=actor,
+        organization_id=organization.pk,
+        target=f"key:{prefix}",
+        detail={
+            "name": name,
+            "read_only": read_only,
+            "workspace": default_workspace.slug,
+            "limited_to_workspace": limit_to_workspace,
+        },
+    )
     return api_key, raw_key
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, actor: Actor = None) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        audit_record(
+            action=AuditAction.API_KEY_REVOKED,
+            actor=actor,
+            organization_id=api_key.organization_id,
+            target=f"key:{api_key.prefix}",
+        )
     return api_key
+
+
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey, actor: Actor = None) -> tuple[ApiKey, str]:
+    """Replace a key by a new one with the same name, scope and expiry, and revoke the old
+    one; returns the new row and its raw key (shown once)."""
+    if api_key.revoked_at is not None:
+        raise Conflict("A revoked key cannot be rotated.")
+    new_key, raw_key = api_key_create(
+        organization=api_key.organization,
+        default_workspace=api_key.default_workspace,
+        limit_to_workspace=api_key.workspace_id is not None,
+        read_only=api_key.read_only,
+        expires_at=api_key.expires_at,
+        name=api_key.name,
+        actor=actor,
+    )
+    api_key_revoke(api_key=api_key, actor=actor)
+    audit_record(
+        action=AuditAction.API_KEY_ROTATED,
+        actor=actor,
+        organization_id=api_key.organization_id,
+        target=f"key:{api_key.prefix}",
+        detail={"replaced_by": f"key:{new_key.prefix}"},
+    )
+    return new_key, raw_key
 
 
 @transaction.atomic
@@ -191,7 +238,7 @@ def _unlink_survivors(session: Session) -> None:
 
 
 @transaction.atomic
-def session_delete(*, session: Session) -> None:
+def session_delete(*, session: Session, actor: Actor = None) -> None:
     """Delete a session with its files. The log is append-only: the session's events stay in
     its namespace's feed, and each file that goes with it gets its deletion event there (the
     session's own log goes with the session, so these are in the namespace feed only)."""
@@ -203,4 +250,11 @@ def session_delete(*, session: Session) -> None:
         owed.extend(drafts or ())
     namespace_id, public_id = session.namespace_id, session.session_id
     session.delete()
+    audit_record(
+        action=AuditAction.SESSION_DELETED,
+        actor=actor,
+        organization_id=session.organization_id,
+        target=public_id,
+        detail={"files_deleted": len(owed)},
+    )
     events_append_to_namespace(namespace_id=namespace_id, drafts=owed, session_public_id=public_id)

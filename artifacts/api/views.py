@@ -668,7 +668,7 @@ class NamespaceArtifactDetailView(NamespaceView):
         responses={204: OpenApiResponse(description="Deleted."), **error_responses(*WRITE_ERRORS)},
     )
     def delete(self, request: Request, **kwargs: str) -> Response:
-        services.artifact_delete(artifact=self.artifact(request))
+        services.artifact_delete(artifact=self.artifact(request), actor=get_principal(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

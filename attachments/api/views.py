@@ -104,7 +104,7 @@ class SessionUploadDetailView(APIView):
             principal=get_principal(request), session_id=session_id
         )
         attachment = selectors.attachment_get(session=session, public_id=attachment_id)
-        services.attachment_delete(attachment=attachment)
+        services.attachment_delete(attachment=attachment, actor=get_principal(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -228,5 +228,5 @@ class AppAttachmentDetailView(APIView):
             raise NotFound(f"File '{fileId}' not found in session '{criteria['sessionId']}'.")
         if criteria.get("sessionReference") and criteria["sessionReference"] != session.reference:
             raise NotFound(f"File '{fileId}' not found for that session reference.")
-        services.attachment_delete(attachment=attachment)
+        services.attachment_delete(attachment=attachment, actor=get_principal(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

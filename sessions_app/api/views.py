@@ -100,7 +100,7 @@ class SessionViewSet(viewsets.ViewSet):
     )
     def destroy(self, request: Request, session_id: str) -> Response:
         session = selectors.session_get(principal=get_principal(request), session_id=session_id)
-        services.session_delete(session=session)
+        services.session_delete(session=session, actor=get_principal(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from attachments import storage
 from attachments.models import Blob, blob_key
+from sessions_app.audit import audit_record
+from sessions_app.models import AuditAction
 
 
 class Command(BaseCommand):
@@ -63,6 +65,14 @@ class Command(BaseCommand):
             if not storage.exists(blob.storage_key):
                 missing += 1
                 self.stdout.write(f"MISSING bytes for blob {blob.sha256} (row {blob.pk})")
+        if not dry_run and (removed or aborted):
+            audit_record(
+                action=AuditAction.ORPHANS_COLLECTED,
+                actor="command:collect_orphans",
+                organization_id=None,  # blobs are shared by every organization
+                target="storage",
+                detail={"removed": removed, "aborted": aborted, "missing": missing},
+            )
         self.stdout.write(
             f"orphans removed: {removed}; unfinished uploads aborted: {aborted}; "
             f"young keys left for later: {kept_young}; rows with missing bytes: {missing}"
