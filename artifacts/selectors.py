@@ -1,6 +1,8 @@
 """Reads for artifacts: tenant scope, id resolution, lists, lineage."""
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
 
 from artifacts.models import Artifact
 from sessions_app.auth import Principal
@@ -134,3 +136,14 @@ def parse_type_list(value: str | list[str] | None) -> list[str]:
         return []
     items = value if isinstance(value, list) else value.split(",")
     return [item.strip() for item in items if item and item.strip()]
+
+
+def artifacts_usage(
+    *, organization_id: int, workspace_id: int | None = None, **kwargs: Any
+) -> dict[str, dict[str, int]]:
+    """`storage_usage` receiver: every version of the organization's artifacts."""
+    rows = Artifact.objects.filter(namespace__workspace__organization_id=organization_id)
+    if workspace_id is not None:
+        rows = rows.filter(namespace__workspace_id=workspace_id)
+    totals = rows.aggregate(count=Count("id"), bytes=Sum("size_bytes"))
+    return {"artifacts": {"count": totals["count"], "bytes": totals["bytes"] or 0}}

@@ -31,6 +31,7 @@ from sessions_app import events
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict
 from sessions_app.models import AuditAction, EventKind, Namespace, Session, Thread
+from sessions_app.quota import quota_check
 
 # Fields a new version inherits from the one it replaces.
 INHERITED_FIELDS = (
@@ -71,6 +72,10 @@ class NewContent:
     content_type: str = "text/markdown"
     staged: storage.StagedBlob | None = None
     file_name: str = ""
+
+    @property
+    def size(self) -> int:
+        return self.staged.size if self.staged is not None else len((self.text or "").encode())
 
     @property
     def content_hash(self) -> str:
@@ -151,6 +156,7 @@ def artifact_create(
     with _staged_content(content), transaction.atomic():
         # The blob before the session lookup, which may insert (and so lock) a session row.
         blob = blob_acquire(staged=content.staged) if content.staged is not None else None
+        quota_check(organization_id=namespace.workspace.organization_id, adding=content.size)
         row = Artifact(
             namespace=namespace,
             session=session_lookup() if session_lookup else None,
@@ -188,6 +194,12 @@ def artifact_version_create(
         latest = artifact_latest_for_update(root.pk)
         if latest.content_hash == content.content_hash:
             return _update_in_place(latest, fields), False
+        quota_check(
+            organization_id=Namespace.objects.values_list("workspace__organization_id", flat=True)
+            .filter(pk=root.namespace_id)
+            .get(),
+            adding=content.size,
+        )
         number = (
             Artifact.objects.filter(root=root).aggregate(Max("version"))["version__max"] or 0
         ) + 1

@@ -1,6 +1,8 @@
 """Reads for attachments, scoped through the session (and so the caller's principal)."""
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
 
 from attachments.models import Attachment, parse_attachment_id
 from sessions_app.errors import NotFound
@@ -38,3 +40,14 @@ def attachment_get_in_namespace(*, namespace: Namespace, public_id: str) -> Atta
     if attachment is None:
         raise NotFound(f"File '{public_id}' not found.")
     return attachment
+
+
+def attachments_usage(
+    *, organization_id: int, workspace_id: int | None = None, **kwargs: Any
+) -> dict[str, dict[str, int]]:
+    """`storage_usage` receiver: the organization's attachments that still hold bytes."""
+    rows = Attachment.objects.filter(session__organization_id=organization_id, purged=False)
+    if workspace_id is not None:
+        rows = rows.filter(session__namespace__workspace_id=workspace_id)
+    totals = rows.aggregate(count=Count("id"), bytes=Sum("size"))
+    return {"attachments": {"count": totals["count"], "bytes": totals["bytes"] or 0}}

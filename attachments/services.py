@@ -31,6 +31,7 @@ from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, StorageUnavailable
 from sessions_app.locks import session_for_update
 from sessions_app.models import AuditAction, EventKind, Session
+from sessions_app.quota import quota_check
 from sessions_app.signals import session_completed, session_deleting
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ def attachment_create(
         limit = settings.DEPOT_MAX_FILES_PER_SESSION
         if limit and Attachment.objects.filter(session=locked).count() >= limit:
             raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
+        quota_check(organization_id=locked.organization_id, adding=staged.size)
         attachment = Attachment.objects.create(
             session=locked,
             blob=blob,

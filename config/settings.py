@@ -286,6 +286,8 @@ DEPOT_IDEMPOTENCY_SECONDS = env.int("DEPOT_IDEMPOTENCY_SECONDS", default=24 * 36
 # A request body that stops arriving for this long is cut with a 408 (a slow client would
 # otherwise hold its connection and its staged bytes for ever). 0 disables.
 DEPOT_BODY_IDLE_SECONDS = env.float("DEPOT_BODY_IDLE_SECONDS", default=60.0)
+# Bytes an organization may store unless its own quota (admin) says otherwise; 0: no limit.
+DEPOT_STORAGE_QUOTA_BYTES = env.int("DEPOT_STORAGE_QUOTA_BYTES", default=0)
 # All text fields of one multipart upload together (description, metadata, names…).
 DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2)
 # Django's own check sits behind the gate's: the url-encoded form the upload middleware hands

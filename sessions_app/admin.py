@@ -19,6 +19,7 @@ from sessions_app.models import (
     Thread,
     Workspace,
 )
+from sessions_app.quota import organization_quota, organization_usage
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -90,9 +91,18 @@ class WorkspaceInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(AuditedAdmin):
-    list_display = ["slug", "name", "created_at"]
+    list_display = ["slug", "name", "storage_used", "storage_quota_bytes", "created_at"]
     search_fields = ["slug", "name"]
+    readonly_fields = ["storage_used"]
     inlines = [WorkspaceInline]
+
+    @admin.display(description="storage used (bytes)")
+    def storage_used(self, organization: Organization) -> str:
+        if organization.pk is None:
+            return "-"
+        usage = organization_usage(organization_id=organization.pk)
+        quota = organization_quota(organization_id=organization.pk)
+        return f"{usage['bytes']:,}" + (f" of {quota:,}" if quota else " (no quota)")
 
 
 class NamespaceInline(admin.TabularInline):

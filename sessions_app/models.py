@@ -21,6 +21,9 @@ session_id_validator = RegexValidator(SESSION_ID_PATTERN, SESSION_ID_MESSAGE)
 class Organization(models.Model):
     slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
+    # Bytes the organization may store (attachments and every artifact version, counted as
+    # stored, before deduplication); empty: DEPOT_STORAGE_QUOTA_BYTES (0 there: no limit).
+    storage_quota_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

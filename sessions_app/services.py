@@ -1,7 +1,7 @@
 """Writes for tenancy, sessions and API keys. Each service is atomic on its own."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -247,7 +247,8 @@ def session_delete(*, session: Session, actor: Actor = None) -> None:
     session_for_update(session.pk)
     owed: list[EventDraft] = []
     for _, drafts in session_deleting.send(sender=Session, session=session):
-        owed.extend(drafts or ())
+        # django-stubs types a receiver's answer as str; these receivers return draft lists.
+        owed.extend(cast("list[EventDraft]", drafts) or [])
     namespace_id, public_id = session.namespace_id, session.session_id
     session.delete()
     audit_record(

@@ -11,3 +11,6 @@ session_completed = Signal()
 # A receiver that deletes rows with the session returns their deletion events (a list of
 # `events.EventDraft`), which `session_delete` appends last, to the namespace feed.
 session_deleting = Signal()
+# Sent by `organization_usage`; kwargs: `organization_id`, `workspace_id` (None: all of the
+# organization). Each app that stores bytes answers {"<kind>": {"count": n, "bytes": b}}.
+storage_usage = Signal()
