@@ -37,8 +37,8 @@ from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
-from sessions_app.auth import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
 from sessions_app.models import ApiKey
+from sessions_app.principals import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
 
 Scope = dict[str, Any]
 # Methods that carry no body in practice; a body that arrives anyway still meets the caps.

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from sessions_app.auth import Principal
 from sessions_app.models import AuditAction, AuditEntry
+from sessions_app.principals import Principal
 
 # A request's principal, a Django user (admin), or a label for the operator's commands
 # ("command:purge_expired"); None when nothing says.

@@ -1,128 +1,26 @@
-"""Who is calling: API keys and Django logins, both reduced to one `Principal`."""
+"""DRF's side of who is calling: the key authentication class, the tenant permission and
+`get_principal`. The domain objects are in sessions_app/principals.py (re-exported here for
+the callers that still import them from this module)."""
 
-import hashlib
-import hmac
-import secrets
-from dataclasses import dataclass
-from datetime import timedelta
-from functools import cached_property
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from sessions_app.models import DEFAULT_NAMESPACE, ApiKey, Membership, Namespace, Workspace
-
-KEY_PREFIX = "dpt_"
-# The ApiKey the ASGI request gate (config/request_gate.py) authenticated, in the request's
-# scope, so the key is looked up once per request.
-SCOPE_API_KEY = "depot.api_key"
-# Skip the `last_used_at` write when the stored value is this fresh: one write per key a minute.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-@dataclass(eq=False)
-class Principal:
-    """The tenant a request acts for. Views and selectors scope every query through it."""
-
-    organization_id: int
-    default_workspace_id: int
-    workspace_limit_id: int | None = None
-    read_only: bool = False
-    api_key_id: int | None = None
-    user_id: int | None = None
-    # Who did it, for `created_by` fields: "key:<name or prefix>" or "user:<username>".
-    label: str = ""
-
-    # DRF and Django check these on `request.user`.
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-
-    @property
-    def pk(self) -> str:
-        return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
-
-    def can_see_workspace(self, workspace_id: int) -> bool:
-        return self.workspace_limit_id is None or self.workspace_limit_id == workspace_id
-
-    @cached_property
-    def default_namespace(self) -> Namespace:
-        namespace, _ = Namespace.objects.select_related("workspace__organization").get_or_create(
-            workspace_id=self.default_workspace_id, slug=DEFAULT_NAMESPACE
-        )
-        return namespace
-
-
-def hash_secret(raw_key: str) -> str:
-    # Keys carry 256 random bits, so a fast hash is enough (as GitHub and Stripe tokens do).
-    return hashlib.sha256(raw_key.encode()).hexdigest()
-
-
-def generate_raw_key() -> tuple[str, str]:
-    """Returns (prefix, full key)."""
-    prefix = secrets.token_hex(6)
-    return prefix, f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-
-
-def principal_for_key(api_key: ApiKey) -> Principal:
-    return Principal(
-        organization_id=api_key.organization_id,
-        default_workspace_id=api_key.default_workspace_id,
-        workspace_limit_id=api_key.workspace_id,
-        read_only=api_key.read_only,
-        api_key_id=api_key.pk,
-        label=f"key:{api_key.name or api_key.prefix}",
-    )
-
-
-def authenticate_raw_key(raw_key: str) -> ApiKey | None:
-    """The usable key matching `raw_key`, or None. Compares hashes in constant time."""
-    if not raw_key.startswith(KEY_PREFIX):
-        return None
-    prefix, _, _ = raw_key[len(KEY_PREFIX) :].partition("_")
-    api_key = ApiKey.objects.filter(prefix=prefix).first()
-    if api_key is None or not hmac.compare_digest(api_key.secret_hash, hash_secret(raw_key)):
-        return None
-    if not api_key.is_usable:
-        return None
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    return api_key
-
-
-def raw_key_from_headers(headers: dict[str, str]) -> str | None:
-    """`headers` keyed by lower-case name. `X-API-Key` first, then `Authorization: Bearer`."""
-    if key := headers.get("x-api-key", "").strip():
-        return key
-    scheme, _, credentials = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return None
-
-
-def principal_for_user(user: Any) -> Principal | None:
-    """A logged-in Django user acts in the first organization they are a member of."""
-    membership = (
-        Membership.objects.filter(user_id=user.pk).order_by("organization__slug", "id").first()
-    )
-    if membership is None:
-        return None
-    workspace = (
-        Workspace.objects.filter(organization_id=membership.organization_id).order_by("id").first()
-    )
-    if workspace is None:
-        return None
-    return Principal(
-        organization_id=membership.organization_id,
-        default_workspace_id=workspace.pk,
-        read_only=membership.read_only,
-        user_id=user.pk,
-        label=f"user:{user.get_username()}",
-    )
+from sessions_app.models import ApiKey
+from sessions_app.principals import (  # noqa: F401  (re-exported)
+    KEY_PREFIX,
+    LAST_USED_RESOLUTION,
+    SCOPE_API_KEY,
+    Principal,
+    authenticate_raw_key,
+    generate_raw_key,
+    hash_secret,
+    principal_for_key,
+    principal_for_user,
+    raw_key_from_headers,
+)
 
 
 class ApiKeyAuthentication(BaseAuthentication):

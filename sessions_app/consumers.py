@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -35,15 +36,9 @@ from channels.generic.http import AsyncHttpConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from sessions_app.api.event_views import answer_long_poll, namespace_feed, session_feed
-from sessions_app.events import (
-    SESSION_ID_RE,
-    Feed,
-    Waiter,
-    events_head_async,
-    events_read_async,
-    message_batches,
-)
+from sessions_app.events import SESSION_ID_RE, Feed, Waiter, events_head_async, events_read_async
+from sessions_app.events.long_poll import answer_long_poll, namespace_feed, session_feed
+from sessions_app.models import EventKind
 from sessions_app.ws_auth import CLOSE_INVALID, CLOSE_UNAUTHENTICATED
 
 # RFC 6455 §7.4.1 codes for frames we cannot take.
@@ -64,6 +59,31 @@ NO_CHANNEL_LAYER = "depot.none"
 # A socket that could not subscribe (Redis down) tries again this often. Not at every poll: each
 # failed try leaves a small queue behind in channels-redis.
 RESUBSCRIBE_SECONDS = 30.0
+
+
+# WebSocket message types (product.md §6): seed-000 clients expect `artifact_created` for
+# anything that makes new content visible.
+MESSAGE_TYPES = {
+    EventKind.ATTACHMENT_CREATED: "artifact_created",
+    EventKind.ARTIFACT_CREATED: "artifact_created",
+    EventKind.ARTIFACT_VERSION_CREATED: "artifact_created",
+    EventKind.ARTIFACT_UPDATED: "artifact_updated",
+    EventKind.ATTACHMENT_DELETED: "artifact_deleted",
+    EventKind.ARTIFACT_DELETED: "artifact_deleted",
+    EventKind.SESSION_COMPLETED: "session_completed",
+}
+
+
+def message_batches(events: Iterable[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Consecutive events of the same WebSocket message type travel together, in order."""
+    batches: list[tuple[str, list[dict[str, Any]]]] = []
+    for event in events:
+        message_type = MESSAGE_TYPES[EventKind(event["kind"])]
+        if batches and batches[-1][0] == message_type:
+            batches[-1][1].append(event)
+        else:
+            batches.append((message_type, [event]))
+    return batches
 
 
 class SessionEventsConsumer(AsyncJsonWebsocketConsumer):

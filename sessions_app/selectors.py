@@ -4,9 +4,9 @@ import re
 
 from django.db.models import QuerySet
 
-from sessions_app.auth import Principal
 from sessions_app.errors import InvalidInput, NotFound
 from sessions_app.models import SESSION_ID_MESSAGE, SESSION_ID_PATTERN, Namespace, Session
+from sessions_app.principals import Principal
 
 _session_id_re = re.compile(SESSION_ID_PATTERN)
 

@@ -7,7 +7,6 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from sessions_app.audit import Actor, audit_record
-from sessions_app.auth import Principal, generate_raw_key, hash_secret
 from sessions_app.errors import Conflict, InvalidInput, NotFound
 from sessions_app.events import EventDraft, event_append, events_append_to_namespace
 from sessions_app.locks import session_for_update
@@ -22,6 +21,7 @@ from sessions_app.models import (
     SessionStatus,
     Workspace,
 )
+from sessions_app.principals import Principal, generate_raw_key, hash_secret
 from sessions_app.signals import session_completed, session_deleting
 
 

@@ -113,3 +113,46 @@ def test_apps_import_only_downwards_and_never_config() -> None:
             if other == "config" or APP_ORDER[other] > APP_ORDER[app]:
                 wrong.append(f"{module} imports {target}")
     assert wrong == []
+
+
+TRANSPORTS = ("sessions_app.consumers", "sessions_app.routing", "sessions_app.ws_auth")
+
+
+def test_no_transport_imports_a_views_module() -> None:
+    """The WebSocket and long-poll consumers answer through sessions_app.events, never
+    through another transport's views."""
+    graph = _graph()
+    wrong = [
+        f"{module} imports {target}"
+        for module in TRANSPORTS
+        for target in graph[module]
+        if target.endswith("views") or (".api." in target and "views" in target)
+    ]
+    assert wrong == []
+
+
+def _imports_anything_from(module: str, prefix: str) -> bool:
+    tree = ast.parse(_product_modules()[module].read_text())
+    for node in ast.walk(tree):
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+        if any(name == prefix or name.startswith(prefix + ".") for name in names):
+            return True
+    return False
+
+
+def test_selectors_and_the_event_log_do_not_know_drf() -> None:
+    plain = [
+        "sessions_app.selectors",
+        "sessions_app.principals",
+        "sessions_app.events.log",
+        "sessions_app.events.feeds",
+        "sessions_app.events.waiting",
+        "attachments.selectors",
+    ]
+    assert [m for m in plain if _imports_anything_from(m, "rest_framework")] == []

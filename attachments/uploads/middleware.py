@@ -30,7 +30,7 @@ from django.conf import settings
 
 from attachments import storage
 from attachments.uploads.multipart import ClientGone, FilePart, FormCollector, UploadRejected
-from sessions_app.auth import SCOPE_API_KEY
+from sessions_app.principals import SCOPE_API_KEY
 
 logger = logging.getLogger(__name__)
 

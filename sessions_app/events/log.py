@@ -1,0 +1,164 @@
+"""The event log's write side: the one place events are appended.
+
+Numbering (engineering.md, "Event cursors"): a session's events are numbered under the session
+row's lock, and every event also gets a namespace number under the namespace row's lock, so in
+both feeds sequence order is commit order and a reader following `after=` never skips one.
+The session and the namespace are the last two rows of the one lock order (sessions_app/locks.py),
+and the append is the last statement of every write, so the namespace lock serialises the
+writers of one namespace only for the instant between the append and the commit.
+
+The log is append-only: deleting a session keeps its events (they lose the link to the session
+row, not its public id) and appends one deletion event per file that went with it.
+
+Channel-layer messages sent on commit are wake-ups only: readers always go back to the database,
+and also look on a timer, so a dropped wake-up costs latency, never an event.
+"""
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from sessions_app.locks import namespace_for_update, require_atomic, session_for_update
+from sessions_app.models import SESSION_ID_PATTERN, ChangeType, Event, EventKind, Namespace, Session
+
+SESSION_ID_RE = re.compile(SESSION_ID_PATTERN)
+
+logger = logging.getLogger(__name__)
+
+CHANGE_TYPES = {
+    EventKind.ATTACHMENT_CREATED: ChangeType.CREATED,
+    EventKind.ATTACHMENT_DELETED: ChangeType.DELETED,
+    EventKind.ARTIFACT_CREATED: ChangeType.CREATED,
+    EventKind.ARTIFACT_VERSION_CREATED: ChangeType.CREATED,
+    EventKind.ARTIFACT_UPDATED: ChangeType.UPDATED,
+    EventKind.ARTIFACT_DELETED: ChangeType.DELETED,
+    EventKind.SESSION_COMPLETED: ChangeType.UPDATED,
+}
+WAKEUP_TYPE = "events.wakeup"
+# --- wake-up groups ---
+
+
+def session_group(organization_id: int, session_id: str) -> str:
+    """Keyed by the public id, not the row, so a watcher can wait for a session that does not
+    exist yet; hashed because group names are limited to 100 safe characters."""
+    digest = hashlib.sha256(f"{organization_id}:{session_id}".encode()).hexdigest()[:40]
+    return f"depot.session.{digest}"
+
+
+def namespace_group(namespace_id: int) -> str:
+    return f"depot.namespace.{namespace_id}"
+
+
+def _wake(groups: list[str]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for group in groups:
+            await layer.group_send(group, {"type": WAKEUP_TYPE})
+
+    try:
+        async_to_sync(send_all)()
+    except Exception as error:
+        # One line, not a traceback: with Redis down this happens on every write, and the
+        # readers' timers still deliver the event.
+        logger.warning("event wake-up failed for %s: %s: %s", groups, type(error).__name__, error)
+
+
+# --- writing ---
+
+
+def event_append(
+    *,
+    kind: EventKind,
+    session: Session | None = None,
+    namespace_id: int | None = None,
+    **payload: Any,
+) -> Event:
+    """Append one event inside the caller's transaction, as its last statement: this locks the
+    namespace row, the last lock of the order (sessions_app/locks.py).
+
+    Session events go to the session's log and to its namespace's feed; an artifact without a
+    session passes its `namespace_id` and lands in the namespace feed only."""
+    require_atomic("event_append")
+    sequence = None
+    session_public_id = ""
+    groups = []
+    if session is not None:
+        locked = session_for_update(
+            session.pk, "id", "organization_id", "session_id", "namespace_id", "last_event_sequence"
+        )
+        sequence = locked.last_event_sequence + 1
+        Session.objects.filter(pk=locked.pk).update(last_event_sequence=sequence)
+        session.last_event_sequence = sequence
+        session_public_id = locked.session_id
+        namespace_id = namespace_id or locked.namespace_id
+        groups.append(session_group(locked.organization_id, locked.session_id))
+    if namespace_id is None:
+        raise ValueError("an event needs a session or a namespace")
+    namespace_sequence = _namespace_sequences(namespace_id, 1)
+    groups.append(namespace_group(namespace_id))
+    event = Event.objects.create(
+        event_id=Event.mint_id(),
+        session_id=session.pk if session is not None else None,
+        session_public_id=session_public_id,
+        sequence=sequence,
+        namespace_id=namespace_id,
+        namespace_sequence=namespace_sequence,
+        kind=kind,
+        change_type=CHANGE_TYPES[kind],
+        **payload,
+    )
+    transaction.on_commit(lambda: _wake(groups))
+    return event
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event a write owes the log, appended by the service that owns the transaction once
+    its other statements ran (a signal receiver returns these instead of appending itself)."""
+
+    kind: EventKind
+    payload: dict[str, Any]
+
+
+def events_append_to_namespace(
+    *, namespace_id: int, drafts: list[EventDraft], session_public_id: str = ""
+) -> list[Event]:
+    """Append `drafts` to the namespace feed alone, in one lock and one insert, as the last
+    statement of the write. For events of a session that is gone (its log went with it):
+    `session_public_id` still says which session they were about."""
+    require_atomic("events_append_to_namespace")
+    if not drafts:
+        return []
+    last = _namespace_sequences(namespace_id, len(drafts))
+    events = Event.objects.bulk_create(
+        Event(
+            event_id=Event.mint_id(),
+            session_public_id=session_public_id,
+            namespace_id=namespace_id,
+            namespace_sequence=last - len(drafts) + number,
+            kind=draft.kind,
+            change_type=CHANGE_TYPES[draft.kind],
+            **draft.payload,
+        )
+        for number, draft in enumerate(drafts, start=1)
+    )
+    groups = [namespace_group(namespace_id)]
+    transaction.on_commit(lambda: _wake(groups))
+    return events
+
+
+def _namespace_sequences(namespace_id: int, count: int) -> int:
+    """Hand out `count` namespace sequences under the namespace row's lock; returns the last."""
+    namespace = namespace_for_update(namespace_id)
+    last = namespace.last_event_sequence + count
+    Namespace.objects.filter(pk=namespace_id).update(last_event_sequence=last)
+    return last
