@@ -481,6 +481,9 @@ ARTIFACT_PARAMETER = OpenApiParameter(
     "artifact_id",
     str,
     OpenApiParameter.PATH,
+    # The ids Depot mints (artifacts.models.mint_artifact_id). Without it `query` and `upload`
+    # were valid ids, and a PUT to …/artifacts/query reached the search route's 405.
+    pattern=r"^art_[0-9a-f]{32}$",
     description="A root id (the artifact) or a version's id.",
 )
 

@@ -206,7 +206,15 @@ class AppAttachmentDetailView(APIView):
         operation_id="app_attachments_delete",
         summary="Delete an uploaded file",
         parameters=[
-            OpenApiParameter("fileId", str, OpenApiParameter.PATH, description="`f-<uuid>`"),
+            # Without the pattern `upload` was a valid id, and its DELETE reached the upload
+            # route's 405.
+            OpenApiParameter(
+                "fileId",
+                str,
+                OpenApiParameter.PATH,
+                pattern=r"^f-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+                description="`f-<uuid>`",
+            ),
             OpenApiParameter("sessionId", str, OpenApiParameter.QUERY, required=False),
             OpenApiParameter("sessionReference", str, OpenApiParameter.QUERY, required=False),
         ],
