@@ -336,16 +336,22 @@ def iter_keys(prefix: str) -> Iterator[tuple[str, datetime]]:
                     continue  # removed while we walked
                 yield path.relative_to(root).as_posix(), modified
         return
+    for key, item in _s3_listing(prefix, "list_objects_v2", "Contents"):
+        yield key, item["LastModified"]
+
+
+def _s3_listing(prefix: str, operation: str, items: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(key relative to the storage's location, item) of every entry an S3 listing operation
+    pages through under `prefix`."""
     storage: Any = default_storage
     client, bucket, name = _s3_location(prefix)
     location = storage.location.strip("/")
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=name):
-        for item in page.get("Contents", []):
+    for page in client.get_paginator(operation).paginate(Bucket=bucket, Prefix=name):
+        for item in page.get(items, []):
             key = item["Key"]
             if location and key.startswith(location + "/"):
                 key = key[len(location) + 1 :]
-            yield key, item["LastModified"]
+            yield key, item
 
 
 def iter_unfinished_uploads(prefix: str) -> Iterator[tuple[str, str, datetime]]:
@@ -355,16 +361,8 @@ def iter_unfinished_uploads(prefix: str) -> Iterator[tuple[str, str, datetime]]:
     Local disk has none (its temporary file is a key like any other)."""
     if _is_local():
         return
-    storage: Any = default_storage
-    client, bucket, name = _s3_location(prefix)
-    location = storage.location.strip("/")
-    paginator = client.get_paginator("list_multipart_uploads")
-    for page in paginator.paginate(Bucket=bucket, Prefix=name):
-        for item in page.get("Uploads", []):
-            key = item["Key"]
-            if location and key.startswith(location + "/"):
-                key = key[len(location) + 1 :]
-            yield key, item["UploadId"], item["Initiated"]
+    for key, item in _s3_listing(prefix, "list_multipart_uploads", "Uploads"):
+        yield key, item["UploadId"], item["Initiated"]
 
 
 def abort_unfinished_upload(key: str, upload_id: str) -> None:
