@@ -153,9 +153,9 @@ def _fields_body(boundary: str, field_bytes: int, count: int, fill: bytes) -> It
     yield f"--{boundary}--\r\n".encode()
 
 
-def test_text_fields_under_a_fake_session_cookie_cost_no_memory(server: Server) -> None:
+def _post_fields(server: Server, credentials: dict[str, str], fields: int) -> Exchange:
+    """A chunked multipart POST of `fields` text fields of 1 MiB of invalid UTF-8 each."""
     boundary = "hostile"
-    rss_before = _rss(server.process.pid)
     exchange = Exchange(
         server,
         _head(
@@ -164,41 +164,31 @@ def test_text_fields_under_a_fake_session_cookie_cost_no_memory(server: Server) 
             {
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
                 "Transfer-Encoding": "chunked",
-                "Cookie": "theme=mysessionidisfake",
+                **credentials,
             },
         ),
     )
     frames = (
-        f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in _fields_body(boundary, MIB, 10, b"\xff")
+        f"{len(p):x}\r\n".encode() + p + b"\r\n"
+        for p in _fields_body(boundary, MIB, fields, b"\xff")
     )
-    exchange.feed(frames, until_bytes=20 * MIB)
+    exchange.feed(frames, until_bytes=(fields + 10) * MIB)
     exchange.close()
+    return exchange
+
+
+def test_text_fields_under_a_fake_session_cookie_cost_no_memory(server: Server) -> None:
+    rss_before = _rss(server.process.pid)
+    exchange = _post_fields(server, {"Cookie": "theme=mysessionidisfake"}, 10)
     assert exchange.status == 401
     assert _rss(server.process.pid) - rss_before < 20 * MIB
 
 
 def test_keyed_text_fields_are_cut_off_at_their_cap(server: Server) -> None:
     """50 MiB of fields with a key took the old server from 140 MiB to 1.16 GB, then a 500."""
-    boundary = "hostile"
     key = server.credentials["api_key"]
     rss_before = _rss(server.process.pid)
-    exchange = Exchange(
-        server,
-        _head(
-            "POST",
-            "/api/uploads/s1",
-            {
-                "Content-Type": f"multipart/form-data; boundary={boundary}",
-                "Transfer-Encoding": "chunked",
-                "X-API-Key": key,
-            },
-        ),
-    )
-    frames = (
-        f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in _fields_body(boundary, MIB, 50, b"\xff")
-    )
-    exchange.feed(frames, until_bytes=60 * MIB)
-    exchange.close()
+    exchange = _post_fields(server, {"X-API-Key": key}, 50)
     assert exchange.status in {400, 413}
     body = exchange.response.split(b"\r\n\r\n", 1)[1]
     assert json.loads(body[: body.rindex(b"}") + 1])["detail"]
