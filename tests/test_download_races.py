@@ -13,10 +13,7 @@ does the same against a real uvicorn with a real HTTP client."""
 import asyncio
 import hashlib
 import io
-import json
 import os
-import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -40,8 +37,7 @@ from attachments import storage
 from attachments.models import Attachment, blob_key, parse_attachment_id
 from attachments.services import attachment_delete
 from tests.conftest import AsgiClient, Tenant
-from tests.test_embedded_worker import ROOT, _free_port
-from tests.test_settings_profiles import _clean_env
+from tests.test_embedded_worker import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -424,52 +420,20 @@ def test_zip_holds_one_stored_file_open_at_a_time(
 # --- a real uvicorn and a real HTTP client ---
 
 
-class PausingServer:
+class PausingServer(Server):
     """uvicorn serving tests.pausing_asgi (Depot, with a pause after the headers of requests
     that ask for one) on the embedded profile, in its own folder."""
 
     def __init__(self, data_dir: Path) -> None:
         self.release = data_dir / "release"
-        self.env = _clean_env(
+        super().__init__(
             data_dir,
-            DEPOT_EMBEDDED_WORKER="0",
-            DEPOT_SEMANTIC_SEARCH="off",
+            worker="0",
+            app="tests.pausing_asgi:application",
             DEPOT_TEST_RELEASE_FILE=str(self.release),
         )
-        for command in (["migrate", "--noinput"], ["bootstrap"]):
-            subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=ROOT,
-                env=self.env,
-                check=True,
-                capture_output=True,
-            )
-        self.key = json.loads((data_dir / "bootstrap.json").read_text())["api_key"]
+        self.key = self.credentials["api_key"]
         self.blobs = data_dir / "blobs"
-        port = _free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "tests.pausing_asgi:application"),
-                *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
-                *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60  # a shared 2-core machine can be slow to import
-        while True:
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.stop()
-                raise AssertionError("the server did not start")
-            time.sleep(0.1)
 
     def upload(self, content: bytes, name: str) -> dict[str, Any]:
         response = requests.post(
@@ -480,11 +444,6 @@ class PausingServer:
         )
         assert response.status_code == 201, response.text
         return response.json()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture

@@ -57,7 +57,14 @@ def _gone(pid: int, seconds: float) -> bool:
 
 
 class Server:
-    def __init__(self, tmp_path: Path, *, worker: str = "1", **extra_env: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        worker: str = "1",
+        app: str = "config.asgi:application",
+        **extra_env: str,
+    ) -> None:
         # Lexical only: the semantic extra, when installed, would load its model on the first
         # query, which is not what this is about.
         self.env = _clean_env(
@@ -76,7 +83,7 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
+                *(sys.executable, "-m", "uvicorn", app),
                 *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
                 *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
             ],
