@@ -15,6 +15,8 @@ from typing import Any
 
 from bench.common import PYTHON, REPO, VENV_BIN, log
 
+DEPOT_APP = "config.asgi:application"
+
 
 def exit_on_sigterm() -> None:
     """SIGTERM raises SystemExit, so that every `finally` stops its servers and databases."""
@@ -105,19 +107,24 @@ def bootstrap(env: dict[str, str]) -> dict[str, str]:
     return json.loads((Path(env["DEPOT_DATA_DIR"]) / "bootstrap.json").read_text())
 
 
+def uvicorn_command(port: int, *, app: str = DEPOT_APP, lifespan: str = "off") -> list[str]:
+    """The command line Depot is served with (as `make run` and the Dockerfile serve it)."""
+    return [
+        str(VENV_BIN / "uvicorn"),
+        app,
+        *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
+        *("--host", "127.0.0.1", "--port", str(port)),
+        *("--lifespan", lifespan, "--no-access-log"),
+    ]
+
+
 def start_uvicorn(
-    env: dict[str, str], port: int, output: Any, *, lifespan: str = "off"
+    env: dict[str, str], port: int, output: Any, *, lifespan: str = "off", app: str = DEPOT_APP
 ) -> subprocess.Popen:
-    """Depot under uvicorn on 127.0.0.1:`port` (its own session, output to the open binary
-    file `output`), once `GET /healthz` answers."""
+    """`app` (Depot by default) under uvicorn on 127.0.0.1:`port` (its own session, output to
+    the open binary file `output`), once `GET /healthz` answers."""
     process = subprocess.Popen(
-        [
-            str(VENV_BIN / "uvicorn"),
-            "config.asgi:application",
-            *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
-            *("--host", "127.0.0.1", "--port", str(port)),
-            *("--lifespan", lifespan, "--no-access-log"),
-        ],
+        uvicorn_command(port, app=app, lifespan=lifespan),
         cwd=REPO,
         env=env,
         stdout=output,
@@ -133,13 +140,21 @@ def start_uvicorn(
 
 
 class UvicornServer:
-    """One Depot under uvicorn on a free loopback port, its output in `log_path`. `lifespan`
-    "on" starts the embedded default's task worker process (config/lifespan.py)."""
+    """One Depot (or another `app`) under uvicorn on a free loopback port, its output in
+    `log_path`. `lifespan` "on" starts the embedded default's task worker process unless
+    DEPOT_EMBEDDED_WORKER=0 (config/lifespan.py)."""
 
     def __init__(
-        self, name: str, env: dict[str, str], log_path: Path, *, lifespan: str = "off"
+        self,
+        name: str,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        lifespan: str = "off",
+        app: str = DEPOT_APP,
     ) -> None:
         self.name, self.env, self.log_path, self.lifespan = name, env, log_path, lifespan
+        self.app = app
         self.api_key = ""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -148,9 +163,15 @@ class UvicornServer:
 
     def start(self) -> UvicornServer:
         self._log = open(self.log_path, "ab")  # noqa: SIM115
-        self.process = start_uvicorn(self.env, self.port, self._log, lifespan=self.lifespan)
+        self.process = start_uvicorn(
+            self.env, self.port, self._log, lifespan=self.lifespan, app=self.app
+        )
         log(f"uvicorn {self.name} pid {self.process.pid} on {self.base_url}")
         return self
+
+    @property
+    def command(self) -> list[str]:
+        return uvicorn_command(self.port, app=self.app, lifespan=self.lifespan)
 
     @property
     def pid(self) -> int:

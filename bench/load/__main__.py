@@ -43,11 +43,18 @@ import requests
 from bench.common import PYTHON, REPO, log
 from bench.common.databases import DEFAULT_PG_ADMIN, database_create, database_drop, pg_url
 from bench.common.multipart import multipart_body
-from bench.common.process import depot_env, exit_on_sigterm, manage, status_kib, stop_process
+from bench.common.process import (
+    UvicornServer,
+    depot_env,
+    exit_on_sigterm,
+    manage,
+    status_kib,
+    stop_process,
+)
 from bench.common.report import code_fingerprint, fail, finish_run, new_results, passed
 from bench.common.worker import run_worker
 from bench.load import report
-from bench.load.servers import RssSampler, Server
+from bench.load.servers import RssSampler
 
 HOT_SESSIONS = 8
 KIB = 1024
@@ -145,7 +152,7 @@ def check_services(options: argparse.Namespace, s3: dict[str, str]) -> None:
 
 
 def seed(
-    server: Server, api_key: str, hot: list[str], rng: random.Random, *, quick: bool
+    server: UvicornServer, api_key: str, hot: list[str], rng: random.Random, *, quick: bool
 ) -> dict[str, Any]:
     """What the workload reads and versions, made over HTTP as any client would: small
     attachments to read and download, artifacts (in the hot sessions) to version."""
@@ -210,7 +217,7 @@ def run(options: argparse.Namespace, results: dict[str, Any], work: Path) -> lis
     began = time.monotonic()
     check_services(options, s3)
     database_create(options.pg_admin, database)
-    servers: list[Server] = []
+    servers: list[UvicornServer] = []
     children: list[subprocess.Popen] = []
     sampler: RssSampler | None = None
     try:
@@ -237,9 +244,13 @@ def run(options: argparse.Namespace, results: dict[str, Any], work: Path) -> lis
             env,
             timeout=120,
         )
-        depot = Server("depot", "config.asgi:application", env, work / "uvicorn-depot.log")
+        # As the Dockerfile serves Depot: the lifespan on, which with DEPOT_EMBEDDED_WORKER=0
+        # starts no task worker (production runs `manage.py db_worker` apart).
+        depot = UvicornServer("depot", env, work / "uvicorn-depot.log", lifespan="on")
         servers.append(depot.start())
-        bare = Server("bare", "bench.load.bare:app", env, work / "uvicorn-bare.log")
+        bare = UvicornServer(
+            "bare", env, work / "uvicorn-bare.log", lifespan="on", app="bench.load.bare:app"
+        )
         servers.append(bare.start())
         results["server_command"] = depot.command
         timings["setup_s"] = round(time.monotonic() - began, 1)
