@@ -1,6 +1,7 @@
 """Tenancy (organization → workspace → namespace), sessions, threads and API keys."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -96,11 +97,17 @@ class SessionStatus(models.TextChoices):
 
 
 class Session(models.Model):
-    """An agent run. `session_id` is the public id, unique within an organization."""
+    """An agent run. `session_id` is the public id, unique within a WORKSPACE (not the
+    organization): a workspace-limited key must not learn which ids exist in the organization's
+    other workspaces, so "taken in another workspace" and "free" have to answer alike, and the
+    only way they can is for the other workspace's id not to be taken here at all. `workspace`
+    is `namespace.workspace`, denormalized so the database can hold that uniqueness; `save()`
+    sets it from the namespace, and nothing else writes it."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="sessions"
     )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="sessions")
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="sessions")
     session_id = models.CharField(max_length=128, validators=[session_id_validator])
     reference = models.CharField(max_length=255, blank=True, default="")
@@ -121,15 +128,24 @@ class Session(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "session_id"], name="session_id_per_org"
+                fields=["workspace", "session_id"], name="session_id_per_workspace"
             )
         ]
         indexes = [
             models.Index(fields=["organization", "reference"], name="session_reference_idx"),
+            models.Index(fields=["organization", "session_id"], name="session_id_in_org_idx"),
         ]
 
     def __str__(self) -> str:
         return self.session_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The namespace decides the workspace; the caller never sets it.
+        self.workspace_id = self.namespace.workspace_id
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "namespace" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "workspace"}
+        super().save(*args, **kwargs)
 
     @staticmethod
     def mint_id() -> str:
