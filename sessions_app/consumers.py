@@ -112,11 +112,8 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
         ):
             await self.refuse(CLOSE_INVALID)
             return
-        self.feed = Feed(
-            organization_id=principal.organization_id,
-            session_id=session_id,
-            workspace_limit_id=principal.workspace_limit_id,
-        )
+        # The session of that id in the watcher's workspace (one that may not exist yet).
+        self.feed = await session_feed(session_id)(principal)
         self.flush_lock = asyncio.Lock()
         if after_values:
             self.cursor = int(after_values[0])

@@ -2,7 +2,7 @@
 
 import re
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from sessions_app.errors import InvalidInput, NotFound
 from sessions_app.models import SESSION_ID_MESSAGE, SESSION_ID_PATTERN, Namespace, Session
@@ -26,7 +26,7 @@ def session_list(
 ) -> QuerySet[Session]:
     queryset = Session.objects.filter(organization_id=principal.organization_id)
     if principal.workspace_limit_id is not None:
-        queryset = queryset.filter(namespace__workspace_id=principal.workspace_limit_id)
+        queryset = queryset.filter(workspace_id=principal.workspace_limit_id)
     queryset = queryset.select_related("namespace__workspace")
     for name, value in (filters or {}).items():
         if value not in (None, ""):
@@ -34,13 +34,46 @@ def session_list(
     return queryset.order_by("-id")
 
 
+def _named(principal: Principal, session_id: str) -> QuerySet[Session]:
+    """The caller's sessions of that public id, the one a lookup resolves to first.
+
+    Ids are unique per workspace: a workspace-limited key has at most one (in its workspace); an
+    organization-wide caller may have one per workspace, and gets the one in its default
+    workspace, else the newest."""
+    queryset = session_list(principal=principal).filter(session_id=session_id)
+    if principal.workspace_limit_id is not None:
+        return queryset
+    return queryset.annotate(
+        elsewhere=Case(
+            When(workspace_id=principal.default_workspace_id, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("elsewhere", "-id")
+
+
+def session_find(*, principal: Principal, session_id: str) -> Session | None:
+    return _named(principal, session_id).first()
+
+
 def session_get(*, principal: Principal, session_id: str) -> Session:
-    """The caller's session, or NotFound (also for another tenant's session of that id)."""
+    """The caller's session, or NotFound (also for another tenant's session of that id, and for
+    a session of that id in a workspace a limited key cannot see)."""
     validate_session_id(session_id)
-    session = session_list(principal=principal).filter(session_id=session_id).first()
+    session = session_find(principal=principal, session_id=session_id)
     if session is None:
         raise NotFound(f"Session '{session_id}' not found.")
     return session
+
+
+def session_watch_workspace(*, principal: Principal, session_id: str) -> int:
+    """The workspace whose session `session_id` a watcher follows: a limited key's workspace;
+    else the workspace of the session the id resolves to; else (no such session yet) the
+    caller's default workspace, where its writes by id would create it."""
+    if principal.workspace_limit_id is not None:
+        return principal.workspace_limit_id
+    found = _named(principal, session_id).values_list("workspace_id", flat=True).first()
+    return found if found is not None else principal.default_workspace_id
 
 
 def namespace_get(

@@ -142,7 +142,9 @@ def session_create(
     workflow_id: str = "",
     metadata: dict[str, Any] | None = None,
 ) -> Session:
-    """Create a session; an id already taken in the organization is a 409."""
+    """Create a session in `namespace`; an id already taken in the namespace's workspace is a
+    409. Ids are unique per workspace, so the same id in another workspace is no conflict (and
+    a workspace-limited key learns nothing of the other workspaces' ids)."""
     try:
         with transaction.atomic():
             return Session.objects.create(
@@ -162,41 +164,35 @@ def session_create(
 def session_get_or_create(
     *, organization_id: int, namespace: Namespace, session_id: str, **defaults: Any
 ) -> Session:
-    """Writing into an unknown session id creates it (as the seed-000 server does)."""
+    """Writing into an unknown session id creates it (as the seed-000 server does). Keyed by
+    the namespace's workspace and the id: a session of that id in another workspace is neither
+    found nor in the way. An existing one may be in another namespace of the workspace."""
+    lookup = {"workspace_id": namespace.workspace_id, "session_id": session_id}
     try:
         with transaction.atomic():
             session, _ = Session.objects.get_or_create(
-                organization_id=organization_id,
-                session_id=session_id,
-                defaults={"namespace": namespace, **defaults},
+                **lookup,
+                defaults={"organization_id": organization_id, "namespace": namespace, **defaults},
             )
     except IntegrityError:
         # Another request created it between our SELECT and INSERT.
-        session = Session.objects.get(organization_id=organization_id, session_id=session_id)
+        session = Session.objects.get(**lookup)
     return session
 
 
 def session_get_or_create_for(
     *, principal: Principal, namespace: Namespace, session_id: str, **defaults: Any
 ) -> Session:
-    """`session_get_or_create` for a caller: an existing session of that id in a workspace the
-    caller cannot see is a 404, exactly as if the caller had asked to read it."""
-    session = session_get_or_create(
+    """`session_get_or_create` for a caller, in a namespace it resolved (so one it can see).
+    Whatever other workspaces hold, the answer is the same: no 404 or 409 from their ids."""
+    if not principal.can_see_workspace(namespace.workspace_id):
+        raise NotFound("Namespace not found.")  # callers resolve the namespace; a safety net
+    return session_get_or_create(
         organization_id=principal.organization_id,
         namespace=namespace,
         session_id=session_id,
         **defaults,
     )
-    if principal.workspace_limit_id is None:
-        return session  # sees every workspace of its organization
-    workspace_id = (
-        namespace.workspace_id
-        if session.namespace_id == namespace.pk
-        else Namespace.objects.values_list("workspace_id", flat=True).get(pk=session.namespace_id)
-    )
-    if not principal.can_see_workspace(workspace_id):
-        raise NotFound(f"Session '{session_id}' not found.")
-    return session
 
 
 @transaction.atomic

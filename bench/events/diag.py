@@ -37,7 +37,7 @@ def diagnostics(params: dict[str, Any]) -> dict[str, Any]:
 
     sid, n = params["session_id"], params["n"]
     session = Session.objects.get(session_id=sid)
-    feed = Feed(organization_id=session.organization_id, session_id=sid)
+    feed = Feed(workspace_id=session.workspace_id, session_id=sid)
     after = max(0, session.last_event_sequence - 1)  # one event to read, as after a wake-up
     connection.close()
     pc = time.perf_counter

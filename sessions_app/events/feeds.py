@@ -68,29 +68,36 @@ class EventFilter:
 
 @dataclass(frozen=True)
 class Feed:
-    """One stream to read: a session's log (by organization and public id) or a namespace."""
+    """One stream to read: a session's log, by workspace and public id (session ids are unique
+    per workspace; keyed by id, not row, so a watcher can wait for a session that does not
+    exist yet), or a namespace's feed. `Feed(workspace_id=…, session_id=…)` or
+    `Feed(namespace_id=…)`; sessions_app.selectors.session_watch_workspace picks a watcher's
+    workspace."""
 
-    organization_id: int
+    workspace_id: int | None = None
     session_id: str | None = None
     namespace_id: int | None = None
-    workspace_limit_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.session_id is None) == (self.namespace_id is None) or (
+            self.session_id is not None and self.workspace_id is None
+        ):
+            raise ValueError("a feed is a workspace's session id or a namespace")
 
     @property
     def group(self) -> str:
         if self.session_id is not None:
-            return session_group(self.organization_id, self.session_id)
+            assert self.workspace_id is not None
+            return session_group(self.workspace_id, self.session_id)
         assert self.namespace_id is not None
         return namespace_group(self.namespace_id)
 
     def events(self) -> QuerySet[Event]:
         if self.session_id is not None:
-            queryset = Event.objects.filter(
-                session__organization_id=self.organization_id,
-                session__session_id=self.session_id,
+            assert self.workspace_id is not None
+            return Event.objects.filter(
+                session__workspace_id=self.workspace_id, session__session_id=self.session_id
             )
-            if self.workspace_limit_id is not None:
-                queryset = queryset.filter(session__namespace__workspace_id=self.workspace_limit_id)
-            return queryset
         assert self.namespace_id is not None
         return Event.objects.filter(namespace_id=self.namespace_id)
 

@@ -44,10 +44,12 @@ WAKEUP_TYPE = "events.wakeup"
 # --- wake-up groups ---
 
 
-def session_group(organization_id: int, session_id: str) -> str:
-    """Keyed by the public id, not the row, so a watcher can wait for a session that does not
-    exist yet; hashed because group names are limited to 100 safe characters."""
-    digest = hashlib.sha256(f"{organization_id}:{session_id}".encode()).hexdigest()[:40]
+def session_group(workspace_id: int, session_id: str) -> str:
+    """Keyed by the workspace and the public id (ids are unique per workspace), not the row,
+    so a watcher can wait for a session that does not exist yet, and two sessions of one id in
+    two workspaces never wake each other's watchers; hashed because group names are limited
+    to 100 safe characters."""
+    digest = hashlib.sha256(f"ws:{workspace_id}:{session_id}".encode()).hexdigest()[:40]
     return f"depot.session.{digest}"
 
 
@@ -93,14 +95,14 @@ def event_append(
     groups = []
     if session is not None:
         locked = session_for_update(
-            session.pk, "id", "organization_id", "session_id", "namespace_id", "last_event_sequence"
+            session.pk, "id", "workspace_id", "session_id", "namespace_id", "last_event_sequence"
         )
         sequence = locked.last_event_sequence + 1
         Session.objects.filter(pk=locked.pk).update(last_event_sequence=sequence)
         session.last_event_sequence = sequence
         session_public_id = locked.session_id
         namespace_id = namespace_id or locked.namespace_id
-        groups.append(session_group(locked.organization_id, locked.session_id))
+        groups.append(session_group(locked.workspace_id, locked.session_id))
     if namespace_id is None:
         raise ValueError("an event needs a session or a namespace")
     namespace_sequence = _namespace_sequences(namespace_id, 1)

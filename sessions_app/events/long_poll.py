@@ -130,18 +130,28 @@ async def answer_long_poll(
 
 
 def session_feed(session_id: str) -> FeedFor:
-    """A session that has no events yet, or does not exist yet in the caller's organization,
-    is waited on rather than refused, so a watcher can subscribe before the first write."""
+    """A session that has no events yet, or does not exist yet where the caller would look, is
+    waited on rather than refused, so a watcher can subscribe before the first write. The feed
+    is the session of that id in the watcher's workspace (selectors.session_watch_workspace),
+    so a session of the same id in another workspace never reaches it."""
 
     async def feed_for(principal: Principal) -> Feed:
         selectors.validate_session_id(session_id)
-        return Feed(
-            organization_id=principal.organization_id,
-            session_id=session_id,
-            workspace_limit_id=principal.workspace_limit_id,
+        workspace_id = await sync_to_async(_watch_workspace, thread_sensitive=False)(
+            principal, session_id
         )
+        return Feed(workspace_id=workspace_id, session_id=session_id)
 
     return feed_for
+
+
+def _watch_workspace(principal: Principal, session_id: str) -> int:
+    if principal.workspace_limit_id is not None:
+        return principal.workspace_limit_id  # no query, no connection to hand back
+    try:
+        return selectors.session_watch_workspace(principal=principal, session_id=session_id)
+    finally:
+        release_connection()
 
 
 def namespace_feed(org: str, ws: str, ns: str) -> FeedFor:
@@ -149,7 +159,7 @@ def namespace_feed(org: str, ws: str, ns: str) -> FeedFor:
         namespace_id = await sync_to_async(_namespace_id, thread_sensitive=False)(
             principal, org, ws, ns
         )
-        return Feed(organization_id=principal.organization_id, namespace_id=namespace_id)
+        return Feed(namespace_id=namespace_id)
 
     return feed_for
 

@@ -386,9 +386,14 @@ def test_list_pages_and_query_count(
 def test_limited_key_cannot_upload_into_a_session_of_another_workspace(
     tenant: Tenant, owner
 ) -> None:  # type: ignore[no-untyped-def]
+    """Session ids are unique per workspace: the limited key's upload makes its own session of
+    that id in its workspace (as for a free id), and the other workspace's stays empty."""
     owner.post("/api/sessions", {"session_id": "alpha-run"}, format="json")
     limited = AsgiClient(tenant.limited_key)
     response = limited.upload("/api/uploads/alpha-run", b"sneaky", name="x.txt")
-    assert response.status_code == 404
-    assert not Attachment.objects.exists() and not Event.objects.exists()
-    assert stored_keys() == set()
+    assert response.status_code == 201, response.text
+    alpha_run = Session.objects.get(session_id="alpha-run", workspace=tenant.workspace)
+    assert not Attachment.objects.filter(session=alpha_run).exists()
+    assert not Event.objects.filter(session=alpha_run).exists()
+    beta_run = Session.objects.get(session_id="alpha-run", workspace=tenant.other_workspace)
+    assert Attachment.objects.get().session == beta_run

@@ -449,7 +449,7 @@ def test_a_reader_sees_every_committed_event_once_in_order(tenant: Tenant) -> No
     session = Session.objects.create(
         organization=tenant.organization, namespace=namespace, session_id="busy"
     )
-    feed = event_log.Feed(organization_id=tenant.organization.pk, session_id="busy")
+    feed = event_log.Feed(workspace_id=tenant.workspace.pk, session_id="busy")
     target = 2000
     committed: list[str] = []
     rolled_back: list[str] = []
@@ -566,7 +566,7 @@ async def test_an_abandoned_long_poll_stops_waiting(tenant: Tenant) -> None:
     from config.asgi import application as app
 
     layer = get_channel_layer()
-    group = event_log.session_group(tenant.organization.pk, "gone-away")
+    group = event_log.session_group(tenant.workspace.pk, "gone-away")
     sent: list[dict] = []
     messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
 
