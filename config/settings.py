@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "attachments",
     "artifacts",
+    "web",
 ]
 
 MIDDLEWARE = [
