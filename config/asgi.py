@@ -15,6 +15,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from artifacts.tus.asgi import TusApp  # noqa: E402
 from attachments.uploads.middleware import StreamingUploadMiddleware  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
@@ -30,6 +31,7 @@ application = ProtocolTypeRouter(
         "http": RequestGate(
             URLRouter([*long_poll_urlpatterns, re_path(r"", django_asgi_app)]),
             uploads=StreamingUploadMiddleware(django_asgi_app),
+            tus=TusApp(),  # /api/tus/: resumable uploads (artifacts/tus/)
         ),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
         # Starts the embedded default's task worker process (config/lifespan.py).

@@ -155,9 +155,10 @@ def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
 class RequestGate:
     """ASGI middleware for `http`: authentication and body limits before any application."""
 
-    def __init__(self, app: Any, *, uploads: Any) -> None:
+    def __init__(self, app: Any, *, uploads: Any, tus: Any = None) -> None:
         self.app = app
         self.uploads = uploads
+        self.tus = tus  # the tus server (artifacts/tus/asgi.py): it bounds its own bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -239,6 +240,10 @@ class RequestGate:
         """Past authentication and rates: uploads stream; every other body meets its cap."""
         headers = _headers(scope)
         idle = settings.DEPOT_BODY_IDLE_SECONDS
+        if self.tus is not None and scope["path"].startswith(self.tus.prefix):
+            watched = BodyLimit(receive, send, None, idle)
+            await self.tus(scope, watched.receive, watched.send)
+            return
         if is_streamed_upload(scope, headers):
             watched = BodyLimit(receive, send, None, idle)
             await self.uploads(scope, watched.receive, watched.send)

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "attachments",
     "artifacts",
+    "artifacts.tus",
     "web",
 ]
 
@@ -294,6 +295,11 @@ DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2
 # Django's own check sits behind the gate's: the url-encoded form the upload middleware hands
 # on may be up to three times its text (percent-encoding), and a JSON body up to the cap.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(DEPOT_MAX_BODY_BYTES, 3 * DEPOT_MAX_FORM_TEXT_BYTES) + 65536
+# tus uploads (artifacts/tus/): an unfinished upload is removed this long after its creation
+# (the `tus_expire` command and task); a long PATCH makes what it received durable, and
+# records its offset, every this many bytes (what a server restart keeps).
+DEPOT_TUS_EXPIRE_SECONDS = env.int("DEPOT_TUS_EXPIRE_SECONDS", default=24 * 3600)
+DEPOT_TUS_CHECKPOINT_BYTES = env.int("DEPOT_TUS_CHECKPOINT_BYTES", default=64 * 1024**2)
 DEPOT_DATA_URI_MAX_BYTES = env.int("DEPOT_DATA_URI_MAX_BYTES", default=64 * 1024)
 DEPOT_READYZ_TIMEOUT_SECONDS = env.float("DEPOT_READYZ_TIMEOUT_SECONDS", default=3.0)
 

@@ -1,0 +1,250 @@
+"""The tus requests, as blocking functions of (caller, headers, body) → Answer. The ASGI app
+runs each in a worker thread, feeding the body as it arrives; the Django view calls them too.
+
+Tenancy: an upload belongs to the organization (and workspace) of the key that made it. Any
+other caller gets the 404 an unknown upload gets; a read-only key gets 403 for every write."""
+
+import base64
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.http import http_date
+
+from artifacts.tus import protocol, store, targets, writing
+from artifacts.tus.concat import create_final
+from artifacts.tus.hashstate import ResumableSha256
+from artifacts.tus.models import TusState, TusTarget, TusUpload
+from artifacts.tus.protocol import Answer, TusError
+from attachments import storage
+from sessions_app.errors import DepotError
+from sessions_app.principals import Principal
+from sessions_app.quota import organization_quota, organization_usage, quota_check
+
+Body = Iterator[bytes]
+READ_ONLY = "This API key is read-only."
+
+
+def options() -> Answer:
+    return Answer(
+        204,
+        {
+            "Tus-Version": protocol.VERSION,
+            "Tus-Extension": protocol.EXTENSIONS,
+            "Tus-Max-Size": str(settings.DEPOT_MAX_UPLOAD_BYTES),
+            "Tus-Checksum-Algorithm": ",".join(protocol.CHECKSUMS),
+            "Access-Control-Allow-Methods": "POST, HEAD, PATCH, DELETE, OPTIONS",
+            "Access-Control-Allow-Headers": protocol.EXPOSED
+            + ", Content-Type, X-API-Key, Authorization",
+        },
+    ).with_common()
+
+
+def get_upload(principal: Principal, upload_id: str) -> TusUpload:
+    if protocol.is_upload_id(upload_id):
+        upload = TusUpload.objects.filter(
+            uid=upload_id, organization_id=principal.organization_id
+        ).first()
+        if upload is not None and principal.can_see_workspace(upload.workspace_id):
+            return upload
+    raise TusError(404, "Upload not found.")
+
+
+def _upload_headers(upload: TusUpload) -> dict[str, str]:
+    headers = {"Upload-Offset": str(upload.offset)}
+    if upload.length is None:
+        headers["Upload-Defer-Length"] = "1"
+    else:
+        headers["Upload-Length"] = str(upload.length)
+    if upload.unfinished:
+        headers["Upload-Expires"] = http_date(upload.expires_at.timestamp())
+    if upload.target == TusTarget.PARTIAL:
+        headers["Upload-Concat"] = "partial"
+    if upload.result_id:
+        headers["Depot-Result-Id"] = upload.result_id
+    return headers
+
+
+def _encode_metadata(metadata: dict[str, str]) -> str:
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in metadata.items()
+    )
+
+
+def head(principal: Principal, upload_id: str, headers: Mapping[str, str]) -> Answer:
+    protocol.require_version(headers)
+    upload = get_upload(principal, upload_id)
+    _not_expired(upload)
+    answer = _upload_headers(upload)
+    if upload.metadata:
+        answer["Upload-Metadata"] = _encode_metadata(upload.metadata)
+    return Answer(200, answer).with_common()
+
+
+def _not_expired(upload: TusUpload) -> None:
+    if upload.unfinished and upload.expires_at <= timezone.now():
+        raise TusError(410, "This upload expired; its bytes are being removed.")
+
+
+def _quota_room(organization_id: int) -> int | None:
+    quota = organization_quota(organization_id=organization_id)
+    if quota is None:
+        return None
+    return max(0, quota - organization_usage(organization_id=organization_id)["bytes"])
+
+
+def create(
+    principal: Principal, headers: Mapping[str, str], body: Body | None, base_url: str
+) -> Answer:
+    protocol.require_version(headers)
+    if principal.read_only:
+        raise TusError(403, READ_ONLY)
+    metadata = protocol.parse_metadata(headers.get("upload-metadata"))
+    concat = protocol.parse_concat(headers.get("upload-concat"))
+    if concat is not None and concat[0] == "final":
+        upload = create_final(principal, concat[1], metadata)
+        return _created(upload, base_url)
+    length = protocol.non_negative(headers, "upload-length")
+    deferred = headers.get("upload-defer-length")
+    if (length is None) == (deferred is None) or deferred not in (None, "1"):
+        raise TusError(400, "Send either Upload-Length or Upload-Defer-Length: 1.")
+    limit = settings.DEPOT_MAX_UPLOAD_BYTES
+    if length is not None and length > limit:
+        raise TusError(413, f"Upload-Length is larger than the limit of {limit} bytes.")
+    fields = targets.resolve(principal, metadata, partial=concat is not None)
+    try:
+        quota_check(organization_id=principal.organization_id, adding=length or 0)
+    except DepotError as error:
+        raise targets.depot_error(error) from error
+    upload = TusUpload(
+        organization_id=principal.organization_id,
+        default_workspace_id=principal.default_workspace_id,
+        workspace_limit_id=principal.workspace_limit_id,
+        api_key_id=principal.api_key_id,
+        created_by=principal.label,
+        metadata=metadata,
+        length=length,
+        sha256_state=ResumableSha256().state(),
+        expires_at=timezone.now() + timedelta(seconds=settings.DEPOT_TUS_EXPIRE_SECONDS),
+        **fields,
+    )
+    try:
+        upload.multipart_id = store.start(upload.data_key)
+    except storage.STORAGE_ERRORS as error:
+        raise TusError(503, "Storage is unavailable; nothing was stored. Retry later.") from error
+    try:
+        upload.save()
+    except BaseException:
+        store.remove_all(upload.prefix, upload.data_key, upload.multipart_id)
+        raise
+    if body is not None or length == 0:
+        # creation-with-upload: the first chunk rides on the POST; a refusal of the chunk
+        # refuses the creation (no upload is left that the client has no URL for).
+        try:
+            _append(principal, upload, headers, body or iter(()), creating=True)
+        except TusError:
+            writing.remove(upload)
+            raise
+    return _created(upload, base_url)
+
+
+def _created(upload: TusUpload, base_url: str) -> Answer:
+    headers = {"Location": f"{base_url}{protocol.PREFIX}{upload.uid}", **_upload_headers(upload)}
+    return Answer(201, headers).with_common()
+
+
+def patch(principal: Principal, upload_id: str, headers: Mapping[str, str], body: Body) -> Answer:
+    protocol.require_version(headers)
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != protocol.OFFSET_TYPE:
+        raise TusError(415, f"A PATCH body must be {protocol.OFFSET_TYPE}.")
+    offset = protocol.non_negative(headers, "upload-offset")
+    if offset is None:
+        raise TusError(400, "Upload-Offset is required.")
+    upload = get_upload(principal, upload_id)
+    if principal.read_only:
+        raise TusError(403, READ_ONLY)
+    if upload.state != TusState.OPEN:
+        if upload.state == TusState.FINISHED and offset == upload.offset:
+            return Answer(204, _upload_headers(upload)).with_common()
+        raise TusError(403, "This upload is complete and takes no more bytes.")
+    _not_expired(upload)
+    if offset != upload.offset:
+        raise TusError(
+            409,
+            f"Upload-Offset {offset} is not the upload's offset {upload.offset}.",
+            {"Upload-Offset": str(upload.offset)},
+        )
+    _append(principal, upload, headers, body, creating=False)
+    return Answer(204, _upload_headers(upload)).with_common()
+
+
+def _declare_length(upload: TusUpload, headers: Mapping[str, str]) -> None:
+    length = protocol.non_negative(headers, "upload-length")
+    if length is None:
+        return
+    if upload.length is not None:
+        if length != upload.length:
+            raise TusError(400, "Upload-Length cannot change once declared.")
+        return
+    limit = settings.DEPOT_MAX_UPLOAD_BYTES
+    if length > limit:
+        raise TusError(413, f"Upload-Length is larger than the limit of {limit} bytes.")
+    if length < upload.offset:
+        raise TusError(400, "Upload-Length is below the bytes already received.")
+    room = _quota_room(upload.organization_id)
+    if room is not None and length - upload.offset > room:
+        raise TusError(413, "This organization's storage quota would be exceeded.")
+    TusUpload.objects.filter(pk=upload.pk).update(length=length)
+    upload.length = length
+
+
+def _room(upload: TusUpload) -> int:
+    """How many more bytes the upload may take: its declared length, or (deferred) the size
+    limit and the quota (which counts what it holds already)."""
+    if upload.length is not None:
+        return upload.length - upload.offset
+    room = settings.DEPOT_MAX_UPLOAD_BYTES - upload.offset
+    quota_room = _quota_room(upload.organization_id)
+    return room if quota_room is None else min(room, quota_room)
+
+
+def _append(
+    principal: Principal,
+    upload: TusUpload,
+    headers: Mapping[str, str],
+    body: Body,
+    *,
+    creating: bool,
+) -> None:
+    _declare_length(upload, headers)
+    checksum = protocol.parse_checksum(headers.get("upload-checksum"))
+    room = _room(upload)
+    declared = protocol.non_negative(headers, "content-length")
+    if declared is not None and declared > room:
+        raise TusError(413, writing._too_large(upload, room))
+    token = writing.claim(upload)
+    try:
+        append = writing.Append(upload, token, room, checksum)
+        complete = append.run(body)
+        if complete:
+            append.finish()
+    finally:
+        writing.release(upload, token)
+
+
+def terminate(principal: Principal, upload_id: str, headers: Mapping[str, str]) -> Answer:
+    protocol.require_version(headers)
+    upload = get_upload(principal, upload_id)
+    if principal.read_only:
+        raise TusError(403, READ_ONLY)
+    if upload.state == TusState.FINISHING:
+        raise TusError(423, writing.LOCKED)
+    if upload.state == TusState.OPEN:
+        writing.claim(upload)  # not while a PATCH writes (it would write again after us)
+    try:
+        writing.remove(upload)
+    except storage.STORAGE_ERRORS as error:
+        raise TusError(503, "Storage is unavailable; retry the termination.") from error
+    return Answer(204).with_common()
