@@ -10,6 +10,7 @@ from rest_framework.request import Request
 
 from sessions_app.models import ApiKey
 from sessions_app.principals import (  # noqa: F401  (re-exported)
+    ACTING_ORGANIZATION_SESSION_KEY,
     KEY_PREFIX,
     LAST_USED_RESOLUTION,
     SCOPE_API_KEY,
@@ -52,7 +53,9 @@ def get_principal(request: Request) -> Principal | None:
         return None
     cached = getattr(request, "_depot_principal", None)
     if cached is None:
-        cached = principal_for_user(user)
+        session = getattr(request, "session", None)
+        acting = session.get(ACTING_ORGANIZATION_SESSION_KEY) if session is not None else None
+        cached = principal_for_user(user, acting)
         request._depot_principal = cached  # type: ignore[attr-defined]
     return cached
 

@@ -20,6 +20,9 @@ KEY_PREFIX = "dpt_"
 SCOPE_API_KEY = "depot.api_key"
 # Skip the `last_used_at` write when the stored value is this fresh: one write per key a minute.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Where a superuser's choice of organization is kept in their login session (set from the
+# organization admin's "act in this organization" action).
+ACTING_ORGANIZATION_SESSION_KEY = "depot.acting_organization"
 
 
 @dataclass(eq=False)
@@ -103,22 +106,39 @@ def raw_key_from_headers(headers: dict[str, str]) -> str | None:
     return None
 
 
-def principal_for_user(user: Any) -> Principal | None:
-    """A logged-in Django user acts in the first organization they are a member of."""
-    membership = (
-        Membership.objects.filter(user_id=user.pk).order_by("organization__slug", "id").first()
-    )
-    if membership is None:
+def principal_for_user(user: Any, acting_organization_id: Any = None) -> Principal | None:
+    """A logged-in Django user acts in the first organization they are a member of. A
+    superuser needs no Membership: they act, with full rights, in the organization chosen in
+    admin (`acting_organization_id`, from their login session), else in their first
+    membership's, else in the first organization."""
+    organization_id, read_only = None, False
+    if (
+        getattr(user, "is_superuser", False)
+        and acting_organization_id is not None
+        and Workspace.objects.filter(organization_id=acting_organization_id).exists()
+    ):
+        organization_id = acting_organization_id
+    if organization_id is None:
+        membership = (
+            Membership.objects.filter(user_id=user.pk).order_by("organization__slug", "id").first()
+        )
+        if membership is not None:
+            organization_id, read_only = membership.organization_id, membership.read_only
+        elif getattr(user, "is_superuser", False):
+            organization_id = (
+                Workspace.objects.order_by("organization__slug")
+                .values_list("organization_id", flat=True)
+                .first()
+            )
+    if organization_id is None:
         return None
-    workspace = (
-        Workspace.objects.filter(organization_id=membership.organization_id).order_by("id").first()
-    )
+    workspace = Workspace.objects.filter(organization_id=organization_id).order_by("id").first()
     if workspace is None:
         return None
     return Principal(
-        organization_id=membership.organization_id,
+        organization_id=organization_id,
         default_workspace_id=workspace.pk,
-        read_only=membership.read_only,
+        read_only=read_only,
         user_id=user.pk,
         label=f"user:{user.get_username()}",
     )
