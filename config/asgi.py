@@ -16,6 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from artifacts.tus.asgi import TusApp  # noqa: E402
+from agents_mcp.server import application as mcp_application  # noqa: E402
 from attachments.uploads.middleware import StreamingUploadMiddleware  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
@@ -29,7 +30,14 @@ application = ProtocolTypeRouter(
         # them (attachments/uploads/); long-polls wait outside Django (no thread each);
         # everything else is Django.
         "http": RequestGate(
-            URLRouter([*long_poll_urlpatterns, re_path(r"", django_asgi_app)]),
+            URLRouter(
+                [
+                    *long_poll_urlpatterns,
+                    # The MCP server (agents_mcp/): Streamable HTTP, the gate's keys and caps.
+                    re_path(r"^mcp/?$", mcp_application),
+                    re_path(r"", django_asgi_app),
+                ]
+            ),
             uploads=StreamingUploadMiddleware(django_asgi_app),
             tus=TusApp(),  # /api/tus/: resumable uploads (artifacts/tus/)
         ),

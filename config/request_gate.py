@@ -165,7 +165,8 @@ class RequestGate:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
-        under_api = scope["path"].startswith("/api/")
+        # MCP at /mcp (agents_mcp/) takes the same keys and meets the same checks as /api/.
+        under_api = scope["path"].startswith(("/api/", "/mcp"))
         caller: str | None = None  # "key:<prefix>" or "user:<pk>" once authenticated
         raw_key = raw_key_from_headers(
             {

@@ -339,6 +339,18 @@ DEPOT_EVENTS_POLL_SECONDS = env.float("DEPOT_EVENTS_POLL_SECONDS", default=5.0)
 # 5 s re-read alone took half a core here.
 DEPOT_LONGPOLL_RECHECK_SECONDS = env.float("DEPOT_LONGPOLL_RECHECK_SECONDS", default=15.0)
 
+# --- MCP at /mcp (agents_mcp/) -----------------------------------------------------------------
+# The most bytes one resources/read, read_file window or upload_attachment carries (base64
+# grows it by a third); bigger files are read through REST, whose URL the error names.
+DEPOT_MCP_READ_MAX_BYTES = env.int("DEPOT_MCP_READ_MAX_BYTES", default=1024 * 1024)
+# One MCP message's body (the request gate's DEPOT_MAX_BODY_BYTES applies before it).
+DEPOT_MCP_MAX_BODY_BYTES = env.int("DEPOT_MCP_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+DEPOT_MCP_SESSION_IDLE_SECONDS = env.float("DEPOT_MCP_SESSION_IDLE_SECONDS", default=1800.0)
+DEPOT_MCP_MAX_SUBSCRIPTIONS = env.int("DEPOT_MCP_MAX_SUBSCRIPTIONS", default=100)
+# One wait of a subscription on the event log (it re-reads the log every
+# DEPOT_LONGPOLL_RECHECK_SECONDS without a wake-up, as a long-poll does).
+DEPOT_MCP_WATCH_SECONDS = env.float("DEPOT_MCP_WATCH_SECONDS", default=15.0)
+
 # --- Background work (text extraction, indexing) ------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # The embedded default's server starts `manage.py db_worker` as its own child process (from the

@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("sessions_app", "attachments", "artifacts")
+# agents_mcp (the MCP server) stands on all three.
+APPS = ("sessions_app", "attachments", "artifacts", "agents_mcp")
 PACKAGES = (*APPS, "config")
 # Lower apps first: an app may import only itself and the apps before it.
 APP_ORDER = {app: rank for rank, app in enumerate(APPS)}
