@@ -1,12 +1,19 @@
-"""What an artifact version serves as bytes: its blob, or its inline text."""
+"""What an artifact version serves as bytes: its blob, or its inline text; and the two
+encodings of those bytes inside JSON (a data URI, seed 001's streamed content document)."""
 
+import base64
 import codecs
+import json
 import mimetypes
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+
+from django.conf import settings
 
 from artifacts.models import Artifact
 from attachments import storage
-from attachments.content import display_name, media_type_base
+from attachments.content import display_name, media_type_base, served_media_type
 from attachments.downloads import FileToServe
+from sessions_app.errors import NotFound
 
 
 def download_name(artifact: Artifact) -> str:
@@ -66,3 +73,46 @@ def artifact_bytes(artifact: Artifact) -> bytes:
     if artifact.blob_id is not None:
         return b"".join(storage.read_chunks(artifact.blob.storage_key))  # type: ignore[union-attr]
     return (artifact.content or "").encode()
+
+
+def data_uri(mime_type: str, size: int, read: Callable[[], bytes]) -> str | None:
+    """`data:<type>;base64,…` for a file up to DEPOT_DATA_URI_MAX_BYTES (0 turns them off),
+    else None. `read` gives the bytes; a file deleted since its row was read is the 404 the
+    row itself would now give."""
+    limit = settings.DEPOT_DATA_URI_MAX_BYTES
+    if limit <= 0 or size > limit:
+        return None
+    try:
+        data = read()
+    except storage.BlobMissing:
+        raise NotFound("This file was deleted.") from None
+    return f"data:{served_media_type(mime_type)};base64,{base64.b64encode(data).decode()}"
+
+
+async def streamed_content_document(
+    artifact: Artifact, stored: AsyncIterable[bytes], textual: bool
+) -> AsyncIterator[bytes]:
+    """`{"artifact_id": …, "content": "…", …}` for a stored file, encoded as it streams so a
+    large file never sits in memory (base64 in 3-byte-aligned pieces, or UTF-8 text)."""
+    head = json.dumps({"artifact_id": artifact.root_artifact_id})[:-1]
+    yield f'{head}, "content": "'.encode()
+    encoder = codecs.getincrementaldecoder("utf-8")("replace") if textual else None
+    carry = b""
+    async for chunk in stored:
+        if encoder is not None:
+            yield json.dumps(encoder.decode(chunk))[1:-1].encode()
+            continue
+        chunk = carry + chunk
+        cut = len(chunk) - len(chunk) % 3
+        carry = chunk[cut:]
+        yield base64.b64encode(chunk[:cut])
+    if encoder is not None:
+        yield json.dumps(encoder.decode(b"", final=True))[1:-1].encode()
+    elif carry:
+        yield base64.b64encode(carry)
+    tail = {
+        "content_type": artifact.content_type,
+        "content_encoding": "utf-8" if textual else "base64",
+        "size_bytes": artifact.size_bytes,
+    }
+    yield ('", ' + json.dumps(tail)[1:]).encode()

@@ -5,9 +5,9 @@ from typing import Any
 from django.db.models import Count, QuerySet, Sum
 
 from artifacts.models import Artifact
-from sessions_app.auth import Principal
 from sessions_app.errors import InvalidInput, NotFound
-from sessions_app.models import Namespace
+from sessions_app.models import Namespace, Session
+from sessions_app.principals import Principal
 
 LIST_RELATED = ("namespace__workspace", "root", "thread", "session", "promoted_to_source", "blob")
 
@@ -53,6 +53,41 @@ def artifact_get(
     return queryset.get(pk=found.pk)
 
 
+def artifact_get_in_namespace(
+    *, namespace: Namespace, artifact_id: str, version: int | None = None
+) -> Artifact:
+    """Seed 002: an artifact of one namespace."""
+    return artifact_get(
+        scope=Artifact.objects.filter(namespace=namespace), artifact_id=artifact_id, version=version
+    )
+
+
+def artifact_get_in_session(*, session: Session, artifact_id: str) -> Artifact:
+    """Seed 000: an artifact linked to one session."""
+    return artifact_get(scope=Artifact.objects.filter(session=session), artifact_id=artifact_id)
+
+
+def artifact_get_for_principal(
+    *, principal: Principal, artifact_id: str, version: int | None = None
+) -> Artifact:
+    """Seed 001: any artifact the caller's key can see (its organization, or its workspace)."""
+    return artifact_get(
+        scope=artifact_scope(principal=principal), artifact_id=artifact_id, version=version
+    )
+
+
+def artifact_reload(*, artifact: Artifact) -> Artifact:
+    """A version just written, read again with what an answer names (the related rows)."""
+    return artifact_get(
+        scope=Artifact.objects.filter(pk=artifact.pk), artifact_id=artifact.artifact_id
+    )
+
+
+def artifact_for_signed_download(*, pk: Any) -> Artifact | None:
+    """The version a signed link names (the link's signature is the whole check)."""
+    return Artifact.objects.select_related("blob").filter(pk=pk).first()
+
+
 def artifact_list(
     *,
     namespace: Namespace,
@@ -81,6 +116,34 @@ def artifact_list(
     if session_id is not None:
         queryset = queryset.filter(session_id=session_id)
     return with_list_related(queryset).order_by("-root_id")
+
+
+FLAT_LIST_FIELDS = (
+    "artifact_id",
+    "root_id",
+    "root__artifact_id",
+    "workflow_id",
+    "phase_id",
+    "artifact_type",
+    "name",
+    "size_bytes",
+    "created_at",
+)
+
+
+def flat_artifact_list(
+    *,
+    namespace: Namespace,
+    workflow_id: str | None = None,
+    phase_id: str | None = None,
+    artifact_type: str | None = None,
+) -> QuerySet[Artifact]:
+    """Seed 001's list: seven fields out, so only those (and the root's id) are read, not
+    the content."""
+    queryset = artifact_list(
+        namespace=namespace, workflow_id=workflow_id, phase_id=phase_id, artifact_type=artifact_type
+    )
+    return queryset.select_related(None).select_related("root").only(*FLAT_LIST_FIELDS)
 
 
 def artifact_versions(*, artifact: Artifact) -> QuerySet[Artifact]:

@@ -29,7 +29,7 @@ from attachments.content import display_name, sniff_mime
 from attachments.services import blob_acquire, blob_release, blob_staged
 from sessions_app import events
 from sessions_app.audit import Actor, audit_record
-from sessions_app.errors import Conflict
+from sessions_app.errors import Conflict, InvalidInput
 from sessions_app.models import AuditAction, EventKind, Namespace, Session, Thread
 from sessions_app.quota import quota_check
 
@@ -249,6 +249,39 @@ def artifact_update(*, artifact: Artifact, fields: dict[str, Any]) -> Artifact:
     _expiry(fields)
     artifact_root_for_update(artifact.root_pk)
     return _update_in_place(artifact_latest_for_update(artifact.root_pk), fields)
+
+
+def artifact_put(
+    *,
+    artifact: Artifact,
+    data: dict[str, Any],
+    upload: tuple[storage.StagedBlob, str] | None = None,
+    created_by: str = "",
+) -> Artifact:
+    """Seed 002's PUT: new content (inline `content`, or an uploaded file) makes a new version
+    (none when it equals the latest: the other fields then change in place); the other fields
+    alone change the latest version in place; `content_type` without content is a 422.
+
+    `data` is the validated body. Inline content without a `content_type` keeps the latest
+    version's type, or text/markdown when the latest is a file."""
+    fields = dict(data)
+    content_type = fields.pop("content_type", None)
+    if upload is None and "content" not in fields:
+        if content_type is not None:
+            raise InvalidInput.single(
+                ["body", "content_type"], "content_type needs content.", "value_error"
+            )
+        return artifact_update(artifact=artifact, fields=fields)
+    if upload is not None:
+        staged, file_name = upload
+        content = NewContent(staged=staged, file_name=file_name)
+    else:
+        latest_type = artifact.content_type if artifact.blob_id is None else "text/markdown"
+        content = NewContent(text=fields.pop("content"), content_type=content_type or latest_type)
+    version, _ = artifact_version_create(
+        artifact=artifact, content=content, fields=fields, created_by=created_by
+    )
+    return version
 
 
 @transaction.atomic

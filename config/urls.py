@@ -12,7 +12,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("sessions_app.urls")),
     path("api/", include("attachments.urls")),
-    path("api/", include("artifacts.urls")),
+    path("api/", include("artifacts.api.urls")),
     path("api/", include("artifacts.tus.urls")),
     path("admin/", admin.site.urls),
     # The web pages (web/): the sessions list at `/`, sessions, artifacts, search, sign-in.

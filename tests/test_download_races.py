@@ -28,7 +28,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.urls import reverse
 
-import artifacts.api.views as artifact_views
+import artifacts.api.signed_downloads as signed_downloads
 from artifacts import selectors as artifact_selectors
 from artifacts.models import Artifact
 from artifacts.services import artifact_delete
@@ -230,7 +230,7 @@ ROUTES = {
         lambda f: f"/api/artifacts/{f.public_id}/content",
         decode=_content_document,
     ),
-    "signed-download": Route("artifact", (artifact_views, "artifact_file"), _signed_url),
+    "signed-download": Route("artifact", (signed_downloads, "artifact_file"), _signed_url),
 }
 
 

@@ -285,7 +285,7 @@ def _request_serializers() -> Iterator[type[serializers.Serializer]]:
                 isinstance(value, type)
                 and issubclass(value, StrictSerializer)
                 and value is not StrictSerializer
-                and value.__module__ == module.__name__
+                and value.__module__.startswith(module.__name__)
             ):
                 yield value
 

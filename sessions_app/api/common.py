@@ -235,6 +235,22 @@ def query_data(request: Any) -> FormValues:
     return FormValues({key: request.query_params.get(key) for key in request.query_params})
 
 
+# The context that says a form's `file` part arrived outside `request.data` (staged while
+# the body streamed, and checked apart).
+FILE_OUTSIDE_DATA = {"file_outside_data": True}
+
+
+# A form with a `file` part: the schema shows the part, and validation under FILE_OUTSIDE_DATA
+# leaves it out (the upload code has already checked it). No docstring: the schema would take
+# it as the description of every form that mixes it in.
+class StagedFileFieldsMixin(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        if self.context.get("file_outside_data"):
+            fields.pop("file", None)
+        return fields
+
+
 # --- keyset cursor pages ---
 
 

@@ -1,0 +1,362 @@
+"""Seed 002: /api/v1/orgs/{org}/workspaces/{ws}/namespaces/{ns}/artifacts, one ViewSet on a
+router (the `upload` and `query` list actions come before the detail route), and a thread's
+artifacts."""
+
+import time
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from artifacts import selectors, services
+from artifacts.api.common import (
+    ARTIFACT_PARAMETER,
+    NAMESPACE_PARAMETERS,
+    UPLOAD_ERRORS,
+    lineage_targets,
+    session_lookup_for,
+)
+from artifacts.api.serializers import (
+    ARTIFACT_PAGES,
+    ArtifactCreateRequest,
+    ArtifactDetailQuery,
+    ArtifactListQuery,
+    ArtifactPageResponse,
+    ArtifactResponse,
+    ArtifactUpdateRequest,
+    ArtifactUploadForm,
+    ArtifactVersionsResponse,
+    ArtifactWithLineageResponse,
+    DownloadQuery,
+    DownloadUrlResponse,
+    LineageItem,
+    PromoteRequest,
+    PromoteResponse,
+    QueryRequest,
+    QueryResponse,
+    ThreadArtifactListQuery,
+)
+from artifacts.content import artifact_file
+from artifacts.models import Artifact
+from artifacts.search import artifact_search, query_terms
+from attachments import storage
+from attachments.content import display_name, served_media_type
+from attachments.uploads import form_data, require_upload, staged_upload
+from sessions_app import selectors as session_selectors
+from sessions_app.api.common import (
+    FILE_OUTSIDE_DATA,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    DepotJSONParser,
+    error_responses,
+    query_data,
+    validated,
+)
+from sessions_app.auth import get_principal
+from sessions_app.errors import InvalidInput
+from sessions_app.models import Namespace
+
+# PUT takes new content as JSON or, with a file, as multipart.
+UPDATE_PARSERS = [DepotJSONParser, MultiPartParser, FormParser]
+
+
+# The namespace named by the path, and an artifact in it, for the caller's key. (No docstring:
+# the schema would take it as every operation's description.)
+class NamespaceScoped:
+    kwargs: dict[str, Any]
+    request: Any
+
+    def namespace(self) -> Namespace:
+        return session_selectors.namespace_get(
+            principal=get_principal(self.request),
+            org=self.kwargs["org"],
+            workspace=self.kwargs["ws"],
+            namespace=self.kwargs["ns"],
+        )
+
+    def artifact(self, version: int | None = None) -> Artifact:
+        return selectors.artifact_get_in_namespace(
+            namespace=self.namespace(), artifact_id=self.kwargs["artifact_id"], version=version
+        )
+
+
+def _create_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _page(queryset: Any, params: dict[str, Any]) -> dict[str, Any]:
+    return ARTIFACT_PAGES.page(queryset, cursor=params.get("cursor"), limit=params["limit"])
+
+
+@extend_schema(tags=["artifacts (seed 002)"], parameters=NAMESPACE_PARAMETERS)
+class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
+    lookup_field = "artifact_id"
+    # Any segment reaches the view (the schema's pattern documents the ids Depot mints).
+    lookup_value_regex = "[^/]+"
+    parser_classes = [DepotJSONParser]
+
+    @property
+    def reads_only(self) -> bool:
+        # A POST only because the query is a body: read-only keys may search.
+        return getattr(self, "action", None) == "query"
+
+    def get_parsers(self) -> list[BaseParser]:
+        # The action is known here from the method (DRF sets `self.action` only after it has
+        # built the request, and with it the parsers).
+        method = (self.request.method or "").lower() if self.request is not None else ""
+        name = getattr(self, "action", None) or (self.action_map or {}).get(method)
+        if name == "update":
+            return [parser() for parser in UPDATE_PARSERS]
+        return super().get_parsers()
+
+    @extend_schema(
+        operation_id="artifacts_list",
+        parameters=[ArtifactListQuery],
+        responses={200: ArtifactPageResponse, **error_responses(*READ_ERRORS)},
+    )
+    def list(self, request: Request, **kwargs: str) -> Response:
+        params = validated(ArtifactListQuery, query_data(request), location="query")
+        queryset = selectors.artifact_list(
+            namespace=self.namespace(),
+            thread_id=params.get("thread_id"),
+            artifact_types=selectors.parse_type_list(params.get("artifact_types")),
+            include_expired=params["include_expired"],
+        )
+        return Response(_page(queryset, params))
+
+    @extend_schema(
+        operation_id="artifacts_create",
+        request=ArtifactCreateRequest,
+        responses={201: ArtifactResponse, **error_responses(*WRITE_ERRORS)},
+    )
+    def create(self, request: Request, **kwargs: str) -> Response:
+        principal = get_principal(request)
+        namespace = self.namespace()
+        data = validated(ArtifactCreateRequest, request.data)
+        artifact = services.artifact_create(
+            namespace=namespace,
+            content=services.NewContent(
+                text=data.pop("content", ""), content_type=data.pop("content_type")
+            ),
+            session_lookup=session_lookup_for(principal, namespace, data.pop("session_id", None)),
+            thread_id=data.pop("thread_id", None),
+            derived_from=lineage_targets(principal, data.pop("derived_from", None)),
+            fields=_create_fields(data),
+            created_by=principal.label,
+        )
+        artifact = selectors.artifact_reload(artifact=artifact)
+        return Response(ArtifactResponse(artifact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="artifacts_create_with_file",
+        request={"multipart/form-data": ArtifactUploadForm},
+        responses={201: ArtifactResponse, **error_responses(*UPLOAD_ERRORS)},
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def upload(self, request: Request, **kwargs: str) -> Response:
+        principal = get_principal(request)
+        namespace = self.namespace()
+        data = validated(ArtifactUploadForm, form_data(request), context=FILE_OUTSIDE_DATA)
+        staged, file_name = require_upload(request)
+        # Named after its file when no name is given: the client's raw file name, of any
+        # length, cleaned and cut as every display name is (the name column holds 500).
+        data.setdefault("name", display_name(file_name))
+        artifact = services.artifact_create(
+            namespace=namespace,
+            content=services.NewContent(staged=staged, file_name=file_name),
+            session_lookup=session_lookup_for(principal, namespace, data.pop("session_id", None)),
+            thread_id=data.pop("thread_id", None),
+            derived_from=lineage_targets(principal, data.pop("derived_from", None)),
+            fields=_create_fields(data),
+            created_by=principal.label,
+        )
+        artifact = selectors.artifact_reload(artifact=artifact)
+        return Response(ArtifactResponse(artifact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="artifacts_query",
+        summary="Search the latest, unexpired artifacts of a namespace",
+        request=QueryRequest,
+        responses={200: QueryResponse, **error_responses(400, 401, 404, 422)},
+    )
+    @action(detail=False, methods=["post"])
+    def query(self, request: Request, **kwargs: str) -> Response:
+        namespace = self.namespace()
+        data = validated(QueryRequest, request.data)
+        if not query_terms(data["query"]):
+            raise InvalidInput.single(
+                ["body", "query"], "The query has no words to search for.", "value_error"
+            )
+        result = artifact_search(
+            namespace=namespace,
+            query=data["query"],
+            limit=data["limit"],
+            artifact_types=data.get("artifact_types"),
+            thread_id=data.get("thread_id"),
+        )
+        body = {
+            "results": [
+                {
+                    "artifact": hit.artifact,
+                    "score": hit.score,
+                    "matched_chunk": hit.matched_chunk,
+                    "highlight": hit.highlight,
+                }
+                for hit in result.hits
+            ],
+            "combined_context": result.combined_context,
+            "total_results": result.total,
+            "total_results_exact": result.total_exact,
+            "query": data["query"],
+            "mode": result.mode,
+        }
+        return Response(QueryResponse(body).data)
+
+    @extend_schema(
+        operation_id="artifacts_retrieve",
+        parameters=[ARTIFACT_PARAMETER, ArtifactDetailQuery],
+        responses={200: ArtifactWithLineageResponse, **error_responses(*READ_ERRORS)},
+    )
+    def retrieve(self, request: Request, **kwargs: str) -> Response:
+        params = validated(ArtifactDetailQuery, query_data(request), location="query")
+        artifact = self.artifact(version=params.get("version"))
+        data = ArtifactResponse(artifact).data
+        if params.get("include") == "lineage":
+            found = selectors.artifact_lineage(artifact=artifact)
+            data["lineage"] = {
+                side: LineageItem(rows, many=True).data for side, rows in found.items()
+            }
+        return Response(data)
+
+    @extend_schema(
+        operation_id="artifacts_update",
+        summary="New content or file → a new version; other fields alone → changed in place",
+        parameters=[ARTIFACT_PARAMETER],
+        request={
+            "application/json": ArtifactUpdateRequest,
+            "multipart/form-data": ArtifactUpdateRequest,
+        },
+        responses={200: ArtifactResponse, **error_responses(*UPLOAD_ERRORS)},
+    )
+    def update(self, request: Request, **kwargs: str) -> Response:
+        principal = get_principal(request)
+        artifact = self.artifact()
+        # A form body parses to a QueryDict (which is also a dict); JSON to a plain dict.
+        is_form = hasattr(request.data, "getlist")
+        raw = form_data(request) if is_form else dict(request.data)
+        data = validated(ArtifactUpdateRequest, raw, context=FILE_OUTSIDE_DATA)
+        version = services.artifact_put(
+            artifact=artifact,
+            data=data,
+            upload=staged_upload(request) if is_form else None,
+            created_by=principal.label,
+        )
+        return Response(ArtifactResponse(selectors.artifact_reload(artifact=version)).data)
+
+    @extend_schema(
+        operation_id="artifacts_destroy",
+        summary="Delete the artifact with all its versions",
+        parameters=[ARTIFACT_PARAMETER],
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(*WRITE_ERRORS)},
+    )
+    def destroy(self, request: Request, **kwargs: str) -> Response:
+        services.artifact_delete(artifact=self.artifact(), actor=get_principal(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="artifacts_versions",
+        parameters=[ARTIFACT_PARAMETER],
+        responses={200: ArtifactVersionsResponse, **error_responses(*READ_ERRORS)},
+    )
+    @action(detail=True, methods=["get"])
+    def versions(self, request: Request, **kwargs: str) -> Response:
+        artifact = self.artifact()
+        body = {
+            "artifact_id": artifact.root_artifact_id,
+            "versions": selectors.artifact_versions(artifact=artifact),
+        }
+        return Response(ArtifactVersionsResponse(body).data)
+
+    @extend_schema(
+        operation_id="artifacts_download_url",
+        summary="A time-limited download URL (S3 presigned, or signed by Depot on local disk)",
+        parameters=[ARTIFACT_PARAMETER, DownloadQuery],
+        responses={200: DownloadUrlResponse, **error_responses(*READ_ERRORS)},
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, **kwargs: str) -> Response:
+        params = validated(DownloadQuery, query_data(request), location="query")
+        artifact = self.artifact()
+        expires_in = params["expires_in"]
+        file = artifact_file(artifact)
+        content_type = served_media_type(file.mime_type)
+        url = None
+        if file.key is not None:
+            url = storage.presigned_url(
+                file.key,
+                expires_in=expires_in,
+                file_name=file.name,
+                content_type=content_type,
+                as_attachment=True,
+            )
+        if url is None:
+            token = storage.sign_download({"a": artifact.pk, "x": int(time.time()) + expires_in})
+            url = request.build_absolute_uri(reverse("signed-download", kwargs={"token": token}))
+        body = {
+            "artifact_id": artifact.artifact_id,
+            "download_url": url,
+            "expires_in": expires_in,
+            "file_name": file.name,
+            "content_type": content_type,
+            "file_size_bytes": file.size,
+        }
+        return Response(DownloadUrlResponse(body).data)
+
+    @extend_schema(
+        operation_id="artifacts_promote",
+        summary="Promote an artifact to a knowledge source (idempotent)",
+        parameters=[ARTIFACT_PARAMETER],
+        request=PromoteRequest,
+        responses={200: PromoteResponse, **error_responses(*WRITE_ERRORS)},
+    )
+    @action(detail=True, methods=["post"])
+    def promote(self, request: Request, **kwargs: str) -> Response:
+        validated(PromoteRequest, request.data or {})
+        artifact = self.artifact()
+        source, created = services.artifact_promote(
+            artifact=artifact, created_by=get_principal(request).label
+        )
+        body = {
+            "artifact_id": artifact.root_artifact_id,
+            "source_id": source.source_id,
+            "source_name": source.name,
+            "message": "Promoted to a source." if created else "Already promoted; same source.",
+        }
+        return Response(PromoteResponse(body).data)
+
+
+@extend_schema(
+    tags=["artifacts (seed 002)"],
+    parameters=[*NAMESPACE_PARAMETERS, OpenApiParameter("thread_id", str, OpenApiParameter.PATH)],
+)
+class ThreadArtifactListView(NamespaceScoped, APIView):
+    @extend_schema(
+        operation_id="thread_artifacts_list",
+        parameters=[ThreadArtifactListQuery],
+        responses={200: ArtifactPageResponse, **error_responses(*READ_ERRORS)},
+    )
+    def get(self, request: Request, **kwargs: str) -> Response:
+        params = validated(ThreadArtifactListQuery, query_data(request), location="query")
+        queryset = selectors.artifact_list(
+            namespace=self.namespace(),
+            thread_id=self.kwargs["thread_id"],
+            artifact_types=selectors.parse_type_list(params.get("artifact_types")),
+            include_expired=params["include_expired"],
+        )
+        return Response(_page(queryset, params))
