@@ -119,6 +119,7 @@ def build_server() -> DepotServer:
         on_read_resource=resources.read_resource,
         on_subscribe_resource=subscriptions.subscribe,
         on_unsubscribe_resource=subscriptions.unsubscribe,
+        on_subscriptions_listen=subscriptions.listen,
         on_list_tools=tools.list_tools,
         on_call_tool=tools.call_tool,
         on_list_prompts=list_prompts,

@@ -6,10 +6,16 @@ connection that waits on the log's channel-layer wake-ups with a timer behind th
 (sessions_app.events.events_wait): the database is the truth, so a lost wake-up costs
 latency, never an update. An event after the subscription sends
 `notifications/resources/updated` for the URI; a session that gains a file also sends
-`notifications/resources/list_changed`. The watches end with the connection."""
+`notifications/resources/list_changed`. The watches end with the connection.
+
+Clients of the 2026-07-28 protocol ask with `subscriptions/listen` instead: its URIs are
+checked the same way, and each listen stream gets its own watches and its own bus (the SDK's
+`ListenHandler` over an `InMemorySubscriptionBus`), so no stream hears another tenant's
+list changes."""
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mcp_types as types
@@ -17,6 +23,12 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from mcp.server.context import ServerRequestContext
 from mcp.server.session import ServerSession
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    ListenHandler,
+    ResourcesListChanged,
+    ResourceUpdated,
+)
 from mcp.shared.exceptions import MCPError
 
 from agents_mcp import files
@@ -56,9 +68,10 @@ def _versions_of(root_artifact_id: str) -> set[str]:
     return {root_artifact_id, *ids}
 
 
-async def _watch(
-    session: ServerSession, uri: str, feed: Feed, root: str | None, cursor: int
-) -> None:
+Notify = Callable[[str, bool], Awaitable[None]]  # (uri, the session gained a file)
+
+
+async def _watch(notify: Notify, uri: str, feed: Feed, root: str | None, cursor: int) -> None:
     versions = await _versions_of(root) if root else set()
     wait = settings.DEPOT_MCP_WATCH_SECONDS
     while True:
@@ -77,9 +90,38 @@ async def _watch(
             events = page.events
         if not events:
             continue
+        await notify(uri, root is None and any(event["kind"] in GAINS_A_FILE for event in events))
+
+
+def _to_connection(session: ServerSession) -> Notify:
+    async def notify(uri: str, gained_file: bool) -> None:
         await session.send_resource_updated(uri)
-        if root is None and any(event["kind"] in GAINS_A_FILE for event in events):
+        if gained_file:
             await session.send_resource_list_changed()
+
+    return notify
+
+
+def _to_bus(bus: InMemorySubscriptionBus) -> Notify:
+    async def notify(uri: str, gained_file: bool) -> None:
+        await bus.publish(ResourceUpdated(uri=uri))
+        if gained_file:
+            await bus.publish(ResourcesListChanged())
+
+    return notify
+
+
+async def _start(principal: Principal, uri: str, notify: Notify) -> asyncio.Task[None]:
+    """A watch of `uri` from the log's head now (what commits after the answer is what the
+    client is told); NotFound as an MCP error for what the caller cannot see."""
+    try:
+        feed, root = await database_sync_to_async(_feed_for)(principal, uri)
+    except DepotError as error:
+        raise mcp_error(error) from None
+    cursor = await events_head_async(feed=feed)
+    task = asyncio.create_task(_watch(notify, uri, feed, root, cursor))
+    task.add_done_callback(_log_failure)
+    return task
 
 
 def _watches(ctx: ServerRequestContext[Any, Any]) -> dict[str, asyncio.Task[None]]:
@@ -101,19 +143,11 @@ async def subscribe(
     ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams
 ) -> types.EmptyResult:
     uri = str(params.uri)
-    try:
-        feed, root = await database_sync_to_async(_feed_for)(principal_of(ctx), uri)
-    except DepotError as error:
-        raise mcp_error(error) from None
     watches = _watches(ctx)
     if uri not in watches:
         if len(watches) >= settings.DEPOT_MCP_MAX_SUBSCRIPTIONS:
             raise MCPError(types.INVALID_REQUEST, "Too many subscriptions on this connection.")
-        # From the log's head now: what commits after this answer is what the client is told.
-        cursor = await events_head_async(feed=feed)
-        task = asyncio.create_task(_watch(ctx.session, uri, feed, root, cursor))
-        task.add_done_callback(_log_failure)
-        watches[uri] = task
+        watches[uri] = await _start(principal_of(ctx), uri, _to_connection(ctx.session))
     return types.EmptyResult()
 
 
@@ -129,3 +163,21 @@ async def unsubscribe(
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.warning("an MCP subscription ended: %r", task.exception())
+
+
+async def listen(
+    ctx: ServerRequestContext[Any, Any], params: types.SubscriptionsListenRequestParams
+) -> types.SubscriptionsListenResult:
+    uris = list(dict.fromkeys(params.notifications.resource_subscriptions or []))
+    if len(uris) > settings.DEPOT_MCP_MAX_SUBSCRIPTIONS:
+        raise MCPError(types.INVALID_REQUEST, "Too many resources in one listen request.")
+    principal = principal_of(ctx)
+    bus = InMemorySubscriptionBus()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for uri in uris:
+            tasks.append(await _start(principal, uri, _to_bus(bus)))
+        return await ListenHandler(bus, max_subscriptions=1)(ctx, params)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -25,10 +25,12 @@ import requests
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from mcp import Client
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import ResourceUpdated
 
 from tests.conftest import Stranger, Tenant
 
@@ -658,3 +660,38 @@ async def test_the_prompt_loads_a_sessions_text_files(server: Running, tenant: T
         assert texts == ["# Notes\nThe launch is Friday.\n"]
         with pytest.raises(MCPError):
             await client.session.get_prompt("summarise_session", {"session_id": "nope"})
+
+
+async def test_a_2026_client_listens_with_the_same_tenancy(
+    server: Running, tenant: Tenant, stranger: Stranger
+) -> None:
+    """The 2026-07-28 protocol has no resources/subscribe: `Client.listen()` opens a
+    subscriptions/listen stream instead. Same URIs, same checks, same event log."""
+    await upload(server, tenant.owner_key, "s-listen", "first.txt", b"one")
+    uri = "depot://sessions/s-listen"
+    async with (
+        create_mcp_http_client(headers={"X-API-Key": tenant.owner_key}) as http,
+        Client(streamable_http_client(server.url, http_client=http), mode="2026-07-28") as client,
+    ):
+        assert client.session.protocol_version == "2026-07-28"
+        assert {tool.name for tool in (await client.list_tools()).tools} == ALL_TOOLS
+        async with client.listen(resource_subscriptions=[uri], resources_list_changed=True) as sub:
+            assert sub.honored.resource_subscriptions == [uri]
+            start = time.monotonic()
+            await upload(server, tenant.owner_key, "s-listen", "second.txt", b"two")
+
+            async def updated() -> None:
+                async for event in sub:
+                    if isinstance(event, ResourceUpdated) and event.uri == uri:
+                        return
+
+            await asyncio.wait_for(updated(), 2.0)
+            assert time.monotonic() - start < 2.0
+    async with (
+        create_mcp_http_client(headers={"X-API-Key": stranger.key}) as http,
+        Client(streamable_http_client(server.url, http_client=http), mode="2026-07-28") as client,
+    ):
+        with pytest.raises(MCPError) as refused:
+            async with client.listen(resource_subscriptions=[uri]):
+                pass
+        assert refused.value.code == -32002
