@@ -1,0 +1,325 @@
+"""Clients Depot did not write: its live /api/schema/ through the standard tools, and SDKs
+generated from it, run against a real uvicorn (issue 12).
+
+- openapi-spec-validator and Redocly CLI's recommended rules accept the schema (the one rule
+  turned off is named in tests/js/sdk/redocly.yaml);
+- openapi-python-client generates a package without a warning, and a scenario that uses only
+  that package (sessions, an upload, artifacts and versions, a signed download, events, a
+  streamed file) works;
+- openapi-typescript's types and openapi-fetch type-check a small program under `tsc --strict`
+  (tests/js/sdk/client.ts), and the compiled program works under node.
+
+The Node tools are the npm packages pinned in tests/js/sdk/package-lock.json (installed with
+`npm ci` when missing). Without node the TypeScript and Redocly tests skip, except in CI."""
+
+import hashlib
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from tests.conftest import IN_CI
+from tests.test_embedded_worker import Server
+
+ROOT = Path(__file__).resolve().parent.parent
+SDK_JS = ROOT / "tests" / "js" / "sdk"
+GENERATOR_CONFIG = ROOT / "config" / "openapi_python_client.yaml"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+# Each outside tool gets this long; the scenarios are a few dozen requests.
+TOOL_SECONDS = 90
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("sdk-server"), worker="0")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def live_schema(server: Server) -> dict[str, Any]:
+    answer = requests.get(f"{server.base}/api/schema/?format=json", timeout=30)
+    assert answer.status_code == 200, answer.text
+    schema = answer.json()
+    return schema
+
+
+@pytest.fixture(scope="module")
+def schema_file(live_schema: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("schema") / "depot.json"
+    path.write_text(json.dumps(live_schema))
+    return path
+
+
+def _node_tools() -> Path:
+    """tests/js/sdk's node_modules/.bin, installed from its lock file if missing."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        reason = "node and npm are not installed (Debian: apt-get install nodejs npm)"
+        if IN_CI:
+            pytest.fail(f"CI runs the TypeScript and Redocly checks: {reason}")
+        pytest.skip(reason)
+    bin_dir = SDK_JS / "node_modules" / ".bin"
+    if not (bin_dir / "tsc").exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=SDK_JS,
+            check=True,
+            capture_output=True,
+            timeout=TOOL_SECONDS,
+        )
+    return bin_dir
+
+
+def _run(command: list[str], cwd: Path) -> str:
+    done = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=TOOL_SECONDS, check=False
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{output}"
+    return output
+
+
+def _operations(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+# --- the schema through the standard tools ---
+
+
+def test_openapi_spec_validator_accepts_the_live_schema(live_schema: dict[str, Any]) -> None:
+    validate(live_schema)
+
+
+def test_redocly_lint_passes_with_its_recommended_rules(schema_file: Path) -> None:
+    bin_dir = _node_tools()
+    output = _run(
+        [str(bin_dir / "redocly"), "lint", "--config", "redocly.yaml", str(schema_file)], SDK_JS
+    )
+    assert "Your API description is valid" in output, output
+    assert not re.search(r"You have \d+ warning", output), output
+
+
+def test_every_operation_is_named_summarized_and_documents_its_errors(
+    live_schema: dict[str, Any],
+) -> None:
+    ids = []
+    for path, method, operation in _operations(live_schema):
+        where = f"{method.upper()} {path}"
+        ids.append(operation.get("operationId"))
+        assert operation.get("summary"), f"{where}: no summary"
+        templated = set(re.findall(r"{([^}]+)}", path))
+        declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+        assert declared == templated, f"{where}: path parameters {declared} != {templated}"
+        responses = operation["responses"]
+        expected = {"429", "503"}
+        if operation.get("security"):
+            expected.add("401")
+        if "requestBody" in operation:
+            expected |= {"408", "413", "415"}
+        if method == "post":
+            expected |= {"409", "422"}
+        assert expected <= set(responses), f"{where}: missing {expected - set(responses)}"
+        for status, response in responses.items():
+            if status.startswith(("4", "5")) and status != "304":
+                assert "application/json" in response.get("content", {}), f"{where} {status}"
+        # Either key header is enough: one requirement per scheme, never two in one.
+        assert all(len(requirement) <= 1 for requirement in operation.get("security", []))
+    assert None not in ids and len(ids) == len(set(ids))
+
+
+def test_request_components_carry_no_defaults_and_no_doubled_names(
+    live_schema: dict[str, Any],
+) -> None:
+    schemas = live_schema["components"]["schemas"]
+    assert not [name for name in schemas if name.endswith("RequestRequest")]
+    request_refs = {
+        ref.rsplit("/", 1)[-1]
+        for _, _, operation in _operations(live_schema)
+        for ref in re.findall(r'"\$ref": "([^"]+)"', json.dumps(operation.get("requestBody", {})))
+    }
+    assert request_refs
+    for name in request_refs:
+        assert '"default"' not in json.dumps(schemas[name]), name
+    # A body that JSON and a form both take has one class per encoding.
+    for path, method, operation in _operations(live_schema):
+        content = operation.get("requestBody", {}).get("content", {})
+        refs = [media.get("schema", {}).get("$ref") for media in content.values()]
+        assert len(refs) == len(set(refs)), f"{method.upper()} {path}: {list(content)}"
+
+
+# --- SDKs generated from the live schema, run against the live server ---
+
+
+def test_python_client_generated_from_the_live_schema_works(
+    server: Server, schema_file: Path, tmp_path: Path
+) -> None:
+    generator = Path(sys.executable).with_name("openapi-python-client")
+    output = _run(
+        [
+            *(str(generator), "generate", "--path", str(schema_file), "--meta", "none"),
+            *("--config", str(GENERATOR_CONFIG), "--output-path", str(tmp_path / "depot_client")),
+        ],
+        tmp_path,
+    )
+    assert "WARNING" not in output and "Cannot" not in output, output
+    sys.path.insert(0, str(tmp_path))
+    try:
+        _python_scenario(server)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m == "depot_client" or m.startswith("depot_")]:
+            del sys.modules[name]
+
+
+def _python_scenario(server: Server) -> None:
+    sdk = importlib.import_module("depot_client")
+    api = "depot_client.api"
+    sessions = importlib.import_module(f"{api}.sessions")
+    uploads = importlib.import_module(f"{api}.uploads_seed_000")
+    artifacts = importlib.import_module(f"{api}.artifacts_seed_002")
+    events = importlib.import_module(f"{api}.events")
+    models = importlib.import_module("depot_client.models")
+    types = importlib.import_module("depot_client.types")
+    for module in (sessions, uploads, artifacts, events):
+        for name in os.listdir(Path(module.__file__).parent):
+            if name.endswith(".py") and name != "__init__.py":
+                importlib.import_module(f"{module.__name__}.{name[:-3]}")
+
+    c = server.credentials
+    ns = {"org": c["organization"], "ws": c["workspace"], "ns": "default"}
+    client = sdk.AuthenticatedClient(
+        base_url=server.base, token=c["api_key"], prefix="", auth_header_name="X-API-Key"
+    )
+
+    made = sessions.sessions_create.sync_detailed(
+        client=client, body=models.SessionCreateRequest(session_id="py-run", reference="sdk")
+    )
+    assert made.status_code == 201, made.content
+    assert made.parsed.session_id == "py-run"
+    page = sessions.sessions_list.sync(client=client, limit=10)
+    assert isinstance(page, models.SessionPageResponse)
+    assert "py-run" in [s.session_id for s in page.sessions]
+
+    upload = uploads.uploads_create.sync_detailed(
+        "py-run",
+        client=client,
+        body=models.AttachmentUploadFormRequest(
+            file=types.File(BytesIO(b"# notes\n"), file_name="notes.md", mime_type="text/markdown"),
+            path="docs/notes.md",
+        ),
+    )
+    assert upload.status_code == 201, upload.content
+    listed = uploads.uploads_list.sync("py-run", client=client)
+    assert [(a.name, a.sha256) for a in listed.attachments] == [
+        ("notes.md", hashlib.sha256(b"# notes\n").hexdigest())
+    ]
+
+    # An artifact from a file with tags sent as repeated parts, then a new version from JSON.
+    payload = os.urandom(300_000)
+    with_file = artifacts.artifacts_create_with_file.sync_detailed(
+        **ns,
+        client=client,
+        body=models.ArtifactUploadFormRequest(
+            file=types.File(BytesIO(payload), file_name="blob.bin"),
+            session_id="py-run",
+            tags=["t1", "t2"],
+        ),
+    )
+    assert with_file.status_code == 201, with_file.content
+    assert with_file.parsed.tags == ["t1", "t2"]
+    created = artifacts.artifacts_create.sync_detailed(
+        **ns, client=client, body=models.ArtifactCreateRequest(name="plan", content="first")
+    )
+    assert created.status_code == 201, created.content
+    plan = {**ns, "artifact_id": created.parsed.artifact_id}
+    second = artifacts.artifacts_update.sync_detailed(
+        **plan, client=client, body=models.ArtifactUpdateRequest(content="second")
+    )
+    assert second.status_code == 200, second.content
+    assert second.parsed.version == 2
+    versions = artifacts.artifacts_versions.sync(**plan, client=client)
+    assert sorted(v.version for v in versions.versions) == [1, 2]
+
+    # A signed download URL, followed with a client that has no key.
+    blob = {**ns, "artifact_id": with_file.parsed.artifact_id}
+    link = artifacts.artifacts_download_url.sync(**blob, client=client)
+    assert isinstance(link, models.DownloadUrlResponse), link
+    token = link.download_url.rstrip("/").rsplit("/", 1)[-1]
+    anonymous = sdk.Client(base_url=server.base)
+    got = artifacts.signed_download.sync_detailed(token, client=anonymous)
+    assert got.status_code == 200 and got.content == payload
+
+    # Streamed, a chunk at a time, with the request the generated code builds.
+    download = artifacts.signed_download._get_kwargs(token)
+    received = 0
+    with anonymous.get_httpx_client().stream(**download) as streamed:
+        assert streamed.status_code == 200
+        for chunk in streamed.iter_bytes(64 * 1024):
+            assert len(chunk) <= 64 * 1024
+            received += len(chunk)
+    assert received == len(payload)
+
+    feed = events.session_artifact_events.sync("py-run", client=client, after=0, wait_seconds=1)
+    assert isinstance(feed, models.EventPageResponse), feed
+    assert len(feed.events) >= 2
+    later = events.session_artifact_events.sync(
+        "py-run", client=client, after=feed.next_cursor, wait_seconds=1
+    )
+    assert later.events == [] and later.timed_out is True
+    namespace = events.namespace_events.sync(**ns, client=client, after=0, wait_seconds=1)
+    assert len(namespace.events) >= len(feed.events)
+
+    # Refusals parse into their documented bodies.
+    missing = sessions.sessions_retrieve.sync("no-such-session", client=client)
+    assert isinstance(missing, models.ErrorResponse)
+    bad = artifacts.artifacts_create.sync(
+        **ns, client=client, body=models.ArtifactCreateRequest(name="")
+    )
+    assert isinstance(bad, models.ValidationErrorResponse)
+
+    done = sessions.sessions_complete.sync(
+        "py-run", client=client, body=models.SessionCompleteRequest()
+    )
+    assert done.status == models.SessionStatusEnum.COMPLETED
+    gone = sessions.sessions_destroy.sync_detailed("py-run", client=client)
+    assert gone.status_code == 204
+
+
+def test_typescript_client_type_checks_and_runs_against_the_live_server(
+    server: Server, schema_file: Path
+) -> None:
+    bin_dir = _node_tools()
+    build = SDK_JS / "build"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir()
+    output = _run(
+        [str(bin_dir / "openapi-typescript"), str(schema_file), "-o", str(build / "depot.d.ts")],
+        SDK_JS,
+    )
+    assert "warn" not in output.lower(), output
+    _run([str(bin_dir / "tsc"), "-p", "tsconfig.json"], SDK_JS)  # strict; fails on any error
+    c = server.credentials
+    ran = _run(
+        [
+            *("node", str(build / "out" / "client.js"), server.base, c["api_key"]),
+            *(c["organization"], c["workspace"]),
+        ],
+        SDK_JS,
+    )
+    assert json.loads(ran.strip().splitlines()[-1])["ok"] is True
