@@ -20,8 +20,8 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap --quiet-if-done
-	$(BIN)/python manage.py welcome --host $(HOST) --port $(PORT)
-	$(BIN)/uvicorn config.asgi:application --http config.http_protocol:BoundedHttpToolsProtocol \
+	DEPOT_BIND_HOST=$(HOST) $(BIN)/python manage.py welcome --host $(HOST) --port $(PORT)
+	DEPOT_BIND_HOST=$(HOST) $(BIN)/uvicorn config.asgi:application --http config.http_protocol:BoundedHttpToolsProtocol \
 		--host $(HOST) --port $(PORT) --no-access-log
 
 test: $(STAMP)

