@@ -309,7 +309,10 @@ def test_typescript_client_type_checks_and_runs_against_the_live_server(
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir()
     output = _run(
-        [str(bin_dir / "openapi-typescript"), str(schema_file), "-o", str(build / "depot.d.ts")],
+        [
+            *(str(bin_dir / "openapi-typescript"), str(schema_file)),
+            *("--redocly", "redocly.yaml", "-o", str(build / "depot.d.ts")),
+        ],
         SDK_JS,
     )
     assert "warn" not in output.lower(), output
