@@ -16,6 +16,7 @@ from django.db import DatabaseError, connections
 
 from artifacts.tus import core, protocol
 from artifacts.tus.protocol import Answer, TusError
+from artifacts.tus.targets import depot_error
 from artifacts.tus.writing import ClientGone
 from attachments import storage
 from sessions_app.errors import DepotError
@@ -80,7 +81,9 @@ class TusApp:
         elif protocol.is_upload_id(rest) and method == "DELETE":
             handler = lambda: core.terminate(principal, rest, headers)  # noqa: E731
         elif rest and not protocol.is_upload_id(rest):
-            handler = lambda: core.head(principal, "", headers)  # noqa: E731  (a 404)
+            not_found = TusError(404, "Upload not found.")
+            await _send(send, protocol.error_answer(not_found), method, close=True)
+            return
         else:
             error = TusError(405, f"{method} is not allowed here.")
             await _send(send, protocol.error_answer(error), method, close=True)
@@ -98,7 +101,7 @@ def _run(handler: Callable[[], Answer]) -> Answer:
     except TusError as error:
         return protocol.error_answer(error)
     except DepotError as error:
-        return protocol.error_answer(TusError(error.status_code, error.detail))
+        return protocol.error_answer(depot_error(error))
     except storage.STORAGE_ERRORS as error:
         logger.warning("storage failed during a tus request: %s", error)
         unavailable = TusError(503, "Storage is unavailable; retry later.", {"Retry-After": "5"})

@@ -97,21 +97,24 @@ def _quota_room(organization_id: int) -> int | None:
 def create(
     principal: Principal, headers: Mapping[str, str], body: Body | None, base_url: str
 ) -> Answer:
-    protocol.require_version(headers)
     if principal.read_only:
         raise TusError(403, READ_ONLY)
     metadata = protocol.parse_metadata(headers.get("upload-metadata"))
     concat = protocol.parse_concat(headers.get("upload-concat"))
     if concat is not None and concat[0] == "final":
+        protocol.require_version(headers)
         upload = create_final(principal, concat[1], metadata)
         return _created(upload, base_url)
     length = protocol.non_negative(headers, "upload-length")
     deferred = headers.get("upload-defer-length")
     if (length is None) == (deferred is None) or deferred not in (None, "1"):
         raise TusError(400, "Send either Upload-Length or Upload-Defer-Length: 1.")
+    protocol.require_version(headers)
     limit = settings.DEPOT_MAX_UPLOAD_BYTES
     if length is not None and length > limit:
         raise TusError(413, f"Upload-Length is larger than the limit of {limit} bytes.")
+    if body is not None and _content_type(headers) != protocol.OFFSET_TYPE:
+        raise TusError(415, f"A creation's body must be {protocol.OFFSET_TYPE}.")
     fields = targets.resolve(principal, metadata, partial=concat is not None)
     try:
         quota_check(organization_id=principal.organization_id, adding=length or 0)
@@ -149,19 +152,23 @@ def create(
     return _created(upload, base_url)
 
 
+def _content_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def _created(upload: TusUpload, base_url: str) -> Answer:
     headers = {"Location": f"{base_url}{protocol.PREFIX}{upload.uid}", **_upload_headers(upload)}
     return Answer(201, headers).with_common()
 
 
 def patch(principal: Principal, upload_id: str, headers: Mapping[str, str], body: Body) -> Answer:
-    protocol.require_version(headers)
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != protocol.OFFSET_TYPE:
+    # Malformed requests are 400/415 first; 412 is for a well-formed one of another version.
+    if _content_type(headers) != protocol.OFFSET_TYPE:
         raise TusError(415, f"A PATCH body must be {protocol.OFFSET_TYPE}.")
     offset = protocol.non_negative(headers, "upload-offset")
     if offset is None:
         raise TusError(400, "Upload-Offset is required.")
+    protocol.require_version(headers)
     upload = get_upload(principal, upload_id)
     if principal.read_only:
         raise TusError(403, READ_ONLY)

@@ -30,11 +30,18 @@ EXPOSED = (
 class TusError(Exception):
     """A refusal: `status` with a JSON `detail` (and tus's headers)."""
 
-    def __init__(self, status: int, detail: str, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.headers = dict(headers or {})
+        self.body = body or {"detail": detail}
 
 
 @dataclass
@@ -54,11 +61,13 @@ class Answer:
 
 
 def error_answer(error: TusError) -> Answer:
-    return Answer(error.status, error.headers, {"detail": error.detail}).with_common()
+    return Answer(error.status, error.headers, error.body).with_common()
 
 
 def require_version(headers: Mapping[str, str]) -> None:
-    version = headers.get("tus-resumable")
+    version = headers.get("tus-resumable", "").strip()
+    if not version:  # a malformed tus request; 412 is for a version Depot does not speak
+        raise TusError(400, f"Tus-Resumable: {VERSION} is required.", {"Tus-Version": VERSION})
     if version != VERSION:
         raise TusError(
             412,

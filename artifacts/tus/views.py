@@ -14,7 +14,9 @@ from rest_framework.views import APIView
 
 from artifacts.tus import core, protocol
 from artifacts.tus.protocol import Answer, TusError
+from artifacts.tus.targets import depot_error
 from attachments import storage
+from sessions_app.api.common import ErrorResponse, ValidationErrorResponse
 from sessions_app.auth import get_principal
 from sessions_app.errors import DepotError
 
@@ -33,24 +35,29 @@ UPLOAD_ID = OpenApiParameter(
 )
 
 
+ERRORS = {
+    400: "Malformed tus headers or metadata.",
+    401: "No valid API key.",
+    403: "A read-only key, or bytes for a complete upload.",
+    404: "No such upload in the caller's organization (or a target that does not exist).",
+    409: "Upload-Offset is not the upload's offset.",
+    410: "The upload expired.",
+    412: "Tus-Resumable is not 1.0.0.",
+    413: "Past Upload-Length, the upload limit or the quota.",
+    415: "The body is not application/offset+octet-stream.",
+    422: "The target refused the file (MIME rules, file limit, a bad session id).",
+    423: "Another request is writing this upload.",
+    460: "Upload-Checksum does not match the chunk (discarded).",
+    503: "Storage or the database is unavailable.",
+}
+EVERY = tuple(ERRORS)
+
+
 def _answers(*statuses: int, ok: int, ok_text: str) -> dict[int, OpenApiResponse]:
-    texts = {
-        400: "Malformed tus headers or metadata.",
-        401: "No valid API key.",
-        403: "A read-only key, or bytes for a complete upload.",
-        404: "No such upload in the caller's organization.",
-        409: "Upload-Offset is not the upload's offset.",
-        410: "The upload expired.",
-        412: "Tus-Resumable is not 1.0.0.",
-        413: "Past Upload-Length, the upload limit or the quota.",
-        415: "The body is not application/offset+octet-stream.",
-        422: "The target refused the file (MIME rules, file limit).",
-        423: "Another request is writing this upload.",
-        460: "Upload-Checksum does not match the chunk (discarded).",
-    }
     found: dict[int, OpenApiResponse] = {ok: OpenApiResponse(description=ok_text)}
     for status in statuses:
-        found[status] = OpenApiResponse(description=texts[status])
+        schema = ValidationErrorResponse if status == 422 else ErrorResponse
+        found[status] = OpenApiResponse(response=schema, description=ERRORS[status])
     return found
 
 
@@ -72,7 +79,7 @@ def _call(handler: Callable[[], Answer]) -> HttpResponse:
     except TusError as error:
         return _respond(protocol.error_answer(error))
     except DepotError as error:
-        return _respond(protocol.error_answer(TusError(error.status_code, error.detail)))
+        return _respond(protocol.error_answer(depot_error(error)))
     except storage.STORAGE_ERRORS:
         return _respond(protocol.error_answer(TusError(503, "Storage is unavailable.")))
 
@@ -122,6 +129,14 @@ class TusCollectionView(TusView):
     @extend_schema(
         operation_id="tus_create",
         summary="Create a tus upload (creation, creation-with-upload, defer-length, concat)",
+        description=(
+            'tus 1.0.0 (README, "Resumable uploads (tus)"). Two requests of the protocol are '
+            "not listed, because OpenAPI generation leaves these methods out: `OPTIONS /api/tus/` "
+            "(discovery: Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm; no "
+            "key needed) and `HEAD /api/tus/{upload_id}` (Upload-Offset, Upload-Length or "
+            "Upload-Defer-Length, Upload-Metadata, Upload-Expires). Every answer carries "
+            "`Tus-Resumable: 1.0.0`."
+        ),
         parameters=[
             TUS_RESUMABLE,
             _header("Upload-Length", "The file's size in bytes (or Upload-Defer-Length: 1)."),
@@ -136,14 +151,7 @@ class TusCollectionView(TusView):
         ],
         request={protocol.OFFSET_TYPE: OpenApiTypes.BINARY},
         responses=_answers(
-            400,
-            401,
-            403,
-            404,
-            412,
-            413,
-            422,
-            460,
+            *EVERY,
             ok=201,
             ok_text="Location: the upload's URL; Upload-Offset; Upload-Expires.",
         ),
@@ -164,10 +172,7 @@ class TusUploadView(TusView):
         summary="An upload's offset (and length, metadata, expiry)",
         parameters=[TUS_RESUMABLE],
         responses=_answers(
-            401,
-            404,
-            410,
-            412,
+            *EVERY,
             ok=200,
             ok_text="Upload-Offset, Upload-Length "
             "(or Upload-Defer-Length), Upload-Metadata, Upload-Expires.",
@@ -189,18 +194,7 @@ class TusUploadView(TusView):
         ],
         request={protocol.OFFSET_TYPE: OpenApiTypes.BINARY},
         responses=_answers(
-            400,
-            401,
-            403,
-            404,
-            409,
-            410,
-            412,
-            413,
-            415,
-            422,
-            423,
-            460,
+            *EVERY,
             ok=204,
             ok_text="Upload-Offset: the new offset; Depot-Result-Id once finished.",
         ),
@@ -214,7 +208,7 @@ class TusUploadView(TusView):
         operation_id="tus_terminate",
         summary="Terminate an upload: its bytes and its URL are gone",
         parameters=[TUS_RESUMABLE],
-        responses=_answers(401, 403, 404, 412, 423, ok=204, ok_text="Terminated."),
+        responses=_answers(*EVERY, ok=204, ok_text="Terminated."),
     )
     def delete(self, request: Request, upload_id: str) -> HttpResponse:
         principal = get_principal(request)

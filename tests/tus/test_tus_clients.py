@@ -28,6 +28,10 @@ MiB = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}
 
 
+def _call(method: str, url: str, **kwargs: object) -> requests.Response:
+    return requests.request(method, url, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+
 def _meta(**values: str) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
@@ -38,8 +42,8 @@ def _client(live_url: str, key: str, **headers: str) -> tus_client.TusClient:
 
 def _create(live_url: str, key: str, length: int, **meta: str) -> requests.Response:
     headers = {**TUS, "X-API-Key": key, "Upload-Length": str(length)}
-    return requests.post(
-        f"{live_url}/api/tus/", headers={**headers, "Upload-Metadata": _meta(**meta)}
+    return _call(
+        "POST", f"{live_url}/api/tus/", headers={**headers, "Upload-Metadata": _meta(**meta)}
     )
 
 
@@ -58,7 +62,7 @@ def _cut_mid_chunk(url: str, key: str, offset: int, chunk: bytes) -> None:
 
 
 def _offset(url: str, key: str) -> int:
-    answer = requests.head(url, headers={**TUS, "X-API-Key": key})
+    answer = _call("HEAD", url, headers={**TUS, "X-API-Key": key})
     assert answer.status_code == 200, answer.status_code
     return int(answer.headers["Upload-Offset"])
 
@@ -95,7 +99,7 @@ def test_tuspy_resumes_after_a_connection_killed_mid_chunk(tenant, live_url) -> 
         "weights.bin",
         "d",
     )
-    head = requests.head(first.url, headers={**TUS, "X-API-Key": tenant.owner_key})
+    head = _call("HEAD", first.url, headers={**TUS, "X-API-Key": tenant.owner_key})
     assert head.headers["Depot-Result-Id"] == attachment.attachment_id
     # Exactly one event, the one a multipart upload emits.
     events = list(Event.objects.filter(session__session_id="tus-run"))
@@ -106,13 +110,13 @@ def test_tuspy_resumes_after_a_connection_killed_mid_chunk(tenant, live_url) -> 
     # Identical through every download route, and deduplicated with a multipart upload.
     auth = {"X-API-Key": tenant.owner_key}
     item = f"{live_url}/api/sessions/tus-run/artifacts/{attachment.attachment_id}"
-    assert requests.get(item + "?mode=stream", headers=auth).content == data
-    assert requests.get(item + "?mode=stream&download=true", headers=auth).content == data
-    archive = requests.get(f"{live_url}/api/sessions/tus-run/download", headers=auth)
+    assert _call("GET", item + "?mode=stream", headers=auth).content == data
+    assert _call("GET", item + "?mode=stream&download=true", headers=auth).content == data
+    archive = _call("GET", f"{live_url}/api/sessions/tus-run/download", headers=auth)
     with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
         assert opened.read(opened.namelist()[0]) == data
-    multipart = requests.post(
-        f"{live_url}/api/uploads/tus-run", headers=auth, files={"file": ("again.bin", data)}
+    multipart = _call(
+        "POST", f"{live_url}/api/uploads/tus-run", headers=auth, files={"file": ("again.bin", data)}
     )
     assert multipart.status_code == 201
     assert Blob.objects.count() == 1
@@ -138,7 +142,8 @@ def test_tuspy_parallel_partials_joined_by_a_final_upload(tenant, live_url) -> N
         thread.join(60)
     assert all(urls)
     assert Event.objects.count() == 0  # partials are nobody's file
-    final = requests.post(
+    final = _call(
+        "POST",
         f"{live_url}/api/tus/",
         headers={
             **TUS,
@@ -151,7 +156,8 @@ def test_tuspy_parallel_partials_joined_by_a_final_upload(tenant, live_url) -> N
     artifact = Artifact.objects.get()
     assert artifact.content_hash == f"sha256:{hashlib.sha256(data).hexdigest()}"
     assert final.headers["Depot-Result-Id"] == artifact.artifact_id
-    got = requests.get(
+    got = _call(
+        "GET",
         f"{live_url}/api/artifacts/{artifact.artifact_id}/file",
         headers={"X-API-Key": tenant.owner_key},
     )
@@ -159,7 +165,7 @@ def test_tuspy_parallel_partials_joined_by_a_final_upload(tenant, live_url) -> N
     assert Event.objects.filter(artifact_id=artifact.artifact_id).count() == 1
     # The partials are gone, bytes and URLs.
     for url in urls:
-        assert requests.head(url, headers={**TUS, "X-API-Key": tenant.owner_key}).status_code == 404
+        assert _call("HEAD", url, headers={**TUS, "X-API-Key": tenant.owner_key}).status_code == 404
     assert {k for k in stored_keys() if not k.startswith("blobs/")} == set()
 
 
@@ -169,16 +175,20 @@ def test_a_checksum_mismatch_is_460_and_the_chunk_is_discarded(tenant, live_url)
     patch = {**TUS, "X-API-Key": tenant.owner_key}
     patch["Content-Type"] = "application/offset+octet-stream"
     chunk = b"a" * 1000
-    wrong = base64.b64encode(hashlib.sha1(b"not it").digest()).decode()
-    refused = requests.patch(
-        url, data=chunk, headers={**patch, "Upload-Offset": "0", "Upload-Checksum": f"sha1 {wrong}"}
+    wrong = base64.b64encode(hashlib.sha1(b"not it").digest()).decode()  # noqa: S324 (tus names it)
+    refused = _call(
+        "PATCH",
+        url,
+        data=chunk,
+        headers={**patch, "Upload-Offset": "0", "Upload-Checksum": f"sha1 {wrong}"},
     )
     assert refused.status_code == 460
     assert _offset(url, tenant.owner_key) == 0
     for algorithm in ("sha1", "sha256"):
         right = base64.b64encode(hashlib.new(algorithm, chunk).digest()).decode()
         offset = str(_offset(url, tenant.owner_key))
-        accepted = requests.patch(
+        accepted = _call(
+            "PATCH",
             url,
             data=chunk,
             headers={**patch, "Upload-Offset": offset, "Upload-Checksum": f"{algorithm} {right}"},
@@ -193,29 +203,29 @@ def test_tenancy_read_only_and_expiry(tenant, stranger, live_url) -> None:  # ty
     url = created.headers["Location"]
     patch = {**TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
     assert (
-        requests.patch(
-            url, data=b"z" * 3000, headers={**patch, "X-API-Key": tenant.owner_key}
+        _call(
+            "PATCH", url, data=b"z" * 3000, headers={**patch, "X-API-Key": tenant.owner_key}
         ).status_code
         == 204
     )
     # Another tenant: 404 for every method, as for an upload that does not exist.
     for method in ("HEAD", "PATCH", "DELETE"):
-        answer = requests.request(method, url, headers={**patch, "X-API-Key": stranger.key})
+        answer = _call(method, url, headers={**patch, "X-API-Key": stranger.key})
         assert answer.status_code == 404, method
-    assert requests.head(url, headers=TUS).status_code == 401
+    assert _call("HEAD", url, headers=TUS).status_code == 401
     # A read-only key: 403 at creation (and for writes).
     refused = _create(live_url, tenant.read_only_key, 10, session_id="t1")
     assert refused.status_code == 403
     assert (
-        requests.delete(url, headers={**TUS, "X-API-Key": tenant.read_only_key}).status_code == 403
+        _call("DELETE", url, headers={**TUS, "X-API-Key": tenant.read_only_key}).status_code == 403
     )
     assert _offset(url, tenant.read_only_key) == 3000  # but it may read
     # Expired: gone, bytes included.
     assert any(k.startswith("tus/") for k in stored_keys())
     TusUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert requests.head(url, headers={**TUS, "X-API-Key": tenant.owner_key}).status_code == 410
+    assert _call("HEAD", url, headers={**TUS, "X-API-Key": tenant.owner_key}).status_code == 410
     call_command("tus_expire")
-    assert requests.head(url, headers={**TUS, "X-API-Key": tenant.owner_key}).status_code == 404
+    assert _call("HEAD", url, headers={**TUS, "X-API-Key": tenant.owner_key}).status_code == 404
     assert TusUpload.objects.count() == 0
     assert stored_keys() == set()
     assert Event.objects.count() == 0
@@ -225,7 +235,8 @@ def test_limits_at_creation_and_on_every_patch(tenant, live_url, settings) -> No
     settings.DEPOT_MAX_UPLOAD_BYTES = 10_000
     auth = {**TUS, "X-API-Key": tenant.owner_key}
     assert _create(live_url, tenant.owner_key, 10_001, session_id="l").status_code == 413
-    deferred = requests.post(
+    deferred = _call(
+        "POST",
         f"{live_url}/api/tus/",
         headers={**auth, "Upload-Defer-Length": "1", "Upload-Metadata": _meta(session_id="l")},
     )
@@ -233,30 +244,33 @@ def test_limits_at_creation_and_on_every_patch(tenant, live_url, settings) -> No
     url = deferred.headers["Location"]
     patch = {**auth, "Content-Type": "application/offset+octet-stream"}
     assert (
-        requests.patch(url, data=b"a" * 6000, headers={**patch, "Upload-Offset": "0"}).status_code
+        _call("PATCH", url, data=b"a" * 6000, headers={**patch, "Upload-Offset": "0"}).status_code
         == 204
     )
-    over = requests.patch(url, data=b"a" * 6000, headers={**patch, "Upload-Offset": "6000"})
+    over = _call("PATCH", url, data=b"a" * 6000, headers={**patch, "Upload-Offset": "6000"})
     assert over.status_code == 413
     assert _offset(url, tenant.owner_key) == 6000
     # The quota counts unfinished uploads: 6000 held here leaves no room for 5000 more.
     tenant.organization.storage_quota_bytes = 10_000
     tenant.organization.save()
     assert _create(live_url, tenant.owner_key, 5000, session_id="l2").status_code == 413
-    done = requests.patch(
-        url, data=b"b" * 1000, headers={**patch, "Upload-Offset": "6000", "Upload-Length": "7000"}
+    done = _call(
+        "PATCH",
+        url,
+        data=b"b" * 1000,
+        headers={**patch, "Upload-Offset": "6000", "Upload-Length": "7000"},
     )
     assert done.status_code == 204, done.text
     assert Attachment.objects.get().size == 7000
     # Termination leaves nothing.
     other = _create(live_url, tenant.owner_key, 100, session_id="l3")
-    assert requests.delete(other.headers["Location"], headers=auth).status_code == 204
+    assert _call("DELETE", other.headers["Location"], headers=auth).status_code == 204
     assert TusUpload.objects.filter(state="open").count() == 0
     assert {k for k in stored_keys() if not k.startswith("blobs/")} == set()
 
 
 def test_discovery(live_url) -> None:  # type: ignore[no-untyped-def]
-    answer = requests.options(f"{live_url}/api/tus/")
+    answer = _call("OPTIONS", f"{live_url}/api/tus/")
     assert answer.status_code == 204
     assert answer.headers["Tus-Version"] == "1.0.0"
     assert set(answer.headers["Tus-Extension"].split(",")) == {
