@@ -102,7 +102,7 @@ def deliver(upload: TusUpload, staged: storage.StagedBlob) -> str:
     file_name = metadata.get("filename") or metadata.get("name") or "upload"
     try:
         namespace = Namespace.objects.select_related("workspace__organization").get(
-            pk=upload.namespace_id
+            pk=upload.namespace_id or 0
         )
         if upload.target == TusTarget.ATTACHMENT:
             attachment = attachment_services.attachment_create(
@@ -116,7 +116,7 @@ def deliver(upload: TusUpload, staged: storage.StagedBlob) -> str:
             return attachment.attachment_id
         content = artifact_services.NewContent(staged=staged, file_name=file_name)
         if upload.target == TusTarget.VERSION:
-            root = Artifact.objects.get(pk=upload.artifact_root_id)
+            root = Artifact.objects.get(pk=upload.artifact_root_id or 0)
             version, _ = artifact_services.artifact_version_create(
                 artifact=root, content=content, created_by=principal.label
             )

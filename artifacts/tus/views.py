@@ -123,7 +123,9 @@ class TusCollectionView(TusView):
             ok_text="Tus-Version, Tus-Extension, Tus-Max-Size and Tus-Checksum-Algorithm headers.",
         ),
     )
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+    def options(  # type: ignore[override]  # a tus answer, not DRF's metadata
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         return _respond(core.options())
 
     @extend_schema(
