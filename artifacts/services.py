@@ -26,6 +26,7 @@ from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
 from artifacts.tasks import index_artifact as index_artifact_task
 from attachments import storage
 from attachments.content import display_name, sniff_mime
+from attachments.file_types import is_textual  # noqa: F401  (callers outside import it from here)
 from attachments.services import blob_acquire, blob_release, blob_staged
 from sessions_app import events
 from sessions_app.audit import Actor, audit_record
@@ -61,7 +62,6 @@ INHERITED_FIELDS = (
 )
 # Fields searched along with the content: changing one in place re-indexes the version.
 INDEXED_FIELDS = {"name", "description", "summary", "tags", "keywords"}
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/yaml")
 
 
 @dataclass
@@ -348,7 +348,3 @@ def artifacts_purge_expired(*, namespace: Namespace | None = None) -> int:
             artifact_delete(artifact=latest, actor="command:purge_expired")
             purged += 1
     return purged
-
-
-def is_textual(content_type: str) -> bool:
-    return content_type.startswith(TEXT_TYPES) or content_type.endswith(("+json", "+xml"))

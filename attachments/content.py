@@ -10,6 +10,8 @@ import unicodedata
 
 import puremagic
 
+from attachments.file_types import is_textual
+
 SNIFF_BYTES = 8192
 MAX_NAME_LENGTH = 255
 FALLBACK_NAME = "file"
@@ -151,26 +153,6 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-def _is_textual(mime_type: str) -> bool:
-    return (
-        mime_type.startswith("text/")
-        or mime_type
-        in {
-            "application/json",
-            "application/jsonl",
-            "application/x-ndjson",
-            "application/yaml",
-            "application/toml",
-            "application/xml",
-            "application/javascript",
-            "application/x-sh",
-            "application/sql",
-        }
-        or mime_type.endswith("+xml")
-        or mime_type.endswith("+json")
-    )
-
-
 def sniff_mime(head: bytes, name: str) -> str:
     """The MIME type of a file whose first bytes are `head`, named `name`."""
     if head.startswith(b"%PDF-"):
@@ -187,7 +169,7 @@ def sniff_mime(head: bytes, name: str) -> str:
         if stripped.startswith(b"<?xml"):
             return "application/xml"
         by_name = guess_from_name(name)
-        if by_name and _is_textual(by_name):
+        if by_name and is_textual(by_name):
             return by_name
         if stripped.startswith((b"{", b"[")):
             return "application/json"
@@ -199,7 +181,7 @@ def sniff_mime(head: bytes, name: str) -> str:
     if found:
         return found
     by_name = guess_from_name(name)
-    if by_name and not _is_textual(by_name):
+    if by_name and not is_textual(by_name):
         return by_name
     return "application/octet-stream"
 

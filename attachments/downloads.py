@@ -6,6 +6,7 @@ The stored object is opened before the response exists, so a file deleted after 
 read is either sent whole (it was opened in time) or answered 404 (it was not); never a 200
 whose body stops short of its Content-Length."""
 
+import json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from django.utils.http import content_disposition_header
 
 from attachments import storage
 from attachments.content import is_active, served_media_type
-from sessions_app.errors import NotFound
+from sessions_app.errors import NotFound, error_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SANDBOX_POLICY = "sandbox"
@@ -132,7 +133,7 @@ def file_response(request: HttpRequest, file: FileToServe, *, download: bool) ->
         byte_range = "unsatisfiable" if _RANGE.match(range_header.strip()) else None
     if byte_range == "unsatisfiable":
         refusal = HttpResponse(status=416, content_type="application/json")
-        refusal.content = b'{"detail": "Requested range not satisfiable."}'
+        refusal.content = json.dumps(error_body("Requested range not satisfiable.")).encode()
         refusal["Content-Range"] = f"bytes */{file.size}"
         return refusal
 

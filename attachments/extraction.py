@@ -15,6 +15,7 @@ from typing import IO
 from django.conf import settings
 
 from attachments import storage
+from attachments.file_types import is_textual
 
 SPOOL_IN_MEMORY = 4 * 1024 * 1024
 
@@ -92,17 +93,6 @@ def _docx(file: IO[bytes]) -> str:
 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-TEXT_TYPES = (
-    "text/plain",
-    "text/markdown",
-    "text/csv",
-    "text/x-",
-    "application/json",
-    "application/jsonl",
-    "application/x-ndjson",
-    "application/yaml",
-    "application/toml",
-)
 
 
 def _html(file: IO[bytes]) -> str:
@@ -117,7 +107,7 @@ def extractor_for(mime_type: str) -> Callable[[IO[bytes]], str] | None:
         return _docx
     if base in {"text/html", "application/xhtml+xml"}:
         return _html
-    if base.startswith(TEXT_TYPES):
+    if is_textual(base):
         return _utf8
     return None
 

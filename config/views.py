@@ -11,6 +11,8 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from sessions_app.errors import error_body
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up. Touches nothing else, so a load balancer can call it often."""
@@ -74,20 +76,20 @@ async def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "Bad request."}, status=400)
+    return JsonResponse(error_body("Bad request."), status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "Forbidden."}, status=403)
+    return JsonResponse(error_body("Forbidden."), status=403)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse({"detail": "Not found."}, status=404)
+    return JsonResponse(error_body("Not found."), status=404)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"detail": "Internal server error."}, status=500)
+    return JsonResponse(error_body("Internal server error."), status=500)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
-    return JsonResponse({"detail": f"CSRF check failed: {reason}"}, status=403)
+    return JsonResponse(error_body(f"CSRF check failed: {reason}"), status=403)

@@ -50,3 +50,15 @@ class InvalidInput(DepotError):
     @classmethod
     def single(cls, loc: list[str | int], msg: str, type_: str = "value_error") -> "InvalidInput":
         return cls([{"loc": loc, "msg": msg, "type": type_}])
+
+
+def error_body(error: DepotError | str) -> dict[str, Any]:
+    """The JSON body of every error answer (product.md §2.5): `{"detail": "<message>"}`, or
+    for a 422 `{"detail": [{"loc", "msg", "type"}, ...]}`. DRF views (through
+    config.exceptions), the long-poll, the 416 of a download and Django's own error views all
+    build it here."""
+    if isinstance(error, InvalidInput):
+        return {"detail": error.errors}
+    if isinstance(error, DepotError):
+        return {"detail": error.detail}
+    return {"detail": error}

@@ -36,6 +36,7 @@ from artifacts.content import artifact_file, is_valid_utf8, streamed_content_doc
 from artifacts.models import Artifact
 from attachments import storage
 from attachments.downloads import ClosingBody, file_response, open_stored
+from attachments.file_types import is_textual
 from attachments.uploads import form_data, require_upload
 from sessions_app.api.common import (
     FILE_OUTSIDE_DATA,
@@ -155,7 +156,7 @@ class FlatArtifactContentView(APIView):
         # outlive a delete, so the document is whole or, if they are already gone, a 404.
         stored = open_stored(key)
         try:
-            textual = services.is_textual(artifact.content_type) and is_valid_utf8(key)
+            textual = is_textual(artifact.content_type) and is_valid_utf8(key)
         except storage.BlobMissing:
             stored.close()
             raise NotFound("This file was deleted.") from None

@@ -17,7 +17,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from sessions_app.errors import DepotError, InvalidInput
+from sessions_app.errors import InvalidInput
+from sessions_app.errors import error_body as error_body  # the long-poll imports it from here
 
 M = TypeVar("M", bound=Model)
 
@@ -296,15 +297,6 @@ def keyset_page(queryset: QuerySet[M], *, cursor: str | None, limit: int, key: s
 class PageQuerySerializer(StrictSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
     cursor = serializers.CharField(required=False, allow_blank=True)
-
-
-# --- errors outside DRF ---
-
-
-def error_body(exc: DepotError) -> dict[str, Any]:
-    if isinstance(exc, InvalidInput):
-        return {"detail": exc.errors}
-    return {"detail": exc.detail}
 
 
 # --- error components for the schema ---
