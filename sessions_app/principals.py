@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from sessions_app.errors import NotFound
 from sessions_app.models import DEFAULT_NAMESPACE, ApiKey, Membership, Namespace, Workspace
 
 KEY_PREFIX = "dpt_"
@@ -52,9 +53,16 @@ class Principal:
 
     @cached_property
     def default_namespace(self) -> Namespace:
-        namespace, _ = Namespace.objects.select_related("workspace__organization").get_or_create(
-            workspace_id=self.default_workspace_id, slug=DEFAULT_NAMESPACE
+        """The default workspace's `default` namespace. A read, never a write:
+        `workspace_create` is the one maker of that namespace, so a workspace without one
+        (made around it) is a 404 here rather than a row inserted by a GET."""
+        namespace = (
+            Namespace.objects.select_related("workspace__organization")
+            .filter(workspace_id=self.default_workspace_id, slug=DEFAULT_NAMESPACE)
+            .first()
         )
+        if namespace is None:
+            raise NotFound("This key's workspace has no default namespace.")
         return namespace
 
 
