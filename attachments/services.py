@@ -23,8 +23,9 @@ from django.db import transaction
 
 from attachments import storage
 from attachments.content import display_name, sniff_mime
+from attachments.extraction import extractor_for
 from attachments.locks import blob_for_update, existing_blob_for_update
-from attachments.models import Attachment, AttachmentSource, Blob, blob_key
+from attachments.models import Attachment, AttachmentSource, Blob, IndexStatus, blob_key
 from attachments.tasks import extract_attachment_text
 from sessions_app import events
 from sessions_app.audit import Actor, audit_record
@@ -135,6 +136,15 @@ def _check_mime_allowed(mime_type: str) -> None:
         )
 
 
+def _index_state(mime_type: str) -> dict[str, str]:
+    """A type nothing extracts gets, at once, the state its extraction task would have left
+    (failed, saying why) and no task: the embedded worker spent about 2.7 ms of CPU on each
+    such upload, 10% of the upload rate (issue 11)."""
+    if extractor_for(mime_type) is not None:
+        return {}
+    return {"index_status": IndexStatus.FAILED, "index_error": f"no text extractor for {mime_type}"}
+
+
 def attachment_create(
     *,
     session_lookup: Callable[[], Session],
@@ -188,9 +198,11 @@ def attachment_create(
             path=path,
             workspace_path=workspace_path,
             user_reference=user_reference,
+            **_index_state(mime_type),
         )
-        # Queued in this transaction: the task commits with the attachment, or not at all.
-        extract_attachment_text.enqueue(attachment.pk)
+        if extractor_for(mime_type) is not None:
+            # Queued in this transaction: the task commits with the attachment, or not at all.
+            extract_attachment_text.enqueue(attachment.pk)
         events.event_append(
             session=locked,
             kind=EventKind.ATTACHMENT_CREATED,

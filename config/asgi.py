@@ -6,11 +6,12 @@ slow readers (engineering.md, "Serving").
 
 import os
 
-from django.core.asgi import get_asgi_application
+from config.handler import depot_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models; its middleware chain runs in one
+# thread hop (config/handler.py).
+django_handler = depot_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
@@ -20,8 +21,13 @@ from agents_mcp.server import application as mcp_application  # noqa: E402
 from attachments.uploads.middleware import StreamingUploadMiddleware  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
+from config.threads import BoundToThread  # noqa: E402
 from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
 from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
+
+# Django's sync work for a request runs on one of a few kept threads, whose database
+# connection outlives the request (config/threads.py).
+django_asgi_app = BoundToThread(django_handler)
 
 application = ProtocolTypeRouter(
     {

@@ -32,6 +32,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib import auth
 from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
 
 from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
 from config.idempotency import BAD_KEY, idempotent, valid_key
@@ -48,6 +49,31 @@ INVALID_KEY = {"detail": "Invalid, revoked or expired API key."}
 NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
 BODY_TIMEOUT = {"detail": "The request body stopped arriving; nothing was kept."}
 RATE_LIMITED = {"detail": "Too many requests: try again after Retry-After seconds."}
+
+
+# `/healthz` as config.views.healthz answers it through Django's middleware, byte for byte:
+# load balancers call it often, and Django's chain cost 0.6 ms of CPU around a constant.
+HEALTHZ_BODY = b'{"status": "ok"}'
+HEALTHZ_HEADERS = [
+    (b"Content-Type", b"application/json"),
+    (b"X-Frame-Options", settings.X_FRAME_OPTIONS.encode()),
+    (b"Content-Length", str(len(HEALTHZ_BODY)).encode()),
+    (b"X-Content-Type-Options", b"nosniff"),
+    (b"Referrer-Policy", settings.SECURE_REFERRER_POLICY.encode()),
+    (b"Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()),
+]
+
+
+def healthz_here(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """Whether the gate may answer `/healthz` itself: a plain GET or HEAD without a body, for an
+    allowed host, where Django's answer would be the constant (over HTTPS with HSTS, or behind a
+    proxy header that may make it HTTPS, Django answers, with its extra header)."""
+    if scope["method"] not in ("GET", "HEAD") or _has_body(headers) or scope.get("query_string"):
+        return False
+    if scope.get("scheme") == "https" or getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return False
+    host = headers.get(b"host", b"").decode("latin-1")
+    return bool(host) and validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS)
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -165,6 +191,10 @@ class RequestGate:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
+        if scope["path"] == "/healthz" and healthz_here(scope, headers):
+            await send({"type": "http.response.start", "status": 200, "headers": HEALTHZ_HEADERS})
+            await send({"type": "http.response.body", "body": HEALTHZ_BODY})
+            return
         # MCP at /mcp (agents_mcp/) takes the same keys and meets the same checks as /api/.
         under_api = scope["path"].startswith(("/api/", "/mcp"))
         caller: str | None = None  # "key:<prefix>" or "user:<pk>" once authenticated

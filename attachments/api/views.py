@@ -1,5 +1,7 @@
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,7 +12,6 @@ from attachments.api.serializers import (
     AppDeleteRequest,
     AppUploadForm,
     AppUploadResponse,
-    AttachmentListItem,
     AttachmentPageResponse,
     AttachmentUploadForm,
     AttachmentUploadResponse,
@@ -24,8 +25,9 @@ from sessions_app.api.common import (
     WRITE_ERRORS,
     DepotJSONParser,
     PageQuerySerializer,
+    decode_cursor,
+    encode_cursor,
     error_responses,
-    keyset_page,
     query_data,
     validated,
 )
@@ -36,6 +38,38 @@ from sessions_app.schema import SESSION_ID_PATH
 
 UPLOAD_ERRORS = (*WRITE_ERRORS, 409, 413)
 FILE_OUTSIDE_DATA = {"file_outside_data": True}
+LIST_COLUMNS = (
+    "id",
+    "uid",
+    "name",
+    "mime_type",
+    "size",
+    "source",
+    "sha256",
+    "description",
+    "workspace_path",
+    "purged",
+    "created_at",
+)
+_CREATED_AT = serializers.DateTimeField()
+
+
+def list_item(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An AttachmentListItem from a row of LIST_COLUMNS."""
+    _, uid, name, mime_type, size, source, sha256, description, workspace_path, purged, at = row
+    return {
+        "attachment_id": f"att_{uid.hex}",
+        "name": name,
+        "mime": mime_type,
+        "mime_type": mime_type,
+        "size": size,
+        "source": source,
+        "sha256": sha256,
+        "description": description,
+        "workspace_path": workspace_path,
+        "purged": purged,
+        "created_at": _CREATED_AT.to_representation(at),
+    }
 
 
 @extend_schema(tags=["uploads (seed 000)"], parameters=[SESSION_ID_PATH])
@@ -78,16 +112,21 @@ class SessionUploadsView(APIView):
         session = session_selectors.session_get(
             principal=get_principal(request), session_id=session_id
         )
-        page = keyset_page(
-            selectors.attachment_list(session=session),
-            cursor=params.get("cursor"),
-            limit=params["limit"],
-        )
+        # The page's columns as tuples, not model instances through a ModelSerializer: that
+        # was most of the list's 7 ms of CPU for 20 items (issue 11). The shape is
+        # AttachmentListItem's, which the schema shows and a test compares with this.
+        queryset = selectors.attachment_list(session=session)
+        if params.get("cursor"):
+            queryset = queryset.filter(id__lt=decode_cursor(params["cursor"]))
+        limit = params["limit"]
+        rows = list(queryset.values_list(*LIST_COLUMNS)[: limit + 1])
+        has_more = len(rows) > limit
+        rows = rows[:limit]
         return Response(
             {
-                "attachments": AttachmentListItem(page.items, many=True).data,
-                "has_more": page.has_more,
-                "next_cursor": page.next_cursor,
+                "attachments": [list_item(row) for row in rows],
+                "has_more": has_more,
+                "next_cursor": encode_cursor(rows[-1][0]) if has_more and rows else None,
             }
         )
 

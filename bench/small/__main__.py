@@ -1,0 +1,155 @@
+"""`python -m bench.small`: small requests (issue 11) on three servers started in one run —
+Depot on the embedded default, Depot on the production profile (PostgreSQL, Redis; blobs on
+local disk so both Depots write bytes alike) and the bare baseline (bench/small/baseline.py) —
+each workload run on each server in turn, round after round (A, B, C, A, B, C, ...), every
+Depot figure printed as a ratio to the baseline's in the same round (medians over rounds)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.common import log
+from bench.common.databases import DEFAULT_PG_ADMIN, database_create, database_drop_logged, pg_url
+from bench.common.process import UvicornServer, bootstrap, depot_env, exit_on_sigterm
+from bench.common.report import fail, finish_run, new_results
+from bench.small import phases, report
+
+BASELINE_APP = "bench.small.baseline:app"
+
+
+def _options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.small", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short windows, 2 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (5)")
+    parser.add_argument("--seconds", type=float, default=None, help="window per workload (4)")
+    parser.add_argument(
+        "--flat", type=int, default=None, help="uploads into one session for the flatness check"
+    )
+    parser.add_argument("--no-prod", action="store_true", help="skip the production profile")
+    parser.add_argument("--pg-admin", default=os.environ.get("BENCH_PG_ADMIN", DEFAULT_PG_ADMIN))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--only", default="", help="comma list of workloads to run")
+    return parser.parse_args()
+
+
+def main() -> int:
+    exit_on_sigterm()
+    options = _options()
+    rounds = options.rounds or (2 if options.quick else 5)
+    seconds = options.seconds or (1.5 if options.quick else 4.0)
+    flat = options.flat if options.flat is not None else (0 if options.quick else 5000)
+    workloads = [w for w in phases.WORKLOADS if not options.only or w in options.only.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="bench-small-"))
+    results = new_results(
+        "small", work, rounds=rounds, seconds=seconds, flat=flat, fingerprint=True
+    )
+    servers: list[UvicornServer] = []
+    database = f"bench_small_{uuid.uuid4().hex[:8]}"
+    made_database = False
+    rows: list[Any] = []
+    try:
+        embedded = UvicornServer(
+            "embedded", depot_env(work / "embedded"), work / "uvicorn-embedded.log", lifespan="on"
+        )
+        embedded.api_key = bootstrap(embedded.env)["api_key"]
+        servers.append(embedded)
+        if not options.no_prod:
+            database_create(options.pg_admin, database)
+            made_database = True
+            prod_env = depot_env(
+                work / "prod",
+                DATABASE_URL=pg_url(options.pg_admin, database),
+                REDIS_URL=options.redis_url,
+            )
+            prod = UvicornServer("production", prod_env, work / "uvicorn-prod.log", lifespan="on")
+            prod.api_key = bootstrap(prod.env)["api_key"]
+            servers.append(prod)
+        baseline = UvicornServer(
+            "baseline",
+            depot_env(
+                work / "baseline",
+                BASELINE_DIR=str(work / "baseline"),
+                DJANGO_SETTINGS_MODULE="config.settings",
+            ),
+            work / "uvicorn-baseline.log",
+            lifespan="on",
+            app=BASELINE_APP,
+        )
+        servers.append(baseline)
+        for server in servers:
+            server.start()
+        list_session = f"list-{uuid.uuid4().hex[:8]}"
+        for server in servers:
+            phases.seed_list(server, server.api_key, list_session)
+            # A first window off the record: imports, caches, first connections.
+            for workload in workloads:
+                phases.measure(
+                    server,
+                    phases.plan_for(workload, server.port, server.api_key, list_session, 0.5),
+                )
+        windows: dict[str, dict[str, list[dict[str, Any]]]] = {
+            w: {s.name: [] for s in servers} for w in workloads
+        }
+        for number in range(rounds):
+            for workload in workloads:
+                for server in servers:
+                    plan = phases.plan_for(
+                        workload, server.port, server.api_key, list_session, seconds
+                    )
+                    figures = phases.measure(server, plan)
+                    windows[workload][server.name].append(figures)
+                    log(
+                        f"round {number + 1}/{rounds} {workload:8} {server.name:10} "
+                        f"{figures['rate']:8.1f}/s p99 {figures['latency']['p99_ms']} ms "
+                        f"cpu {figures['cpu_ms_per_request'] or 0:.2f} ms/req"
+                        + (
+                            f" FAILURES {figures['failures']} {figures['bad_statuses']}"
+                            if figures["failures"]
+                            else ""
+                        )
+                    )
+        results["windows"] = windows
+        flatness: dict[str, Any] = {}
+        if flat:
+            window = max(1, min(500, flat // 10))
+            for server in servers:
+                if server.name == "production":
+                    continue
+                log(f"flatness: {flat} uploads into one session on {server.name}")
+                flatness[server.name] = phases.flat_run(server, server.api_key, flat, window)
+                log(f"  {flatness[server.name]}")
+            results["flatness"] = flatness
+        results["log_errors"] = {s.name: s.log_errors()[0] for s in servers}
+        rows = report.rows(windows, flatness, results["log_errors"])
+    except BaseException as error:
+        fail(results, error, work)
+        if not isinstance(error, Exception):
+            raise
+    finally:
+        for server in servers:
+            server.stop()
+        if made_database:
+            database_drop_logged(options.pg_admin, database)
+        finish_run(
+            results,
+            rows,
+            name="small",
+            title="Small requests (bench.small)",
+            suffix="-quick" if options.quick else "",
+            latest=not options.quick and not options.only,
+            work=work,
+            keep=options.keep,
+        )
+    return 0 if rows and report.passed(rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

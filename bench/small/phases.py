@@ -1,0 +1,153 @@
+"""The workloads, each run by the client process against one server, and the server's CPU
+time over the window (utime + stime of the uvicorn process and its children, from /proc)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import uuid
+from typing import Any
+
+from bench.common import PYTHON, REPO
+from bench.common.stats import latency_summary
+
+TICK = os.sysconf("SC_CLK_TCK")
+# name: (connections, expected status, what each connection sends)
+WORKLOADS = ("healthz", "list", "upload1", "upload8")
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of `pid` and every descendant, living now."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        if current in stats:
+            fields = stats[current]
+            total += (int(fields[11]) + int(fields[12])) / TICK
+        stack.extend(children.get(current, []))
+    return total
+
+
+def run_client(plan: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
+    done = subprocess.run(
+        [PYTHON, "-m", "bench.small.client", json.dumps(plan)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"client failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def _auth(api_key: str) -> dict[str, str]:
+    return {"X-API-Key": api_key} if api_key else {}
+
+
+def plan_for(
+    workload: str, port: int, api_key: str, list_session: str, seconds: float
+) -> dict[str, Any]:
+    headers = _auth(api_key)
+    base = {"host": "127.0.0.1", "port": port, "seconds": seconds}
+    if workload == "healthz":
+        request = {"method": "GET", "path": "/healthz", "expect": 200}
+        return base | {"connections": 1, "requests": [[request]]}
+    if workload == "list":
+        path = f"/api/uploads/{list_session}"
+        request = {"method": "GET", "path": path, "headers": headers, "expect": 200}
+        return base | {"connections": 16, "requests": [[request]]}
+    clients = 1 if workload == "upload1" else 8
+    uploads = [
+        [
+            {
+                "method": "POST",
+                "path": f"/api/uploads/bench-{uuid.uuid4().hex[:12]}",
+                "headers": headers,
+                "body_kind": "upload",
+                "expect": 201,
+            }
+        ]
+        for _ in range(clients)
+    ]
+    return base | {"connections": clients, "requests": uploads}
+
+
+def measure(server: Any, plan: dict[str, Any]) -> dict[str, Any]:
+    """One window: the client's figures and the server's CPU per request."""
+    cpu_before = process_tree_cpu(server.pid)
+    out = run_client(plan)
+    cpu = process_tree_cpu(server.pid) - cpu_before
+    n = len(out["latencies"])
+    return {
+        "requests": n,
+        "rate": n / out["elapsed"] if out["elapsed"] else 0.0,
+        "latency": latency_summary(out["latencies"]),
+        "cpu_ms_per_request": 1000 * cpu / n if n else None,
+        "failures": out["failures"],
+        "bad_statuses": out["bad_statuses"],
+        "errors": out["errors"],
+    }
+
+
+def seed_list(server: Any, api_key: str, session_id: str, items: int = 20) -> None:
+    """`items` small uploads into `session_id`, the list workload's session."""
+    plan = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "connections": 1,
+        "count": items,
+        "upload_bytes": 30 * 1024,
+        "requests": [
+            [
+                {
+                    "method": "POST",
+                    "path": f"/api/uploads/{session_id}",
+                    "headers": _auth(api_key),
+                    "body_kind": "upload",
+                    "expect": 201,
+                }
+            ]
+        ],
+    }
+    out = run_client(plan)
+    if out["failures"]:
+        raise RuntimeError(f"seeding the list on {server.name} failed: {out['bad_statuses']}")
+
+
+def flat_run(server: Any, api_key: str, count: int, window: int) -> dict[str, Any]:
+    """`count` 1 MiB uploads by one client into one fresh session: the rate of the last
+    `window` against the first `window`."""
+    plan = plan_for("upload1", server.port, api_key, "", 0) | {"count": count}
+    plan.pop("seconds")
+    out = run_client(plan, timeout=3600)
+    stamps, latencies = out["stamps"], out["latencies"]
+
+    def rate(part: slice) -> float:
+        chosen = latencies[part]
+        return len(chosen) / sum(chosen) if chosen else 0.0
+
+    first, last = rate(slice(0, window)), rate(slice(-window, None))
+    return {
+        "count": len(stamps),
+        "failures": out["failures"],
+        "first_rate": first,
+        "last_rate": last,
+        "ratio": last / first if first else None,
+        "median_ms": 1000 * statistics.median(latencies) if latencies else None,
+    }

@@ -1,0 +1,113 @@
+"""The table of bench.small: per workload and Depot profile, the median over rounds of the
+rate, its ratio to the baseline's rate in the same round, p50/p99/max and the server's CPU per
+request; checks against issue 11's targets."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from bench.common.report import Figure, check, info, log_check, passed  # noqa: F401
+
+TITLES = {
+    "healthz": "/healthz, 1 connection",
+    "list": "GET /api/uploads/{sid} (20 items), 16 connections",
+    "upload1": "1 MiB uploads, 1 client, fresh session",
+    "upload8": "1 MiB uploads, 8 clients",
+}
+# workload: the lowest ratio to the baseline the issue asks for
+RATIO_TARGETS = {"healthz": 0.60, "list": 0.40, "upload1": 0.50}
+P99_TARGETS = {"list": 60.0, "upload8": 100.0}
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def rows(
+    windows: dict[str, dict[str, list[dict[str, Any]]]],
+    flatness: dict[str, Any],
+    log_errors: dict[str, int],
+) -> list[Figure]:
+    out: list[Figure] = []
+    for workload, by_server in windows.items():
+        base = by_server["baseline"]
+        base_rate = _median([w["rate"] for w in base])
+        base_cpu = _median([w["cpu_ms_per_request"] for w in base])
+        out.append(
+            info(
+                f"{TITLES[workload]}: baseline",
+                base_rate,
+                "req/s",
+                target=f"cpu {base_cpu:.2f} ms/req" if base_cpu is not None else None,
+            )
+        )
+        for name, figures in by_server.items():
+            if name == "baseline":
+                continue
+            rate = _median([w["rate"] for w in figures])
+            ratios = [
+                w["rate"] / b["rate"] for w, b in zip(figures, base, strict=True) if b["rate"]
+            ]
+            ratio = _median(ratios)
+            p99 = _median([w["latency"]["p99_ms"] for w in figures])
+            p50 = _median([w["latency"]["p50_ms"] for w in figures])
+            worst = max((w["latency"]["max_ms"] or 0) for w in figures)
+            cpu = _median([w["cpu_ms_per_request"] for w in figures])
+            failures = sum(w["failures"] for w in figures)
+            label = f"{TITLES[workload]}: {name}"
+            baseline_text = f"{base_rate:.1f} req/s" if base_rate else None
+            if workload in RATIO_TARGETS and ratio is not None:
+                target = RATIO_TARGETS[workload]
+                out.append(
+                    check(
+                        label,
+                        rate,
+                        "req/s",
+                        ratio >= target,
+                        baseline=baseline_text,
+                        ratio=ratio,
+                        target=f">= {target:.2f}x",
+                    )
+                )
+            else:
+                out.append(info(label, rate, "req/s", baseline=baseline_text, ratio=ratio))
+            latency_text = f"p50 {p50} ms, max {worst} ms"
+            if workload in P99_TARGETS and p99 is not None:
+                target = P99_TARGETS[workload]
+                ok = p99 <= target and (workload != "upload8" or worst < 1000)
+                more = ", max < 1000" if workload == "upload8" else ""
+                out.append(
+                    check(f"  p99 ({latency_text})", p99, "ms", ok, target=f"<= {target:.0f}{more}")
+                )
+            else:
+                out.append(info(f"  p99 ({latency_text})", p99, "ms"))
+            out.append(
+                info(
+                    "  server CPU per request",
+                    cpu,
+                    "ms",
+                    digits=2,
+                    baseline=f"{base_cpu:.2f} ms" if base_cpu is not None else None,
+                    ratio=(cpu / base_cpu) if cpu and base_cpu else None,
+                )
+            )
+            out.append(check("  failed requests", failures, "", failures == 0, target="0"))
+    for name, flat in flatness.items():
+        if name == "baseline" or flat.get("ratio") is None:
+            continue
+        out.append(
+            check(
+                f"flatness {flat['count']} uploads one session, {name}: last/first rate",
+                flat["ratio"],
+                "x",
+                flat["ratio"] >= 0.9 and not flat["failures"],
+                digits=2,
+                baseline=f"first {flat['first_rate']:.1f}/s, last {flat['last_rate']:.1f}/s",
+                target=">= 0.90",
+            )
+        )
+    for name, errors in log_errors.items():
+        out.append(log_check(name, errors))
+    return out
