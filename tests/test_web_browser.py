@@ -21,12 +21,11 @@ from typing import Any
 
 import pytest
 import requests
-import uvicorn
 from django.contrib.auth import get_user_model
 
 from sessions_app.models import Membership
 from tests.conftest import IN_CI, AsgiClient, Stranger, Tenant
-from tests.test_embedded_worker import _free_port
+from tests.web.live import LiveServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,42 +50,6 @@ def _needs(path: Path, what: str) -> None:
     if IN_CI:
         pytest.fail(f"CI needs the browser test: {reason}")
     pytest.skip(reason)
-
-
-class LiveServer:
-    """Depot under uvicorn in a thread of this process (so the test's rows are the server's),
-    on one port that survives a restart."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            "config.asgi:application",
-            host="127.0.0.1",
-            port=self.port,
-            http="config.http_protocol:BoundedHttpToolsProtocol",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise AssertionError("uvicorn did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(10)
-            self.server = self.thread = None
 
 
 @pytest.fixture

@@ -1,0 +1,3 @@
+from depot_cli.main import run
+
+run()
