@@ -24,7 +24,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, code: int, status: int | None = None) -> None:
         super().__init__(message)
-        self.exit_code = code
+        self.exit_code = code  # type: ignore[misc]
         self.status = status
 
     def show(self, file: Any = None) -> None:

@@ -83,7 +83,7 @@ def upload_one(
                 reader = ProgressReader(raw, lambda n: progress.advance(task, n))
                 response = config.client.post(
                     f"/api/uploads/{session_id}",
-                    files={"file": (path.name, reader, mime)},
+                    files={"file": (path.name, reader, mime)},  # type: ignore[dict-item]
                     headers={"Idempotency-Key": key},
                     timeout=httpx.Timeout(300.0, connect=10.0),
                 )

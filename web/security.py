@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from sessions_app.errors import InvalidInput, NotFound
@@ -34,10 +35,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
-def with_policy(response: HttpResponse) -> HttpResponse:
+def with_policy(response: HttpResponseBase) -> HttpResponseBase:
     # A response that set its own policy (a served file's `sandbox`) keeps it.
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -47,7 +48,7 @@ def with_policy(response: HttpResponse) -> HttpResponse:
 
 def csp(view: View) -> View:
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return with_policy(view(request, *args, **kwargs))
 
     return wrapped
@@ -59,14 +60,14 @@ def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     return render(request, "web/error.html", context, status=status)
 
 
-def page(view: Callable[..., HttpResponse]) -> View:
+def page(view: View) -> View:
     """A page for a signed-in member: `view(request, principal, ...)`. Not signed in → the
     login page; no membership → 403; a domain NotFound (also another tenant's id) or a
     malformed id → 404, as HTML pages under the same policy."""
 
     @csp
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), LOGIN_URL)
         principal = principal_for_user(request.user)

@@ -66,7 +66,7 @@ def list_artifacts(
     config: Config, artifact_types: str | None, thread_id: str | None, limit: int
 ) -> None:
     """The namespace's artifacts (latest versions), newest first."""
-    params = {"limit": min(limit, 200)}
+    params: dict[str, Any] = {"limit": min(limit, 200)}
     params.update(
         {k: v for k, v in {"artifact_types": artifact_types, "thread_id": thread_id}.items() if v}
     )

@@ -142,7 +142,7 @@ def download(config: Config, session_id: str, as_zip: bool, ext: str, output: Pa
             results = []
             for event in session_files(config, session_id, extensions):
                 item_id = event.get("attachment_id") or event.get("artifact_id")
-                name = _safe_name(event.get("name") or item_id, used)
+                name = _safe_name(str(event.get("name") or item_id), used)
                 results.append(
                     download_one(
                         config,

@@ -12,7 +12,7 @@ from attachments.downloads import file_response
 from sessions_app import selectors as session_selectors
 from sessions_app.errors import NotFound
 from sessions_app.principals import Principal
-from web.previews import diff_versions, is_text, preview
+from web.previews import DiffLine, diff_versions, is_text, preview
 from web.security import page
 
 SEARCH_LIMIT = 20
@@ -37,7 +37,8 @@ def artifact_detail(request: HttpRequest, principal: Principal, artifact_id: str
     versions = list(artifact_selectors.artifact_versions(artifact=shown))
     lineage = artifact_selectors.artifact_lineage(artifact=shown)
     text_versions = [v for v in versions if is_text(v)]
-    diff, diff_note, old, new = [], "", None, None
+    diff: list[DiffLine] = []
+    diff_note, old, new = "", None, None
     if len(text_versions) >= 2:
         by_number = {v.version: v for v in text_versions}
         old = by_number.get(_version_number(request.GET.get("from")) or -1, text_versions[1])
