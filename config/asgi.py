@@ -20,6 +20,7 @@ from artifacts.tus.asgi import TusApp  # noqa: E402
 from agents_mcp.server import application as mcp_application  # noqa: E402
 from attachments.uploads.middleware import StreamingUploadMiddleware  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
+from config.observability import Observed  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
 from config.threads import BoundToThread  # noqa: E402
 from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
@@ -52,3 +53,6 @@ application = ProtocolTypeRouter(
         "lifespan": Lifespan(),
     }
 )
+# The outermost layer: request ids, the access log, request metrics and /metrics itself
+# (config/observability.py).
+application = Observed(application)

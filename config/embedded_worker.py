@@ -2,7 +2,7 @@
 
 Started by the server (config/lifespan.py), never by hand. It asks Linux to send it SIGTERM
 when the server process dies, then runs django-tasks' `db_worker`, which finishes the task in
-hand on SIGTERM and exits."""
+hand on SIGTERM and exits (through `depot_worker`, which adds the heartbeat)."""
 
 import os
 import signal
@@ -27,14 +27,8 @@ def main() -> None:
     from django.core.management import call_command
 
     django.setup()
-    call_command(
-        "db_worker",
-        queue_name="*",
-        interval=0.5,
-        startup_delay=False,
-        reload=False,
-        worker_id=f"embedded-{sys.argv[1]}",
-    )
+    # depot_worker: db_worker with the heartbeat /readyz reads (ops/heartbeat.py).
+    call_command("depot_worker", interval=0.5, worker_id=f"embedded-{sys.argv[1]}")
 
 
 if __name__ == "__main__":

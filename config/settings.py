@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from config.env import default_allowed_hosts, env, load_env_file
+from config.logs import logging_config
 from config.rate_limits import Rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "attachments",
     "artifacts",
+    "ops",
     "artifacts.tus",
     "web",
 ]
@@ -318,13 +320,20 @@ DEPOT_READYZ_TIMEOUT_SECONDS = env.float("DEPOT_READYZ_TIMEOUT_SECONDS", default
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 DEPOT_LOG_LEVEL = env.str("DEPOT_LOG_LEVEL", default="INFO", choices=LOG_LEVELS)
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": DEPOT_LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# One JSON object per line (structlog, config/logs.py) with timestamp, level, logger, event
+# and the request's id, principal and route; `console` prints the same for a human.
+DEPOT_LOG_FORMAT = env.str("DEPOT_LOG_FORMAT", default="json", choices=["json", "console"])
+LOGGING = logging_config(DEPOT_LOG_LEVEL, DEPOT_LOG_FORMAT)
+# One `request` line per answer (config/observability.py), on unless turned off.
+DEPOT_ACCESS_LOG = env.bool("DEPOT_ACCESS_LOG", default=True)
+# Prometheus metrics at /metrics (config/observability.py, ops/metrics.py): with a token,
+# `Authorization: Bearer <token>`; without one, loopback clients only.
+DEPOT_METRICS = env.bool("DEPOT_METRICS", default=True)
+DEPOT_METRICS_TOKEN = env.str("DEPOT_METRICS_TOKEN", default="")
+# The task worker (`manage.py depot_worker`) stamps a heartbeat this often; /readyz fails when
+# none is fresher than three of them, unless DEPOT_READYZ_REQUIRE_WORKER=0.
+DEPOT_WORKER_HEARTBEAT_SECONDS = env.float("DEPOT_WORKER_HEARTBEAT_SECONDS", default=10.0)
+DEPOT_READYZ_REQUIRE_WORKER = env.bool("DEPOT_READYZ_REQUIRE_WORKER", default=True)
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 
 # WhiteNoise serves the (small) admin and API-docs assets with a sync iterator, which Django

@@ -41,6 +41,15 @@ async def _check_channel_layer() -> None:
     await layer.group_send(group, {"type": "readyz.probe"})
 
 
+def _check_task_worker() -> str:
+    from ops.heartbeat import worker_status
+
+    try:
+        return worker_status().describe()
+    finally:
+        connection.close()
+
+
 def _on_redis() -> bool:
     return type(get_channel_layer()).__module__.startswith("channels_redis")
 
@@ -66,7 +75,19 @@ async def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = f"unavailable: {reason}{behind.get(name, '')}"
         else:
             results[name] = "ok"
-    failed = [name for name, result in results.items() if result != "ok"]
+    # The task worker (text extraction, indexing) reports through its heartbeat: without one,
+    # uploads are kept but search never finds them (DEPOT_READYZ_REQUIRE_WORKER=0: report only).
+    try:
+        results["task_worker"] = await asyncio.wait_for(
+            sync_to_async(_check_task_worker, thread_sensitive=False)(), timeout
+        )
+    except Exception as error:  # the database check names the cause
+        results["task_worker"] = f"unavailable: {type(error).__name__}"
+    failed = [
+        name
+        for name, result in results.items()
+        if result != "ok" and (name != "task_worker" or settings.DEPOT_READYZ_REQUIRE_WORKER)
+    ]
     body: dict[str, Any] = {"status": "ok" if not failed else "unavailable", "checks": results}
     if failed:
         body["detail"] = (
