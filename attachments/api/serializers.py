@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from attachments.models import Attachment
 from sessions_app.api.common import StrictSerializer
+from sessions_app.api.pagination import KeysetPagination
 
 
 class AttachmentUploadForm(StrictSerializer):
@@ -56,10 +57,13 @@ class AttachmentListItem(serializers.ModelSerializer):
         ]
 
 
-class AttachmentPageResponse(serializers.Serializer):
-    attachments = AttachmentListItem(many=True)
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
+ATTACHMENT_PAGES = KeysetPagination(
+    component="AttachmentPageResponse",
+    items="attachments",
+    item_serializer=AttachmentListItem,
+    fields=("attachments", "has_more", "next_cursor"),
+)
+AttachmentPageResponse = ATTACHMENT_PAGES.serializer
 
 
 # --- seed 003 ---

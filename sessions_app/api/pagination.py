@@ -39,13 +39,14 @@ class KeysetPagination:
         self.serializer = self._page_serializer(component)
 
     def _page_serializer(self, component: str) -> type[serializers.Serializer]:
-        declared: dict[str, serializers.Field] = {
-            "total": serializers.IntegerField(),
-            "has_more": serializers.BooleanField(),
-            "next_cursor": serializers.CharField(allow_null=True),
-            self.items: self.item_serializer(many=True),
+        makers: dict[str, Any] = {
+            "total": serializers.IntegerField,
+            "has_more": serializers.BooleanField,
+            "next_cursor": lambda: serializers.CharField(allow_null=True),
+            self.items: lambda: self.item_serializer(many=True),
         }
-        attributes: dict[str, Any] = {name: declared[name] for name in self.fields}
+        # Made in the envelope's order: DRF orders declared fields by when they were made.
+        attributes: dict[str, Any] = {name: makers[name]() for name in self.fields}
         attributes["__module__"] = __name__
         page_class = type(component, (serializers.Serializer,), attributes)
         # One object, not a list of pages: drf-spectacular wraps a `list` action's response

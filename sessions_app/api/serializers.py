@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from sessions_app.api.common import JSONObjectField, PageQuerySerializer, StrictSerializer
+from sessions_app.api.pagination import KeysetPagination
 from sessions_app.models import SESSION_ID_MESSAGE, SESSION_ID_PATTERN, Session, SessionStatus
 
 
@@ -61,7 +62,10 @@ class SessionResponse(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SessionPageResponse(serializers.Serializer):
-    sessions = SessionResponse(many=True)
-    has_more = serializers.BooleanField()
-    next_cursor = serializers.CharField(allow_null=True)
+SESSION_PAGES = KeysetPagination(
+    component="SessionPageResponse",
+    items="sessions",
+    item_serializer=SessionResponse,
+    fields=("sessions", "has_more", "next_cursor"),
+)
+SessionPageResponse = SESSION_PAGES.serializer

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -10,11 +10,11 @@ from sessions_app.api.common import (
     WRITE_ERRORS,
     DepotJSONParser,
     error_responses,
-    keyset_page,
     query_data,
     validated,
 )
 from sessions_app.api.serializers import (
+    SESSION_PAGES,
     SessionCompleteRequest,
     SessionCreateRequest,
     SessionListQuery,
@@ -24,10 +24,6 @@ from sessions_app.api.serializers import (
 )
 from sessions_app.auth import get_principal
 from sessions_app.schema import SESSION_ID_PATH
-
-# The page is one object, not a list of pages: drf-spectacular wraps a `list` action's
-# response in an array unless the serializer says it is not many.
-extend_schema_serializer(many=False)(SessionPageResponse)
 
 
 @extend_schema(tags=["sessions"])
@@ -48,14 +44,7 @@ class SessionViewSet(viewsets.ViewSet):
         params = validated(SessionListQuery, query_data(request), location="query")
         limit, cursor = params.pop("limit"), params.pop("cursor", None)
         queryset = selectors.session_list(principal=get_principal(request), filters=params)
-        page = keyset_page(queryset, cursor=cursor, limit=limit)
-        return Response(
-            {
-                "sessions": SessionResponse(page.items, many=True).data,
-                "has_more": page.has_more,
-                "next_cursor": page.next_cursor,
-            }
-        )
+        return Response(SESSION_PAGES.page(queryset, cursor=cursor, limit=limit))
 
     @extend_schema(
         operation_id="sessions_create",
