@@ -695,3 +695,19 @@ async def test_a_2026_client_listens_with_the_same_tenancy(
             async with client.listen(resource_subscriptions=[uri]):
                 pass
         assert refused.value.code == -32002
+
+
+async def test_a_key_limited_to_another_workspace_sees_none_of_this_one(
+    server: Running, tenant: Tenant
+) -> None:
+    item = await upload(server, tenant.owner_key, "s-alpha", "a.txt", b"alpha only")
+    async with mcp_client(server, tenant.limited_key) as client:
+        listed = await client.session.list_resources()
+        assert "depot://sessions/s-alpha" not in {r.uri for r in listed.resources}
+        with pytest.raises(MCPError) as refused:
+            await client.session.read_resource(
+                f"depot://sessions/s-alpha/files/{item['attachment_id']}"
+            )
+        assert refused.value.code == -32002
+        found = await client.session.call_tool("list_files", {"session_id": "s-alpha"})
+        assert found.is_error and found.structured_content["error"]["status"] == 404
