@@ -24,6 +24,8 @@ from sessions_app.principals import SCOPE_API_KEY, principal_for_key
 
 logger = logging.getLogger(__name__)
 REASONS = {460: b"Checksum Mismatch"}
+# A PATCH body reaches the writer in pieces of about this size (two at most in memory).
+BATCH = 1024 * 1024
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
@@ -50,15 +52,38 @@ class TusApp:
         rest = scope["path"][len(protocol.PREFIX) :].strip("/")
         loop = asyncio.get_running_loop()
 
-        def body() -> Iterator[bytes]:
-            while True:
-                message = asyncio.run_coroutine_threadsafe(receive(), loop).result()
+        async def gather() -> tuple[bytes, str]:
+            """About BATCH bytes of the body, read on the loop, and what follows them: "more",
+            "end", or "gone" (the client went away; the bytes that came still count)."""
+            pieces: list[bytes] = []
+            size = 0
+            while size < BATCH:
+                message = await receive()
                 if message["type"] == "http.disconnect":
-                    raise ClientGone()
+                    return b"".join(pieces), "gone"
                 if chunk := message.get("body", b""):
-                    yield chunk
+                    pieces.append(chunk)
+                    size += len(chunk)
                 if not message.get("more_body", False):
-                    return
+                    return b"".join(pieces), "end"
+            return b"".join(pieces), "more"
+
+        def body() -> Iterator[bytes]:
+            # The next batch is received while the worker thread writes this one.
+            pending = asyncio.run_coroutine_threadsafe(gather(), loop)
+            try:
+                while True:
+                    chunk, then = pending.result()
+                    if then == "more":
+                        pending = asyncio.run_coroutine_threadsafe(gather(), loop)
+                    if chunk:
+                        yield chunk
+                    if then == "gone":
+                        raise ClientGone()
+                    if then == "end":
+                        return
+            finally:
+                pending.cancel()  # a refused body: stop reading it
 
         api_key = scope.get(SCOPE_API_KEY)
         if method == "OPTIONS":

@@ -1,0 +1,273 @@
+"""tus across a server restart: `python -m bench.tus [--size-mib 1024]`.
+
+On the embedded default (SQLite, local disk; `--production` for PostgreSQL and S3 from the
+environment, as /tmp/prod-env.sh sets it), in one run:
+
+1. the baseline: the file sent as one streamed multipart POST to /api/uploads/{session};
+2. the same file as a tus upload in one streamed PATCH; at about half of it the server is
+   SIGKILLed, started again on the same data, and the client asks HEAD for the offset and
+   sends the rest (retrying while the dead PATCH's lease runs out, a 423);
+3. checks: the attachment's SHA-256 is the file's, the server's RSS growth (VmHWM) stays within
+   64 MiB during each transfer, and tus throughput (bytes over the time spent sending) keeps at
+   least 0.70 of the POST's. The wall time, restart and lease wait included, is reported too.
+
+Results go to bench/results/tus-<time>.json (and latest-tus.json on a full-size run)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import signal
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.common import RESULTS, log
+from bench.common.process import RssWatch, UvicornServer, bootstrap, depot_env, exit_on_sigterm
+
+CHUNK = 1024 * 1024
+RSS_LIMIT_MIB = 64
+RATIO_FLOOR = 0.70
+
+
+def _make_file(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        left = size
+        while left:
+            block = os.urandom(min(CHUNK, left))
+            digest.update(block)
+            out.write(block)
+            left -= len(block)
+    return digest.hexdigest()
+
+
+class Body:
+    """A request body of known length (requests would send a generator chunked): `head`, the
+    file from `start`, `tail`. Counts what was read into `sent[0]`."""
+
+    def __init__(
+        self,
+        path: Path,
+        start: int = 0,
+        head: bytes = b"",
+        tail: bytes = b"",
+        sent: list[int] | None = None,
+    ) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115  (closed at the end of the body)
+        self._file.seek(start)
+        self._pieces = [head]
+        self._tail = tail
+        self._length = len(head) + path.stat().st_size - start + len(tail)
+        self.sent = sent if sent is not None else [0]
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        size = CHUNK if size is None or size < 0 else max(size, 64 * 1024)
+        if self._pieces and self._pieces[0]:
+            return self._pieces.pop(0)
+        if self._file.closed:
+            return b""
+        block = self._file.read(size)
+        if not block:
+            block, self._tail = self._tail, b""
+            self._file.close()
+        self.sent[0] += len(block)
+        return block
+
+
+def _post(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    size = path.stat().st_size
+    with RssWatch(server.pid) as rss:
+        began = time.monotonic()
+        answer = requests.post(
+            f"{server.base_url}/api/uploads/{session}",
+            data=Body(path, head=head, tail=tail),
+            headers={
+                "X-API-Key": server.api_key,
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+            timeout=600,
+        )
+        seconds = time.monotonic() - began
+    assert answer.status_code == 201, answer.text
+    return {
+        "seconds": round(seconds, 2),
+        "mib_s": round(size / CHUNK / seconds, 1),
+        "rss": rss.summary(),
+        "rss_growth_mib": round(rss.growth_mib, 1),
+        "sha256": answer.json().get("sha256"),
+    }
+
+
+def _tus_headers(server: UvicornServer, **extra: str) -> dict[str, str]:
+    return {"Tus-Resumable": "1.0.0", "X-API-Key": server.api_key, **extra}
+
+
+def _patch(server: UvicornServer, url: str, path: Path, offset: int, sent: list[int]) -> Any:
+    return requests.patch(
+        url,
+        data=Body(path, offset, sent=sent),
+        headers=_tus_headers(
+            server,
+            **{"Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)},
+        ),
+        timeout=600,
+    )
+
+
+def _tus(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
+    size = path.stat().st_size
+    meta = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in {"session_id": session, "filename": "big.bin"}.items()
+    )
+    created = requests.post(
+        f"{server.base_url}/api/tus/",
+        headers=_tus_headers(server, **{"Upload-Length": str(size), "Upload-Metadata": meta}),
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    upload_path = "/api/tus/" + created.headers["Location"].rsplit("/", 1)[1]
+    sent = [0]
+
+    def killer() -> None:
+        while sent[0] < size // 2:
+            time.sleep(0.005)
+        log(f"SIGKILL at {sent[0] / CHUNK:.0f} MiB sent")
+        os.kill(server.pid, signal.SIGKILL)
+
+    threading.Thread(target=killer, daemon=True).start()
+    with RssWatch(server.pid) as first_rss:
+        began = time.monotonic()
+        try:
+            _patch(server, server.base_url + upload_path, path, 0, sent)
+            raise AssertionError("the PATCH finished although the server was killed")
+        except requests.RequestException:
+            pass
+        first_seconds = time.monotonic() - began
+    killed_at = sent[0]
+    wall_began = time.monotonic()
+    server.stop()
+    server.start()  # the same port, data and database
+    url = server.base_url + upload_path
+    head = requests.head(url, headers=_tus_headers(server), timeout=30)
+    offset = int(head.headers["Upload-Offset"])
+    log(f"restarted; the server kept {offset / CHUNK:.0f} MiB of {killed_at / CHUNK:.0f} sent")
+    waited = 0.0
+    with RssWatch(server.pid) as second_rss:
+        while True:
+            began = time.monotonic()
+            answer = _patch(server, url, path, offset, [0])
+            second_seconds = time.monotonic() - began
+            if answer.status_code != 423:
+                break
+            waited += second_seconds + 1
+            time.sleep(1)  # the killed PATCH's lease has not run out yet
+    assert answer.status_code == 204, answer.text
+    wall = time.monotonic() - wall_began + first_seconds
+    sending = first_seconds + second_seconds
+    result = answer.headers.get("Depot-Result-Id", "")
+    return {
+        "killed_at_mib": round(killed_at / CHUNK, 1),
+        "kept_mib": round(offset / CHUNK, 1),
+        "resent_mib": round((size - offset) / CHUNK, 1),
+        "sending_seconds": round(sending, 2),
+        "mib_s": round(size / CHUNK / sending, 1),
+        "wall_seconds_with_restart": round(wall, 2),
+        "lease_wait_seconds": round(waited, 1),
+        "rss_first_half": first_rss.summary(),
+        "rss_second_half": second_rss.summary(),
+        "rss_growth_mib": round(max(first_rss.growth_mib, second_rss.growth_mib), 1),
+        "attachment_id": result,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--production", action="store_true")
+    options = parser.parse_args()
+    exit_on_sigterm()
+    size = options.size_mib * CHUNK
+    with tempfile.TemporaryDirectory(prefix="depot-bench-tus-") as scratch:
+        root = Path(scratch)
+        extra = {}
+        if options.production:
+            extra = {
+                name: os.environ[name]
+                for name in os.environ
+                if name.startswith(("S3_", "DATABASE_URL", "STORAGE_BACKEND"))
+            }
+            extra["S3_PREFIX"] = f"bench-tus-{uuid.uuid4().hex[:8]}"
+        env = depot_env(root, **extra)
+        bootstrap_info = bootstrap(env)
+        file_path = root / "big.bin"
+        log(f"writing {options.size_mib} MiB of random bytes")
+        sha256 = _make_file(file_path, size)
+        server = UvicornServer("tus", env, root / "server.log")
+        server.api_key = bootstrap_info["api_key"]
+        server.start()
+        try:
+            log("baseline: one streamed multipart POST")
+            post = _post(server, file_path, "bench-post")
+            log(f"POST {post['mib_s']} MiB/s")
+            log("tus: one streamed PATCH, SIGKILL at half, restart, resume")
+            tus = _tus(server, file_path, "bench-tus")
+            log(f"tus {tus['mib_s']} MiB/s over the sending time")
+            got = requests.get(
+                f"{server.base_url}/api/sessions/bench-tus/artifacts/{tus['attachment_id']}",
+                headers={"X-API-Key": server.api_key},
+                timeout=60,
+            ).json()
+        finally:
+            server.stop()
+    growth = tus["rss_growth_mib"]
+    checks = {
+        "sha256_matches": got.get("sha256") == sha256 or got.get("hash") == f"sha256:{sha256}",
+        "rss_growth_mib": round(growth, 1),
+        "rss_within_limit": growth <= RSS_LIMIT_MIB,
+        "throughput_ratio": round(tus["mib_s"] / post["mib_s"], 2),
+        "throughput_ok": tus["mib_s"] / post["mib_s"] >= RATIO_FLOOR,
+    }
+    report = {
+        "size_mib": options.size_mib,
+        "profile": "production" if options.production else "embedded",
+        "post": post,
+        "tus": tus,
+        "served_meta": got,
+        "checks": checks,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / f"tus-{stamp}.json"
+    out.write_text(json.dumps(report, indent=2, default=str))
+    if options.size_mib >= 1024:
+        (RESULTS / f"latest-tus{'-production' if options.production else ''}.json").write_text(
+            json.dumps(report, indent=2, default=str)
+        )
+    log(f"checks: {json.dumps(checks)}")
+    log(f"wrote {out}")
+    if not all(v for k, v in checks.items() if k.endswith(("_ok", "_matches", "_limit"))):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
