@@ -339,11 +339,21 @@ def test_artifacts_put_get_versions_diff_download_ls_and_search(
     one = depot.run("artifacts", "download", artifact_id, "--version", "1", "-o", str(tmp_path))
     assert Path(one["file"]).read_text() == "line one\nline two\n" and one["version"] == 1
 
+    # A file artifact's versions: diffed, and its first version downloaded by number.
+    report.write_text("name,score\nada,4\n")
+    assert depot.run("artifacts", "put", str(report), "--id", filed["artifact_id"])["version"] == 2
+    file_diff = depot.run("artifacts", "diff", filed["artifact_id"])
+    assert "-ada,3" in file_diff["diff"] and "+ada,4" in file_diff["diff"]
+    first = depot.run(
+        "artifacts", "download", filed["artifact_id"], "--version", "1", "-o", str(tmp_path / "v1")
+    )
+    assert Path(first["file"]).read_text() == "name,score\nada,3\n"
+
     listed = depot.run("artifacts", "ls")
     assert {a["root_artifact_id"] for a in listed} == {artifact_id, filed["artifact_id"]}
     call_command("db_worker", "--batch", "--no-startup-delay", "--queue-name", "*", verbosity=0)
     found = depot.run("search", "ada", "score")
-    assert [hit["artifact"]["artifact_id"] for hit in found["results"]] == [filed["artifact_id"]]
+    assert [h["artifact"]["root_artifact_id"] for h in found["results"]] == [filed["artifact_id"]]
 
 
 # --- exit codes ---

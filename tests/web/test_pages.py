@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from sessions_app import services
 from sessions_app.models import Event, Session
-from tests.conftest import Stranger, Tenant, client_with
+from tests.support import Stranger, Tenant, client_with
 from tests.web.conftest import PASSWORD, Member
 from web.security import CONTENT_SECURITY_POLICY
 
@@ -312,3 +312,52 @@ def test_search_page_finds_artifacts_in_a_namespace(
     html = _page(member.client, "/search/?ns=alpha/default&q=zebra")
     assert f'href="/artifacts/{found["artifact_id"]}/"' in html and "other</a>" not in html
     assert "Nothing matched" in _page(member.client, "/search/?q=quagga")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pages_upload_needs_the_csrf_token_with_the_session_cookie(
+    member: Member, owner: APIClient
+) -> None:
+    """The session page posts files to the API with its cookie: without the page's CSRF token
+    that is a 403 and nothing is stored."""
+    from django.conf import settings
+
+    from tests.conftest import AsgiClient
+
+    _upload(owner, "run-csrf", "a.txt", b"a")
+    page = _page(member.client, "/sessions/run-csrf/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    cookies = "; ".join(
+        f"{name}={member.client.cookies[name].value}"
+        for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+    )
+    browser = AsgiClient(headers={"Cookie": cookies, "Origin": "http://testserver"})
+    refused = browser.upload("/api/uploads/run-csrf", b"no token", name="b.txt")
+    assert refused.status_code == 403 and "CSRF" in refused.text, refused.text
+    browser.headers["X-CSRFToken"] = token
+    accepted = browser.upload("/api/uploads/run-csrf", b"token", name="c.txt")
+    assert accepted.status_code == 201, accepted.text
+    names = set(
+        Session.objects.get(session_id="run-csrf").attachments.values_list("name", flat=True)
+    )
+    assert names == {"a.txt", "c.txt"}
+
+
+def test_a_png_is_previewed_inline(member: Member, owner: APIClient) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+        b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    answer = owner.post(
+        f"{NS}/artifacts/upload", {"file": SimpleUploadedFile("dot.png", png)}, format="multipart"
+    )
+    assert answer.status_code == 201, answer.content
+    artifact_id = answer.json()["artifact_id"]
+    html = _page(member.client, f"/artifacts/{artifact_id}/")
+    assert f'src="/artifacts/{artifact_id}/file?version=1&amp;download=false"' in html
+    served = member.client.get(f"/artifacts/{artifact_id}/file?version=1&download=false")
+    assert served["Content-Type"] == "image/png"
+    assert served["Content-Disposition"].startswith("inline")
