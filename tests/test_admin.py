@@ -21,7 +21,7 @@ from attachments import storage
 from attachments.models import Attachment, Blob
 from sessions_app import services
 from sessions_app.models import ApiKey, Event, EventKind, Membership, Session, SessionStatus
-from tests.conftest import AsgiClient, Stranger, Tenant, stored_keys
+from tests.support import AsgiClient, Stranger, Tenant, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from artifacts.models import Artifact
 from sessions_app import services
 from sessions_app.models import ApiKey, AuditAction, AuditEntry, Membership, Session
-from tests.conftest import AsgiClient, Tenant
+from tests.support import AsgiClient, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -37,7 +37,7 @@ from artifacts.models import Artifact
 from attachments import storage
 from attachments.models import Attachment, parse_attachment_id
 from sessions_app.models import Membership
-from tests.conftest import IN_CI, AsgiClient, Tenant
+from tests.support import IN_CI, AsgiClient, Tenant
 from tests.test_embedded_worker import _free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -36,7 +36,7 @@ from attachments import selectors as attachment_selectors
 from attachments import storage
 from attachments.models import Attachment, blob_key, parse_attachment_id
 from attachments.services import attachment_delete
-from tests.conftest import AsgiClient, Tenant
+from tests.support import AsgiClient, Tenant
 from tests.test_embedded_worker import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)

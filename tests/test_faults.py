@@ -12,7 +12,7 @@ from django.db import OperationalError
 from attachments import storage
 from attachments.models import Attachment, Blob
 from sessions_app.models import Event
-from tests.conftest import AsgiClient, Tenant, stored_keys
+from tests.support import AsgiClient, Tenant, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import IN_CI, multipart_body
+from tests.support import IN_CI, multipart_body
 from tests.test_embedded_worker import ROOT, _free_port
 from tests.test_settings_profiles import _clean_env
 

@@ -29,7 +29,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from tests.conftest import IN_CI
+from tests.support import IN_CI
 from tests.test_embedded_worker import Server
 
 ROOT = Path(__file__).resolve().parent.parent

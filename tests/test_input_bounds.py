@@ -33,7 +33,7 @@ from sessions_app.api import common
 from sessions_app.api import serializers as session_serializers
 from sessions_app.api.common import MAX_JSON_DEPTH, DepotJSONParser, StrictSerializer
 from sessions_app.models import Event, Session, Thread
-from tests.conftest import AsgiClient, stored_keys
+from tests.support import AsgiClient, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -32,7 +32,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
-from tests.conftest import Stranger, Tenant
+from tests.support import Stranger, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

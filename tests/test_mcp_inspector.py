@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.conftest import IN_CI, Tenant
+from tests.support import IN_CI, Tenant
 from tests.test_mcp import NAMESPACE, Running, _index_all, rest, server  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)

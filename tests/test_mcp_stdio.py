@@ -14,7 +14,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import Stranger, Tenant
+from tests.support import Stranger, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

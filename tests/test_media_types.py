@@ -9,7 +9,7 @@ import pytest
 from artifacts.models import Artifact
 from attachments.content import is_active, normalize_media_type, served_media_type
 from sessions_app.models import Event
-from tests.conftest import AsgiClient
+from tests.support import AsgiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,7 +30,7 @@ from attachments.services import attachment_create
 from sessions_app import services as session_services
 from sessions_app.models import DEFAULT_NAMESPACE, Namespace, Session
 from sessions_app.signals import storage_usage
-from tests.conftest import Tenant
+from tests.support import Tenant
 
 pytestmark = pytest.mark.django_db
 

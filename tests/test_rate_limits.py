@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from config.rate_limits import Rate, client_address
-from tests.conftest import AsgiClient, Tenant, http_scope
+from tests.support import AsgiClient, Tenant, http_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

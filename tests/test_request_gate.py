@@ -12,7 +12,7 @@ from django.test import Client
 
 from attachments.models import Attachment
 from sessions_app.models import Event, Membership, Session
-from tests.conftest import Tenant, http_scope, multipart_body, stored_keys
+from tests.support import Tenant, http_scope, multipart_body, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -350,7 +350,7 @@ def test_a_body_that_stops_arriving_is_408_and_leaves_nothing(
 
 def test_a_long_answer_after_the_body_is_not_cut(tenant: Tenant, settings) -> None:  # type: ignore[no-untyped-def]
     """After the body, waiting is the application's business (a long-poll waits for events)."""
-    from tests.conftest import AsgiClient
+    from tests.support import AsgiClient
 
     settings.DEPOT_BODY_IDLE_SECONDS = 0.2
     response = AsgiClient(tenant.owner_key).get(

@@ -52,7 +52,7 @@ from schemathesis.core.transport import Response
 
 from config.asgi import application
 from sessions_app.models import SESSION_ID_PATTERN
-from tests.conftest import AsgiClient, Stranger, Tenant
+from tests.support import AsgiClient, Stranger, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.conftest import Tenant
+from tests.support import Tenant
 
 pytestmark = pytest.mark.django_db
 

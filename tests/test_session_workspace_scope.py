@@ -22,7 +22,7 @@ from sessions_app.events import session_group
 from sessions_app.models import ApiKey, Event, Namespace, Session, Workspace
 from sessions_app.principals import principal_for_key
 from sessions_app.selectors import session_watch_workspace
-from tests.conftest import AsgiClient, Tenant, multipart_body
+from tests.support import AsgiClient, Tenant, multipart_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,7 +24,7 @@ import requests
 from django.contrib.auth import get_user_model
 
 from sessions_app.models import Membership
-from tests.conftest import IN_CI, AsgiClient, Stranger, Tenant
+from tests.support import IN_CI, AsgiClient, Stranger, Tenant
 from tests.web.live import LiveServer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -23,7 +23,7 @@ from attachments.models import Attachment, Blob, blob_key
 from attachments.services import attachment_create, blob_acquire, blob_staged
 from sessions_app import services as session_services
 from sessions_app.models import Event, EventKind, Namespace, Session
-from tests.conftest import AsgiClient, Tenant
+from tests.support import AsgiClient, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

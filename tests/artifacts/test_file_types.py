@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from attachments.content import sniff_mime
 from attachments.extraction import extractor_for
 from attachments.file_types import is_textual
-from tests.conftest import AsgiClient
+from tests.support import AsgiClient
 
 TOML = b'[tool.depot]\nname = "r\xc3\xa9sum\xc3\xa9"\n'
 

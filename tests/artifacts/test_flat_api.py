@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from artifacts.models import Artifact
 from sessions_app.models import Event, Session
-from tests.conftest import AsgiClient, Stranger, Tenant, client_with, multipart_body, stored_keys
+from tests.support import AsgiClient, Stranger, Tenant, client_with, multipart_body, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ from artifacts.models import Artifact, Source
 from artifacts.services import NewContent, artifact_create, artifact_version_create
 from attachments.models import Blob
 from sessions_app.models import Event, Namespace
-from tests.conftest import AsgiClient, Tenant, client_with, stored_keys
+from tests.support import AsgiClient, Tenant, client_with, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -239,7 +239,7 @@ def test_put_a_file_makes_a_version(asgi_owner: AsgiClient, owner: APIClient) ->
     response = asgi_owner.upload(f"{NS}/artifacts/{root}", b"%PDF-1.4\nbinary", name="r.pdf")
     # upload() POSTs; PUT carries the same multipart body.
     assert response.status_code == 405
-    from tests.conftest import multipart_body
+    from tests.support import multipart_body
 
     body, content_type = multipart_body("file", "r.pdf", b"%PDF-1.4\nbinary", {"name": "Report"})
     put = asgi_owner.request(

@@ -13,7 +13,7 @@ from artifacts import semantic
 from artifacts.models import Artifact, ArtifactChunk
 from attachments import storage
 from attachments.models import Attachment, blob_key
-from tests.conftest import AsgiClient, Tenant, client_with
+from tests.support import AsgiClient, Tenant, client_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ import pytest
 
 from attachments.models import Attachment
 from sessions_app.models import Event
-from tests.conftest import AsgiClient, Stranger, Tenant, stored_keys
+from tests.support import AsgiClient, Stranger, Tenant, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from attachments import services, storage
 from attachments.models import Attachment, Blob, blob_key
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Event, Session
-from tests.conftest import AsgiClient, Tenant, stored_keys
+from tests.support import AsgiClient, Tenant, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

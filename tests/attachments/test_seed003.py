@@ -6,7 +6,7 @@ import pytest
 
 from attachments.models import Attachment
 from sessions_app.models import Event, Session
-from tests.conftest import AsgiClient, Stranger, Tenant, multipart_body, stored_keys
+from tests.support import AsgiClient, Stranger, Tenant, multipart_body, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ import pytest
 
 from attachments.models import Attachment, Blob
 from sessions_app.models import Event, Session
-from tests.conftest import AsgiClient, Tenant, http_scope, multipart_body, stored_keys
+from tests.support import AsgiClient, Tenant, http_scope, multipart_body, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

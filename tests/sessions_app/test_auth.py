@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from sessions_app import services
 from sessions_app.models import ApiKey
-from tests.conftest import Tenant, client_with
+from tests.support import Tenant, client_with
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from sessions_app.models import DEFAULT_NAMESPACE, Namespace
-from tests.conftest import Tenant
+from tests.support import Tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from config.asgi import application
 from sessions_app import events as event_log
 from sessions_app.models import Event, EventKind, Namespace, Session
-from tests.conftest import AsgiClient, Stranger, Tenant, client_with, http_scope
+from tests.support import AsgiClient, Stranger, Tenant, client_with, http_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from websockets.sync.client import connect
 
-from tests.conftest import Tenant
+from tests.support import Tenant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from artifacts.models import Artifact
 from sessions_app.models import Event, EventKind
-from tests.conftest import AsgiClient
+from tests.support import AsgiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

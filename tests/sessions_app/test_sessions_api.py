@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from sessions_app.models import Event, EventKind, Session
-from tests.conftest import Stranger, Tenant, client_with
+from tests.support import Stranger, Tenant, client_with
 
 pytestmark = pytest.mark.django_db
 

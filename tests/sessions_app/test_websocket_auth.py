@@ -8,7 +8,7 @@ from django.test import Client
 
 from config.asgi import application
 from sessions_app.models import Membership
-from tests.conftest import Tenant
+from tests.support import Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

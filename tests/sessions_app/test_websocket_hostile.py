@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from config.asgi import application
-from tests.conftest import AsgiClient, Tenant
+from tests.support import AsgiClient, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,7 +21,7 @@ from artifacts.models import Artifact
 from artifacts.tus.models import TusUpload
 from attachments.models import Attachment, Blob
 from sessions_app.models import Event
-from tests.conftest import stored_keys
+from tests.support import stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024 * 1024

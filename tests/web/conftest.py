@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from sessions_app.models import Membership
-from tests.conftest import Tenant
+from tests.support import Tenant
 
 PASSWORD = "pw-correct-horse-7"
 
