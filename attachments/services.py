@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from attachments import storage
 from attachments.content import display_name, sniff_mime
@@ -145,6 +146,18 @@ def _index_state(mime_type: str) -> dict[str, str]:
     return {"index_status": IndexStatus.FAILED, "index_error": f"no text extractor for {mime_type}"}
 
 
+def _count_file_in(session: Session) -> None:
+    """One more file in `session` (locked), or Conflict at the limit: one UPDATE of the session's
+    counter instead of a COUNT(*) over its attachments, which grew with the session."""
+    limit = settings.DEPOT_MAX_FILES_PER_SESSION
+    below_limit = {"file_count__lt": limit} if limit else {}
+    counted = Session.objects.filter(pk=session.pk, **below_limit).update(
+        file_count=F("file_count") + 1
+    )
+    if not counted:
+        raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
+
+
 def attachment_create(
     *,
     session_lookup: Callable[[], Session],
@@ -179,9 +192,7 @@ def attachment_create(
         blob = blob_acquire(staged=staged)
         session = session_lookup()
         locked = session_for_update(session.pk)
-        limit = settings.DEPOT_MAX_FILES_PER_SESSION
-        if limit and Attachment.objects.filter(session=locked).count() >= limit:
-            raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
+        _count_file_in(locked)
         quota_check(organization_id=locked.organization_id, adding=staged.size)
         attachment = Attachment.objects.create(
             session=locked,
@@ -224,6 +235,7 @@ def attachment_delete(*, attachment: Attachment, actor: Actor = None) -> None:
     session = session_for_update(attachment.session_id)
     blob_id = attachment.blob_id
     attachment.delete()
+    Session.objects.filter(pk=session.pk).update(file_count=F("file_count") - 1)
     if blob_id is not None:
         blob_release(blob_id=blob_id)
     audit_record(

@@ -120,6 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
+    # Django's sqlite3 backend with one in-process writer queue: a waiting writer is woken when
+    # the previous commit ends instead of sleeping in SQLite's busy handler (config/sqlite/).
+    DATABASES["default"]["ENGINE"] = "config.sqlite"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
     "DEPOT_DB_POOL", default=True
 ):
@@ -379,7 +382,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # ASGI lifespan), so nothing else has to run; production runs `manage.py db_worker` itself.
 DEPOT_EMBEDDED_WORKER = env.bool(
     "DEPOT_EMBEDDED_WORKER",
-    default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+    default=DATABASES["default"]["ENGINE"] == "config.sqlite",
 )
 DEPOT_INDEX_MAX_BYTES = env.int("DEPOT_INDEX_MAX_BYTES", default=64 * 1024 * 1024)
 DEPOT_INDEX_MAX_CHARS = env.int("DEPOT_INDEX_MAX_CHARS", default=2_000_000)

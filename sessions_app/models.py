@@ -120,6 +120,9 @@ class Session(models.Model):
     # The last event sequence handed out; bumped under this row's lock so sequence order is
     # commit order (engineering.md, "Event cursors").
     last_event_sequence = models.PositiveBigIntegerField(default=0)
+    # Attachment rows of the session, kept by the attachment writes under the session's lock,
+    # so the per-session file limit is one UPDATE, not a COUNT(*) that grows with the session.
+    file_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -6,19 +6,27 @@ work runs on the kept threads of config/threads.py, not on the test's), by recor
 statement Django's cursor wrapper executes."""
 
 import asyncio
+import importlib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.apps import apps as django_apps
+from django.db import connection
 from django.db.backends import utils as backend_utils
 from django.db.backends.signals import connection_created
 
 from attachments.api.serializers import AttachmentListItem
-from attachments.models import Attachment
+from attachments.locks import INSERT_BLOB
+from attachments.models import Attachment, Blob
+from config.sqlite.base import WriterQueue
 from config.threads import SyncThreads
+from sessions_app.models import Session
 from tests.conftest import AsgiClient, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +45,7 @@ class Statements:
             self.sql.clear()
 
     def on(self, table: str) -> list[str]:
-        return [sql for sql in self.sql if f'"{table}"' in sql]
+        return [sql for sql in self.sql if table in sql]
 
 
 @pytest.fixture
@@ -194,3 +202,154 @@ def test_list_statements(tenant: Tenant, asgi_owner: AsgiClient, statements: Sta
     assert len(statements.on("sessions_app_apikey")) == 1
     assert len(statements.on("attachments_attachment")) == 1
     assert not [sql for sql in statements.sql if "SAVEPOINT" in sql]
+
+
+# --- uploads ---
+
+
+def test_upload_statements(tenant: Tenant, asgi_owner: AsgiClient, statements: Statements) -> None:
+    """A second upload into a session: one blob INSERT (ON CONFLICT), the counter's UPDATE
+    instead of a COUNT(*), no extraction task for bytes nothing extracts."""
+    url = f"/api/uploads/{_session_id()}"
+    assert asgi_owner.upload(url, b"first").status_code == 201
+    statements.clear()
+    assert asgi_owner.upload(url, b"\x00\x01 binary, nothing extracts").status_code == 201
+    assert not [sql for sql in statements.sql if "COUNT(" in sql]
+    blob = statements.on("attachments_blob")
+    assert len(blob) == 1 and "ON CONFLICT" in blob[0]
+    assert not statements.on("django_tasks")
+    assert len(statements.on("attachments_attachment")) == 1
+    counter = [sql for sql in statements.on("file_count") if sql.startswith("UPDATE")]
+    assert len(counter) == 1
+    # The whole request, key lookup to event; the sessions app's share (session lookup and
+    # lock, event sequences) is that app's to shrink.
+    assert len(statements.sql) <= 19, statements.sql
+
+
+def test_same_bytes_again_take_the_stored_blob(
+    tenant: Tenant, asgi_owner: AsgiClient, statements: Statements
+) -> None:
+    url = f"/api/uploads/{_session_id()}"
+    assert asgi_owner.upload(url, b"same bytes").status_code == 201
+    statements.clear()
+    assert asgi_owner.upload(url, b"same bytes").status_code == 201
+    blob = statements.on("attachments_blob")
+    # The insert meets the stored row and does nothing; then the row is read (and locked).
+    assert len(blob) == 2 and "ON CONFLICT" in blob[0]
+    assert Blob.objects.count() == 1
+    assert Attachment.objects.filter(blob__isnull=False).count() == 2
+
+
+def test_file_counter_follows_uploads_and_deletes(
+    tenant: Tenant, asgi_owner: AsgiClient, settings: Any
+) -> None:
+    session_id = _session_id()
+    url = f"/api/uploads/{session_id}"
+    ids = [asgi_owner.upload(url, b"file %d" % n).json()["attachment_id"] for n in range(3)]
+    assert asgi_owner.delete(f"{url}/{ids[0]}").status_code == 204
+    session = Session.objects.get(session_id=session_id)
+    assert session.file_count == 2 == Attachment.objects.filter(session=session).count()
+    settings.DEPOT_MAX_FILES_PER_SESSION = 3
+    assert asgi_owner.upload(url, b"third").status_code == 201
+    refused = asgi_owner.upload(url, b"fourth")
+    assert refused.status_code == 409
+    session.refresh_from_db()
+    assert session.file_count == 3 == Attachment.objects.filter(session=session).count()
+
+
+def test_the_migration_counts_existing_files(tenant: Tenant, asgi_owner: AsgiClient) -> None:
+    url = f"/api/uploads/{_session_id()}"
+    for number in range(2):
+        assert asgi_owner.upload(url, b"file %d" % number).status_code == 201
+    Session.objects.update(file_count=0)
+    migration = importlib.import_module("attachments.migrations.0003_count_session_files")
+    migration.count_files(django_apps, SimpleNamespace(connection=connection))
+    assert [s.file_count for s in Session.objects.all()] == [2]
+
+
+def test_insert_blob_names_the_models_table_and_columns() -> None:
+    assert Blob._meta.db_table in INSERT_BLOB
+    for column in ("sha256", "size", "created_at"):
+        assert Blob._meta.get_field(column).column in INSERT_BLOB
+
+
+# --- SQLite's writer queue ---
+
+
+def test_writer_queue_serves_in_arrival_order_and_hands_over_at_once() -> None:
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1)
+    served: list[int] = []
+    waited: list[float] = []
+
+    def writer(number: int) -> None:
+        asked = time.monotonic()
+        assert queue.acquire(timeout=10)
+        waited.append(time.monotonic() - asked)
+        served.append(number)
+        queue.release()
+
+    threads = []
+    for number in range(5):
+        thread = threading.Thread(target=writer, args=(number,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.02)  # each waits before the next arrives
+    handed_at = time.monotonic()
+    queue.release()
+    for thread in threads:
+        thread.join(10)
+    assert served == [0, 1, 2, 3, 4]
+    # Woken by the release, not by a sleeping retry: all five within moments of it.
+    assert time.monotonic() - handed_at < 0.5
+    # A writer that cannot get a turn in time fails as SQLite's own lock would.
+    assert queue.acquire(timeout=1)
+    assert not queue.acquire(timeout=0.05)
+    queue.release()
+    assert queue.acquire(timeout=0.05)
+    queue.release()
+
+
+def test_sqlite_writers_queue_in_process(tenant: Tenant, on_postgres: bool) -> None:
+    """Eight threads writing at once on the embedded default: every write commits, and each
+    writer starts within moments of the previous commit (SQLite's busy handler slept up to
+    100 ms between looks)."""
+    if on_postgres:
+        pytest.skip("PostgreSQL has row locks and no writer queue")
+    from django.db import close_old_connections, connection, connections, transaction
+
+    from sessions_app.models import Organization
+
+    assert type(connections["default"]).__module__ == "config.sqlite.base"
+    gaps: list[float] = []
+    ended = [time.monotonic()]
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def writer(number: int) -> None:
+        try:
+            for step in range(5):
+                with transaction.atomic():
+                    began = time.monotonic()
+                    with lock:
+                        gaps.append(began - ended[0])
+                    Organization.objects.filter(pk=tenant.organization.pk).update(
+                        name=f"writer {number} step {step}"
+                    )
+                    time.sleep(0.005)
+                with lock:
+                    ended[0] = time.monotonic()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert len(gaps) == 40
+    assert sorted(gaps)[-2] < 0.05, sorted(gaps)[-5:]

@@ -56,11 +56,13 @@ def _probe(env: dict[str, str]) -> dict[str, object]:
 
 def test_embedded_default_needs_no_service(tmp_path: Path) -> None:
     found = _probe(_clean_env(tmp_path))
-    assert found["engine"] == "django.db.backends.sqlite3"
+    # Django's sqlite3 backend with an in-process writer queue (config/sqlite/).
+    assert found["engine"] == "config.sqlite"
     assert found["db_name"] == str(tmp_path / "depot.sqlite3")
     assert found["storage_class"] == "django.core.files.storage.FileSystemStorage"
     assert found["layer"] == "InMemoryChannelLayer"
-    assert found["conn_max_age"] == 0
+    # Kept for the life of the request threads (config/threads.py), never per request.
+    assert found["conn_max_age"] is None
     # The embedded default invents and keeps its own secret key.
     assert len((tmp_path / ".secret_key").read_text()) >= 50
 
