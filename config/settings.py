@@ -158,6 +158,10 @@ CACHES = {
 
 # --- Storage ---
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local", choices=["local", "s3"])
+# The S3 endpoint as clients reach it, for presigned URLs (DEPOT_S3_DOWNLOAD=redirect), when it
+# is not S3_ENDPOINT_URL (compose's http://minio:9000 is no name a browser resolves). Empty:
+# S3_ENDPOINT_URL (or AWS).
+S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="")
 DEPOT_BLOB_ROOT = Path(env.str("DEPOT_BLOB_ROOT", default=str(DATA_DIR / "blobs")))
 if STORAGE_BACKEND == "s3":
     BLOB_STORAGE = {

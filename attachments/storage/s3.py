@@ -2,11 +2,13 @@
 through its boto3 client for what S3Storage does not offer (multipart writes, ranges,
 listings, presigned URLs)."""
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils.http import content_disposition_header
 
@@ -123,11 +125,40 @@ def s3_abort_upload(key: str, upload_id: str) -> None:
     client.abort_multipart_upload(Bucket=bucket, Key=name, UploadId=upload_id)
 
 
+_signers: dict[tuple[Any, ...], Any] = {}
+_signers_lock = threading.Lock()
+
+
+def _signing_client(client: Any) -> Any:
+    """The client that signs presigned URLs: the storage's own, or one for the public endpoint
+    (S3_PUBLIC_ENDPOINT_URL) when clients reach S3 by another name than Depot does (compose's
+    `http://minio:9000` is no name a browser can resolve). A signature covers the host, so
+    the URL is signed for the public name; signing makes no request."""
+    public = getattr(settings, "S3_PUBLIC_ENDPOINT_URL", "")
+    if not public:
+        return client
+    storage: Any = default_storage
+    key = (public, storage.region_name, storage.access_key, storage.signature_version)
+    with _signers_lock:
+        signer = _signers.get(key)
+        if signer is None:
+            signer = storage._create_session().client(
+                "s3",
+                endpoint_url=public,
+                region_name=storage.region_name,
+                config=storage.client_config,
+                use_ssl=public.startswith("https:"),
+                verify=storage.verify,
+            )
+            _signers[key] = signer
+    return signer
+
+
 def s3_presigned_url(
     key: str, *, expires_in: int, file_name: str, content_type: str, as_attachment: bool
 ) -> str:
     client, bucket, name = s3_location(key)
-    return client.generate_presigned_url(
+    return _signing_client(client).generate_presigned_url(
         "get_object",
         Params={
             "Bucket": bucket,
