@@ -260,7 +260,8 @@ def artifact_put(
 ) -> Artifact:
     """Seed 002's PUT: new content (inline `content`, or an uploaded file) makes a new version
     (none when it equals the latest: the other fields then change in place); the other fields
-    alone change the latest version in place; `content_type` without content is a 422.
+    alone change the latest version in place; `content_type` without content, or content and
+    a file together, is a 422.
 
     `data` is the validated body. Inline content without a `content_type` keeps the latest
     version's type, or text/markdown when the latest is a file."""
@@ -273,6 +274,11 @@ def artifact_put(
             )
         return artifact_update(artifact=artifact, fields=fields)
     if upload is not None:
+        if "content" in fields:
+            # Two new contents: which one would win is nobody's guess (it was a 500).
+            raise InvalidInput.single(
+                ["body", "content"], "Send content or a file, not both.", "value_error"
+            )
         staged, file_name = upload
         content = NewContent(staged=staged, file_name=file_name)
     else:
