@@ -19,6 +19,32 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+# What `/api/` answers: where each surface starts (README, "API surfaces"), so the URL `make
+# run` prints answers. Public, like the schema: it names routes, never data.
+API_ROOTS = {
+    "sessions": "/api/sessions",
+    "seed_000_uploads": "/api/uploads/{session_id}",
+    "seed_000_events": "/api/sessions/{session_id}/artifact-events",
+    "seed_001_artifacts": "/api/artifacts",
+    "seed_002_namespace": "/api/v1/orgs/{org}/workspaces/{workspace}/namespaces/{namespace}",
+    "seed_003_uploads": "/api/v2/apps/{app_id}/environments/{env_name}/attachments/upload",
+    "usage": "/api/usage",
+    "tus_uploads": "/api/tus/",
+    "websocket_events": "/ws/sessions/{session_id}",
+    "mcp": "/mcp",
+    "docs": "/api/docs/",
+    "redoc": "/api/redoc/",
+    "schema": "/api/schema/",
+    "health": "/healthz",
+    "readiness": "/readyz",
+}
+
+
+def api_root(request: HttpRequest) -> JsonResponse:
+    """The surfaces' roots, for a person or a client finding their way in."""
+    return JsonResponse({"name": "Depot", "surfaces": API_ROOTS})
+
+
 def _check_database() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

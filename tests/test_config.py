@@ -4,6 +4,7 @@ as no `.env` at all; every variable that takes a number, a boolean or one of a f
 checked at start-up, with a message naming it; DEPOT_HTTPS=1 alone turns on the SSL redirect,
 secure cookies and HSTS; `HOST=0.0.0.0 make run` answers at the machine's own name."""
 
+import io
 import json
 import os
 import re
@@ -311,3 +312,31 @@ def test_make_run_passes_host_to_the_settings(tmp_path: Path) -> None:
         clean_env(tmp_path, DEPOT_BIND_HOST="0.0.0.0", DJANGO_ALLOWED_HOSTS="depot.example")
     )
     assert explicit["ALLOWED_HOSTS"] == ["depot.example"]
+
+
+# --- the URLs `make run` prints answer ----------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_urls_make_run_prints_answer(tmp_path: Path) -> None:
+    """Every URL the welcome command prints answers (no 404), through the whole ASGI stack."""
+    import re
+
+    from django.core.management import call_command
+
+    from tests.conftest import AsgiClient
+
+    out = io.StringIO()
+    call_command("welcome", host="127.0.0.1", port="8000", stdout=out)
+    urls = set(re.findall(r"http://127\.0\.0\.1:8000(/[^\s)]*)", out.getvalue()))
+    assert "/api/" in urls and "/admin/" in urls
+    from ops.heartbeat import beat
+
+    beat("welcome-test")  # /readyz also wants a task worker (here: none runs)
+    client = AsgiClient()
+    for path in sorted(urls):
+        answer = client.get(path)
+        # Answers: the curl lines' /api/sessions wants the key they send (401 without it).
+        assert answer.status_code != 404 and answer.status_code < 500, (path, answer.status_code)
+    roots = client.get("/api/").json()["surfaces"]
+    assert roots["sessions"] == "/api/sessions" and roots["schema"] == "/api/schema/"
