@@ -13,7 +13,7 @@ def _drop_noise(logger: Any, name: str, event: dict[str, Any]) -> dict[str, Any]
     return event
 
 
-SHARED = [
+SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
