@@ -44,7 +44,7 @@ def options() -> Answer:
 def get_upload(principal: Principal, upload_id: str) -> TusUpload:
     if protocol.is_upload_id(upload_id):
         upload = TusUpload.objects.filter(
-            uid=upload_id, organization_id=principal.organization_id
+            uid=upload_id, organization_id=principal.organization_id, direct=False
         ).first()
         if upload is not None and principal.can_see_workspace(upload.workspace_id):
             return upload

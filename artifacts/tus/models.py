@@ -67,6 +67,9 @@ class TusUpload(models.Model):
     lease_token = models.CharField(max_length=32, blank=True)
     lease_until = models.DateTimeField(null=True)
 
+    # A direct-to-S3 upload (artifacts/tus/direct.py): the client PUTs the parts to S3 itself;
+    # the tus endpoints do not see it.
+    direct = models.BooleanField(default=False)
     result_id = models.CharField(max_length=40, blank=True)  # attachment or artifact id
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
