@@ -1,4 +1,5 @@
 import json
+import socket
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", default="8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        base = f"http://{options['host']}:{options['port']}"
+        host = options["host"]
+        if host in {"0.0.0.0", "::", "[::]"}:  # noqa: S104  (a wildcard bind: name this machine)
+            host = socket.gethostname()
+        base = f"http://{host}:{options['port']}"
         credentials_file = settings.DATA_DIR / "bootstrap.json"
         credentials: dict[str, Any] = {}
         if credentials_file.exists():
@@ -31,6 +35,8 @@ class Command(BaseCommand):
             f"  OpenAPI schema {base}/api/schema/",
             f"  Admin          {base}/admin/",
             f"  Health         {base}/healthz   {base}/readyz",
+            f"  Metrics        {base}/metrics   (loopback only unless DEPOT_METRICS_TOKEN is set)",
+            f"  Answers to     {', '.join(settings.ALLOWED_HOSTS)}   (DJANGO_ALLOWED_HOSTS)",
             "",
             f"  API key        {key}",
         ]
