@@ -22,6 +22,7 @@ from sessions_app.models import (
     Workspace,
 )
 from sessions_app.principals import Principal, generate_raw_key, hash_secret
+from sessions_app.selectors import session_find
 from sessions_app.signals import session_completed, session_deleting
 
 
@@ -184,9 +185,18 @@ def session_get_or_create_for(
     *, principal: Principal, namespace: Namespace, session_id: str, **defaults: Any
 ) -> Session:
     """`session_get_or_create` for a caller, in a namespace it resolved (so one it can see).
-    Whatever other workspaces hold, the answer is the same: no 404 or 409 from their ids."""
+    Whatever other workspaces hold, the answer is the same: no 404 or 409 from their ids.
+
+    An organization-wide caller writing by id into its default namespace (the surfaces with no
+    namespace in the path) writes into the session that id resolves to for its reads and
+    watchers (`selectors.session_find`), wherever it is, and creates one in the default
+    namespace only when none exists; a write and a watcher of the same id never diverge."""
     if not principal.can_see_workspace(namespace.workspace_id):
         raise NotFound("Namespace not found.")  # callers resolve the namespace; a safety net
+    if principal.workspace_limit_id is None and namespace.pk == principal.default_namespace.pk:
+        existing = session_find(principal=principal, session_id=session_id)
+        if existing is not None:
+            return existing
     return session_get_or_create(
         organization_id=principal.organization_id,
         namespace=namespace,

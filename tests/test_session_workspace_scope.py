@@ -20,7 +20,7 @@ from sessions_app import services
 from sessions_app.errors import Conflict
 from sessions_app.events import session_group
 from sessions_app.models import ApiKey, Event, Namespace, Session, Workspace
-from sessions_app.principals import principal_for_key
+from sessions_app.principals import authenticate_raw_key, principal_for_key
 from sessions_app.selectors import session_watch_workspace
 from tests.support import AsgiClient, Tenant, multipart_body
 
@@ -282,11 +282,36 @@ def test_org_wide_key_prefers_its_default_workspace_then_the_newest(tenant: Tena
     alpha = Session.objects.get(session_id="shared", workspace=tenant.workspace)
     beta = Session.objects.get(session_id="shared", workspace=tenant.other_workspace)
     assert (alpha.attachments.count(), beta.attachments.count()) == (1, 1)
-    # A write by id with the gamma key makes gamma's own.
+    # A write by id with the gamma key goes where its reads resolve (alpha's, the newest), not
+    # into a new gamma session that its reads and watchers would not follow.
     assert _seed_000_upload(AsgiClient(gamma_key), "shared") == 201
-    assert AsgiClient(gamma_key).get("/api/sessions/shared").json()["workspace"] == "gamma"
-    assert Session.objects.filter(session_id="shared").count() == 3
+    assert AsgiClient(gamma_key).get("/api/sessions/shared").json()["workspace"] == "alpha"
+    assert alpha.attachments.count() == 2
+    assert Session.objects.filter(session_id="shared").count() == 2
     _assert_workspaces_follow_namespaces()
+
+
+def test_org_wide_writes_by_id_follow_the_session_reads_resolve(tenant: Tenant) -> None:
+    """An id only another workspace holds: an org-wide key's read, its watcher and its write by
+    id (paths without a namespace) all name that one session; none makes a second."""
+    owner = AsgiClient(tenant.owner_key)  # org-wide, default workspace alpha
+    limited = AsgiClient(tenant.limited_key)  # beta only
+    assert _seed_000_upload(limited, "only-beta") == 201
+    assert owner.get("/api/sessions/only-beta").json()["workspace"] == "beta"
+    assert _seed_000_upload(owner, "only-beta") == 201
+    assert list(
+        Session.objects.filter(session_id="only-beta").values_list("workspace", flat=True)
+    ) == [tenant.other_workspace.pk]
+    beta = Session.objects.get(session_id="only-beta")
+    assert beta.attachments.count() == 2
+    # A watcher of the id follows beta's feed, which holds both uploads' events.
+    owner_principal = principal_for_key(authenticate_raw_key(tenant.owner_key))
+    watched = session_watch_workspace(principal=owner_principal, session_id="only-beta")
+    assert watched == tenant.other_workspace.pk
+    assert Event.objects.filter(session=beta).count() == 2
+    # A fresh id still goes to the default workspace.
+    assert _seed_000_upload(owner, "fresh-id") == 201
+    assert Session.objects.get(session_id="fresh-id").workspace_id == tenant.workspace.pk
 
 
 # --- feeds and wake-ups ---
