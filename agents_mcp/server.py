@@ -28,6 +28,10 @@ from sessions_app.models import ApiKey
 from sessions_app.principals import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
 
 SUMMARISE = "summarise_session"
+TOO_MANY_SESSIONS = (
+    "This API key has {} MCP sessions open (DEPOT_MCP_MAX_SESSIONS_PER_KEY): end one "
+    "(DELETE /mcp with its Mcp-Session-Id) or wait for one to go idle."
+)
 INSTRUCTIONS = (
     "Depot keeps the files of agent sessions: what users uploaded (attachments) and what "
     "agents wrote (versioned artifacts). Read them as resources (depot://sessions/{id}, "
@@ -151,6 +155,8 @@ class McpApplication:
             max_request_body_size=settings.DEPOT_MCP_MAX_BODY_BYTES,
             session_idle_timeout=settings.DEPOT_MCP_SESSION_IDLE_SECONDS,
         )
+        # Opening requests of each key still being answered (counted with its open sessions).
+        self._opening: dict[str, int] = {}
         self._running: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._stop = asyncio.Event()
@@ -193,7 +199,31 @@ class McpApplication:
             "auth": token.scopes,
         }
         await self._started()
-        await self.manager.handle_request(scope, receive, send)
+        if scope["method"] != "POST" or any(k == b"mcp-session-id" for k, _ in scope["headers"]):
+            await self.manager.handle_request(scope, receive, send)
+            return
+        # A request without a session id opens one. The SDK's limit (10,000) is for the whole
+        # server: one key could take every place (and ~40 KiB each) for the idle timeout, and
+        # every other tenant would get 503s. Each key gets its own share.
+        owner = token.client_id
+        cap = settings.DEPOT_MCP_MAX_SESSIONS_PER_KEY
+        if self._open_sessions(owner) >= cap:
+            await _send_json(send, 429, {"detail": TOO_MANY_SESSIONS.format(cap)}, False)
+            return
+        self._opening[owner] = self._opening.get(owner, 0) + 1
+        try:
+            await self.manager.handle_request(scope, receive, send)
+        finally:
+            self._opening[owner] -= 1
+            if not self._opening[owner]:
+                del self._opening[owner]
+
+    def _open_sessions(self, client_id: str) -> int:
+        """This key's sessions: open ones (the manager's owner table, which it empties as
+        sessions end, refused openings included) and openings being answered."""
+        owners = self.manager._session_owners.values()  # the SDK has no public count
+        mine = sum(1 for owner in owners if owner.get("client_id") == client_id)
+        return mine + self._opening.get(client_id, 0)
 
 
 _application: McpApplication | None = None

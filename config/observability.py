@@ -179,7 +179,11 @@ class Observed:
         token = settings.DEPOT_METRICS_TOKEN
         if token:
             scheme, _, sent = _header(scope, b"authorization").partition(" ")
-            allowed = scheme.lower() == "bearer" and hmac.compare_digest(sent.strip(), token)
+            # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a
+            # 500 for any client sending `Bearer é`).
+            allowed = scheme.lower() == "bearer" and hmac.compare_digest(
+                sent.strip().encode("latin-1"), token.encode()
+            )
             refusal = (401, "Send Authorization: Bearer <DEPOT_METRICS_TOKEN>.")
         else:
             allowed = (scope.get("client") or [""])[0] in LOOPBACK

@@ -1,0 +1,228 @@
+"""A hostile client against the surfaces added in this round (/mcp, /api/tus/, /metrics), on a
+real uvicorn started as `make run` starts it, on this test's database (either profile).
+
+Each test is one problem seen against the running server; a test for a problem not fixed yet
+is marked xfail(strict=True) with the bug named, so it turns red the day the fix lands."""
+
+import base64
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from tests.support import Stranger, Tenant
+from tests.test_embedded_worker import _free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS_PER_KEY = 3
+METRICS_TOKEN = "metrics-token-h9"
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "hostile", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = {"Content-Type": "application/offset+octet-stream"}
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[bytes]
+    base: str
+    log_path: Path
+
+    def request(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if key is not None:
+            headers["X-API-Key"] = key
+        return requests.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    root = tmp_path_factory.mktemp("hostile-new")
+    database = connection.settings_dict
+    if connection.vendor == "postgresql":
+        database_url = (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{database['NAME']}"
+        )
+    else:
+        database_url = f"sqlite:///{database['NAME']}"
+    env = {
+        **os.environ,
+        "DEPOT_DATA_DIR": str(root / "data"),
+        "DATABASE_URL": database_url,
+        "DEPOT_EMBEDDED_WORKER": "0",
+        "DEPOT_SEMANTIC_SEARCH": "off",
+        "DEPOT_MCP_MAX_SESSIONS_PER_KEY": str(SESSIONS_PER_KEY),
+        "DEPOT_METRICS_TOKEN": METRICS_TOKEN,
+    }
+    if settings.STORAGE_BACKEND == "s3":
+        env["S3_PREFIX"] = f"test-hostile-new-{uuid.uuid4().hex[:12]}"
+    else:
+        env["DEPOT_BLOB_ROOT"] = str(root / "blobs")
+    port = _free_port()
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
+                *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
+                *("--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    running = Running(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        deadline = time.monotonic() + 120  # a shared 2-core machine can be slow to import
+        while True:
+            try:
+                if requests.get(f"{running.base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError(f"the server did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _open_mcp_session(server: Running, key: str) -> requests.Response:
+    return server.request(
+        "POST", "/mcp", headers={**MCP_HEADERS, "Authorization": f"Bearer {key}"}, json=INITIALIZE
+    )
+
+
+def test_one_key_cannot_take_every_mcp_session_from_other_tenants(
+    server: Running, tenant: Tenant, stranger: Stranger
+) -> None:
+    """The SDK's session limit (10,000) was the whole server's: one stranger key opened 2,000
+    idle sessions here (+82 MiB RSS, kept for the 30-minute idle timeout), and at 10,000 every
+    other tenant's `initialize` would be a 503. Now each key holds at most its share."""
+    opened = [_open_mcp_session(server, stranger.key) for _ in range(SESSIONS_PER_KEY)]
+    assert [r.status_code for r in opened] == [200] * SESSIONS_PER_KEY
+    refused = _open_mcp_session(server, stranger.key)
+    assert refused.status_code == 429, refused.text
+    assert "DEPOT_MCP_MAX_SESSIONS_PER_KEY" in refused.json()["detail"]
+    # Another tenant, and another key of the same server, are not affected.
+    assert _open_mcp_session(server, tenant.owner_key).status_code == 200
+    # Requests inside an open session still work, and ending one makes room again.
+    session_id = opened[0].headers["mcp-session-id"]
+    in_session = {
+        **MCP_HEADERS,
+        "Authorization": f"Bearer {stranger.key}",
+        "Mcp-Session-Id": session_id,
+        "Mcp-Protocol-Version": "2025-06-18",
+    }
+    ping = server.request(
+        "POST", "/mcp", headers=in_session, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    )
+    assert ping.status_code == 200
+    assert server.request("DELETE", "/mcp", headers=in_session).status_code in (200, 204)
+    assert _open_mcp_session(server, stranger.key).status_code == 200
+
+
+def test_refused_mcp_openings_hold_no_session(server: Running, stranger: Stranger) -> None:
+    """Garbage without a session id (bad JSON, an empty or oversized batch, a non-initialize
+    request) is a 400 and keeps no session, so it never counts against the key's share."""
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {stranger.key}"}
+    batch = [{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in range(2000)]
+    for body in (b"{", b"[]", b"\xff\xfe", None):
+        kwargs: dict[str, Any] = {"data": body} if body is not None else {"json": batch}
+        answer = server.request("POST", "/mcp", headers=headers, **kwargs)
+        assert answer.status_code == 400, answer.text
+    tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    for _ in range(SESSIONS_PER_KEY + 2):
+        assert server.request("POST", "/mcp", headers=headers, json=tools).status_code == 400
+    for _ in range(SESSIONS_PER_KEY):
+        assert _open_mcp_session(server, stranger.key).status_code == 200
+
+
+def test_a_non_ascii_metrics_bearer_is_a_401_not_a_500(server: Running) -> None:
+    """`Authorization: Bearer é` reached hmac.compare_digest as a str with a non-ASCII
+    character: a TypeError, uvicorn's bare 500 and a traceback in the log."""
+    for sent in (b"Bearer \xe9\xe9", b"Bearer \xff", b"bearer " + METRICS_TOKEN.encode() + b"\xe9"):
+        answer = requests.get(f"{server.base}/metrics", headers={"Authorization": sent}, timeout=30)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["detail"]
+    good = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    assert requests.get(f"{server.base}/metrics", headers=good, timeout=30).status_code == 200
+    assert requests.get(f"{server.base}/metrics", timeout=30).status_code == 401
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "artifacts/tus/core.py _append: _declare_length writes a deferred upload's "
+        "Upload-Length before parse_checksum (and the Content-Length room check) refuse the "
+        "PATCH, so a refused PATCH fixes the length for good"
+    ),
+)
+@pytest.mark.parametrize(
+    "checksum", ["crc32 AAAAAA==", "sha1 !!!not-base64"], ids=["unknown", "malformed"]
+)
+def test_a_refused_tus_patch_leaves_the_deferred_length_undeclared(
+    server: Running, tenant: Tenant, checksum: str
+) -> None:
+    metadata = f"session_id {_b64('hostile-tus')},filename {_b64('a.txt')}"
+    created = server.request(
+        "POST",
+        "/api/tus/",
+        tenant.owner_key,
+        headers={**TUS, "Upload-Metadata": metadata, "Upload-Defer-Length": "1"},
+    )
+    assert created.status_code == 201, created.text
+    path = "/api/tus/" + created.headers["Location"].rsplit("/", 1)[1]
+    refused = server.request(
+        "PATCH",
+        path,
+        tenant.owner_key,
+        headers={
+            **TUS,
+            **OCTETS,
+            "Upload-Offset": "0",
+            "Upload-Length": "1000",
+            "Upload-Checksum": checksum,
+        },
+        data=b"abc",
+    )
+    assert refused.status_code == 400, refused.text
+    head = server.request("HEAD", path, tenant.owner_key, headers=TUS)
+    assert head.status_code == 200
+    # The refused request changed nothing: the length is still the client's to declare.
+    assert head.headers.get("Upload-Defer-Length") == "1"
+    assert "Upload-Length" not in head.headers
