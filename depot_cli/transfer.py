@@ -20,6 +20,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from depot_cli import tus
 from depot_cli.client import RETRYABLE, CliError, Config, detail_of, exit_code_for
 
 CHUNK = 256 * 1024
@@ -73,6 +74,15 @@ def upload_one(
     so a try the server did finish is answered from its record, never stored twice."""
     size = path.stat().st_size
     task = progress.add_task(path.name, total=size)
+    if size >= tus.THRESHOLD:  # large files resume where they broke off (depot_cli/tus.py)
+
+        def moved(completed: int | None, advance: int) -> None:
+            if completed is not None:
+                progress.update(task, completed=completed)
+            else:
+                progress.advance(task, advance)
+
+        return tus.tus_upload(config, session_id, path, retries, moved)
     key = f"depot-cli-{uuid.uuid4()}"
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     result: dict[str, Any] = {"file": str(path), "size": size}

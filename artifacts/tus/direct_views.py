@@ -12,7 +12,7 @@ from artifacts.tus import direct
 from artifacts.tus.protocol import TusError
 from sessions_app.api.common import DepotJSONParser, StrictSerializer, error_responses, validated
 from sessions_app.auth import get_principal
-from sessions_app.errors import DepotError
+from sessions_app.errors import DepotError, InvalidInput
 
 TAG = ["direct-to-S3 uploads"]
 UPLOAD_ID = OpenApiParameter("upload_id", str, OpenApiParameter.PATH, pattern=r"^[0-9a-f]{32}$")
@@ -70,6 +70,11 @@ def _call(handler: Any) -> Any:
     try:
         return handler()
     except TusError as error:
+        if error.status == 422:  # Depot's 422 carries a detail list
+            listed = error.body.get("detail")
+            if isinstance(listed, list):
+                raise InvalidInput(listed) from error
+            raise InvalidInput.single(["body"], error.detail) from error
         exception = DepotError(error.detail)
         # Another request completing or aborting the same upload: a conflict here.
         exception.status_code = 409 if error.status == 423 else error.status

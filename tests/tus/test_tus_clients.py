@@ -283,3 +283,40 @@ def test_discovery(live_url) -> None:  # type: ignore[no-untyped-def]
         "concatenation",
     }
     assert {"sha1", "sha256"} <= set(answer.headers["Tus-Checksum-Algorithm"].split(","))
+
+
+def test_depot_upload_resumes_a_large_file_over_tus(tenant, live_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_cli import ROOT, CuttingProxy
+
+    body = os.urandom(3 * MiB + 5)
+    big = tmp_path / "big.bin"
+    big.write_bytes(body)
+    port = int(live_url.rsplit(":", 1)[1])
+    proxy = CuttingProxy(port, cut_after=MiB + 4096, direction="up")  # mid-PATCH
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "depot_cli", "--json", "upload", "cli-tus", str(big)],
+            env={
+                **os.environ,
+                "DEPOT_URL": proxy.url,
+                "DEPOT_API_KEY": tenant.owner_key,
+                "DEPOT_TUS_THRESHOLD_BYTES": str(MiB),
+            },
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        proxy.close()
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)
+    assert proxy.cut.is_set()
+    assert result["transport"] == "tus" and result["retries"] >= 1
+    assert 0 < result["resumed_from"] < len(body)  # not from zero
+    assert result["sha256"] == hashlib.sha256(body).hexdigest()
+    assert Attachment.objects.filter(session__session_id="cli-tus").count() == 1
