@@ -16,7 +16,9 @@ from artifacts.models import Artifact
 from sessions_app.models import Event, Session
 from tests.support import AsgiClient, Stranger, Tenant, client_with, multipart_body, stored_keys
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# transaction=True only on the tests that cross threads: the ASGI client serves from another
+# thread, and the task worker needs committed rows (and closes its connection).
+pytestmark = pytest.mark.django_db
 
 LIST_ITEM_FIELDS = {
     "id",
@@ -185,6 +187,7 @@ def test_every_accepted_field_is_stored_and_returned(owner: APIClient) -> None:
     assert body["is_primary_deliverable"] is True
 
 
+@pytest.mark.django_db(transaction=True)
 def test_derived_from_ids_name_the_parents(owner: APIClient, asgi_owner: AsgiClient) -> None:
     parent = _create(owner, title="Parent")
     _upload(asgi_owner, parent, _binary(32))  # the parent now has a version 2
@@ -433,6 +436,7 @@ def test_list_query_rejects_unknown_parameters(owner: APIClient) -> None:
     _assert_422(owner.get("/api/artifacts?colour=blue"), ["query", "colour"], "extra_forbidden")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_list_shows_each_artifact_once_as_its_latest_version(
     owner: APIClient, asgi_owner: AsgiClient
 ) -> None:
@@ -513,6 +517,7 @@ def test_content_of_inline_text(owner: APIClient) -> None:
     }
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 1000, 1024 * 1024 + 1, 2 * 1024 * 1024 + 2])
 def test_content_of_a_binary_upload_is_base64(
     owner: APIClient, asgi_owner: AsgiClient, size: int
@@ -535,6 +540,7 @@ def test_content_of_a_binary_upload_is_base64(
     assert body["content_type"] == detail["content_type"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_content_of_a_binary_upload_exact(owner: APIClient, asgi_owner: AsgiClient) -> None:
     artifact_id = _create(owner)
     content = BINARY_HEAD + os.urandom(4096)
@@ -546,6 +552,7 @@ def test_content_of_a_binary_upload_exact(owner: APIClient, asgi_owner: AsgiClie
     assert body["size_bytes"] == len(content)
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "text",
     [
@@ -570,6 +577,7 @@ def test_content_of_a_text_upload_is_utf8(
     assert body["size_bytes"] == len(data)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_content_of_a_file_that_is_not_valid_utf8_round_trips(
     owner: APIClient, asgi_owner: AsgiClient
 ) -> None:
@@ -582,6 +590,7 @@ def test_content_of_a_file_that_is_not_valid_utf8_round_trips(
     assert _decoded(body) == data
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("route", ["content", "file"])
 def test_content_and_file_do_not_ignore_a_version_query(
     owner: APIClient, asgi_owner: AsgiClient, route: str
@@ -599,6 +608,7 @@ def test_content_and_file_do_not_ignore_a_version_query(
 # --- /upload and /file ---
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_makes_version_2_and_keeps_version_1(
     owner: APIClient, asgi_owner: AsgiClient
 ) -> None:
@@ -632,6 +642,7 @@ def test_upload_makes_version_2_and_keeps_version_1(
     assert [(row.version, row.is_latest) for row in rows] == [(1, False), (2, True)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_storage_url_serves_exactly_the_uploaded_bytes(
     tenant: Tenant, asgi_owner: AsgiClient, isolated_storage: str
 ) -> None:
@@ -649,6 +660,7 @@ def test_storage_url_serves_exactly_the_uploaded_bytes(
     assert served.headers["content-length"] == str(len(content))
 
 
+@pytest.mark.django_db(transaction=True)
 def test_storage_url_keeps_serving_its_version(owner: APIClient, asgi_owner: AsgiClient) -> None:
     artifact_id = _create(owner)
     first, second = _binary(100), _binary(200)
@@ -660,6 +672,7 @@ def test_storage_url_keeps_serving_its_version(owner: APIClient, asgi_owner: Asg
     assert owner.get(f"/api/artifacts/{artifact_id}").json()["version"] == 3
 
 
+@pytest.mark.django_db(transaction=True)
 def test_file_of_inline_content_serves_the_text(owner: APIClient, asgi_owner: AsgiClient) -> None:
     artifact_id = _create(owner, content="inline body ✓")
     response = asgi_owner.get(f"/api/artifacts/{artifact_id}/file")
@@ -667,6 +680,7 @@ def test_file_of_inline_content_serves_the_text(owner: APIClient, asgi_owner: As
     assert response.content == "inline body ✓".encode()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_uploading_identical_bytes_twice_makes_no_new_version(
     owner: APIClient, asgi_owner: AsgiClient
 ) -> None:
@@ -682,6 +696,7 @@ def test_uploading_identical_bytes_twice_makes_no_new_version(
     assert asgi_owner.get(_path(second["storage_url"])).content == content
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_by_a_version_id_acts_on_the_artifact(
     owner: APIClient, asgi_owner: AsgiClient
 ) -> None:
@@ -695,6 +710,7 @@ def test_upload_by_a_version_id_acts_on_the_artifact(
     assert (latest["version"], latest["size_bytes"]) == (3, 20)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_emits_a_version_event_in_the_session(
     owner: APIClient, asgi_owner: AsgiClient
 ) -> None:
@@ -712,6 +728,7 @@ def test_upload_emits_a_version_event_in_the_session(
     assert version_2["session_id"] == "up-run"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_file_download_headers(owner: APIClient, asgi_owner: AsgiClient) -> None:
     artifact_id = _create(owner)
     content = _binary(1000)
@@ -729,6 +746,7 @@ def test_file_download_headers(owner: APIClient, asgi_owner: AsgiClient) -> None
     assert ranged.content == content[10:20]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_active_content_is_served_as_a_sandboxed_attachment(
     owner: APIClient, asgi_owner: AsgiClient
 ) -> None:
@@ -743,6 +761,7 @@ def test_active_content_is_served_as_a_sandboxed_attachment(
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_rejects_unknown_form_fields(owner: APIClient, asgi_owner: AsgiClient) -> None:
     artifact_id = _create(owner)
     response = asgi_owner.upload(
@@ -755,6 +774,7 @@ def test_upload_rejects_unknown_form_fields(owner: APIClient, asgi_owner: AsgiCl
     assert stored_keys() == set()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_over_the_size_limit_is_413_and_leaves_nothing(
     owner: APIClient, asgi_owner: AsgiClient, settings: Any
 ) -> None:
@@ -768,6 +788,7 @@ def test_upload_over_the_size_limit_is_413_and_leaves_nothing(
     assert _upload(asgi_owner, artifact_id, _binary(100))["status"] == "uploaded"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_without_a_file_is_422(owner: APIClient, asgi_owner: AsgiClient) -> None:
     artifact_id = _create(owner)
     body, content_type = multipart_body("other", "x.bin", b"abc")
@@ -789,6 +810,7 @@ def test_upload_without_a_file_is_422(owner: APIClient, asgi_owner: AsgiClient) 
 ROUTES = ["", "/{id}", "/{id}/content", "/{id}/file"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_no_key_is_401(owner: APIClient, asgi_owner: AsgiClient) -> None:
     artifact_id = _create(owner)
     anonymous = APIClient()
@@ -810,6 +832,7 @@ def test_bearer_key_works(tenant: Tenant) -> None:
     assert client.get(f"/api/artifacts/{artifact_id}").status_code == 200
 
 
+@pytest.mark.django_db(transaction=True)
 def test_read_only_key_reads_but_cannot_write(
     owner: APIClient, reader: APIClient, tenant: Tenant
 ) -> None:
@@ -829,6 +852,7 @@ def test_read_only_key_reads_but_cannot_write(
     assert [item["id"] for item in reader.get("/api/artifacts").json()] == [artifact_id]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_another_organization_sees_nothing(
     owner: APIClient, asgi_owner: AsgiClient, outsider: APIClient, stranger: Stranger
 ) -> None:
@@ -926,6 +950,7 @@ LIST_QUERIES = 3
 DETAIL_QUERIES = 4
 
 
+@pytest.mark.django_db(transaction=True)
 def test_list_query_count_does_not_grow_with_rows(
     owner: APIClient, asgi_owner: AsgiClient, django_assert_num_queries: Any
 ) -> None:
@@ -941,6 +966,7 @@ def test_list_query_count_does_not_grow_with_rows(
     _list_queries(owner, django_assert_num_queries, LIST_QUERIES)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_detail_query_count_is_pinned(
     owner: APIClient, asgi_owner: AsgiClient, django_assert_num_queries: Any
 ) -> None:

@@ -19,7 +19,9 @@ from attachments.models import Blob
 from sessions_app.models import Event, Namespace
 from tests.support import AsgiClient, Tenant, client_with, stored_keys
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# transaction=True only on the tests that cross threads: the ASGI client serves from another
+# thread, and the task worker needs committed rows (and closes its connection).
+pytestmark = pytest.mark.django_db
 
 NS = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
 ARTIFACT_FIELDS = {
@@ -82,6 +84,7 @@ def _create(client: APIClient, **body) -> dict:  # type: ignore[no-untyped-def]
     return response.json()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_create_and_get_every_field(owner: APIClient) -> None:
     body = {
         "name": "Spec",
@@ -146,6 +149,7 @@ def test_create_validation(owner: APIClient, body: dict, loc: list) -> None:
     assert not Artifact.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_a_file_artifact(asgi_owner: AsgiClient) -> None:
     content = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
     response = asgi_owner.upload(
@@ -173,6 +177,7 @@ def test_upload_a_file_artifact(asgi_owner: AsgiClient) -> None:
     )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_list_sent_as_repeated_form_parts_keeps_every_value(asgi_owner: AsgiClient) -> None:
     """What generated clients send for a list in multipart (`tags=t1`, `tags=t2`): only the
     last part was kept before, silently. httpx's multipart encoder repeats list parts."""
@@ -185,6 +190,7 @@ def test_a_list_sent_as_repeated_form_parts_keeps_every_value(asgi_owner: AsgiCl
     assert (response.json()["tags"], response.json()["keywords"]) == (["t1", "t2"], ["only"])
 
 
+@pytest.mark.django_db(transaction=True)
 def test_upload_without_file_or_with_bad_fields_leaves_nothing(asgi_owner: AsgiClient) -> None:
     assert asgi_owner.upload(f"{NS}/artifacts/upload", b"x", field="other").status_code == 422
     bad = asgi_owner.upload(f"{NS}/artifacts/upload", b"x", metadata="nope")
@@ -234,6 +240,7 @@ def test_put_validation(owner: APIClient) -> None:
     assert Artifact.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_put_a_file_makes_a_version(asgi_owner: AsgiClient, owner: APIClient) -> None:
     root = _create(owner, content="text first")["artifact_id"]
     response = asgi_owner.upload(f"{NS}/artifacts/{root}", b"%PDF-1.4\nbinary", name="r.pdf")
@@ -253,6 +260,7 @@ def test_put_a_file_makes_a_version(asgi_owner: AsgiClient, owner: APIClient) ->
     )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_delete_removes_every_version_and_unused_bytes(
     asgi_owner: AsgiClient, owner: APIClient
 ) -> None:
@@ -270,6 +278,7 @@ def test_delete_removes_every_version_and_unused_bytes(
     assert len(stored_keys()) == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_list_page_shape_filters_and_threads(owner: APIClient) -> None:
     for index in range(5):
         _create(
@@ -372,6 +381,7 @@ def _path_of(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_signed_download_url_valid_expired_and_tampered(owner: APIClient) -> None:
     # Inline content is served by Depot on both profiles, so its link is always Depot-signed.
     made = _create(owner, name="Notes", content="signed content")
@@ -408,6 +418,7 @@ def test_signed_download_url_valid_expired_and_tampered(owner: APIClient) -> Non
         assert "invalid" in tampered.json()["detail"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_download_url_for_a_file(asgi_owner: AsgiClient, settings) -> None:  # type: ignore[no-untyped-def]
     import requests
 
@@ -543,6 +554,7 @@ def test_events_for_session_artifacts(owner: APIClient) -> None:
     ) == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_query_counts_are_pinned(owner: APIClient, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     def make(count: int) -> None:
         for index in range(count):
@@ -561,6 +573,7 @@ def test_query_counts_are_pinned(owner: APIClient, django_assert_num_queries) ->
         owner.get(f"{NS}/artifacts/{root}")
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_fifty_writers_make_versions_one_to_a_thousand(tenant: Tenant) -> None:
     namespace = Namespace.objects.get(workspace=tenant.workspace, slug="default")

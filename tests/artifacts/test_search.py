@@ -15,7 +15,9 @@ from attachments import storage
 from attachments.models import Attachment, blob_key
 from tests.support import AsgiClient, Tenant, client_with
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# transaction=True only on the tests that cross threads: the ASGI client serves from another
+# thread, and the task worker needs committed rows (and closes its connection).
+pytestmark = pytest.mark.django_db
 
 NS = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
 QUERY = f"{NS}/artifacts/query"
@@ -81,6 +83,7 @@ def _docx_bytes(text: str) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("name", "content", "expected", "absent"),
     [
@@ -127,6 +130,7 @@ def test_extractors(
         assert "revenue\tincreased" in artifact["content_text"]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_corrupt_pdf_sets_index_error_and_nothing_else_breaks(
     asgi_owner: AsgiClient, owner: APIClient
 ) -> None:
@@ -149,6 +153,7 @@ def test_a_corrupt_pdf_sets_index_error_and_nothing_else_breaks(
     assert _search(owner, "kestrels")["total_results"] == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_unsupported_types_record_an_index_error(asgi_owner: AsgiClient, owner: APIClient) -> None:
     made = _upload(asgi_owner, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "pixel.png")
     run_tasks()
@@ -156,6 +161,7 @@ def test_unsupported_types_record_an_index_error(asgi_owner: AsgiClient, owner: 
     assert "no text extractor" in body["index_error"] and body["is_indexed"] is False
 
 
+@pytest.mark.django_db(transaction=True)
 def test_retries_increment_index_attempts(
     asgi_owner: AsgiClient, owner: APIClient, settings
 ) -> None:  # type: ignore[no-untyped-def]
@@ -170,6 +176,7 @@ def test_retries_increment_index_attempts(
     assert Artifact.objects.get(artifact_id=made["artifact_id"]).index_status == "failed"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_retry_waits_for_its_backoff(asgi_owner: AsgiClient, owner: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
     settings.DEPOT_INDEX_RETRY_SECONDS = 60
     made = _upload(asgi_owner, b"bytes", "later.txt")
@@ -190,6 +197,7 @@ def test_retry_waits_for_its_backoff(asgi_owner: AsgiClient, owner: APIClient, s
     assert (indexed.index_attempts, indexed.is_indexed, indexed.index_error) == (2, True, "")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_attachments_get_their_text_in_the_background(asgi_owner: AsgiClient) -> None:
     made = asgi_owner.upload(
         "/api/uploads/extract", b"# minutes\nthe osprey returned", name="m.md"
@@ -254,6 +262,7 @@ RELEVANCE = {
 }
 
 
+@pytest.mark.django_db(transaction=True)
 def test_relevance_on_a_fixed_corpus(owner: APIClient) -> None:
     for name, text in CORPUS.items():
         _create(owner, name, text)
@@ -270,6 +279,7 @@ def test_relevance_on_a_fixed_corpus(owner: APIClient) -> None:
     assert body["total_results"] == 2
 
 
+@pytest.mark.django_db(transaction=True)
 def test_response_shape(owner: APIClient) -> None:
     for name, text in list(CORPUS.items())[:5]:
         _create(owner, name, text, artifact_type="note", thread_id="t1")
@@ -298,6 +308,7 @@ def test_response_shape(owner: APIClient) -> None:
     assert _search(owner, "asyncio", thread_id="t2")["total_results"] == 0
 
 
+@pytest.mark.django_db(transaction=True)
 def test_combined_context_is_bounded(owner: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
     settings.DEPOT_SEARCH_CONTEXT_CHARS = 300
     for index in range(6):
@@ -308,6 +319,7 @@ def test_combined_context_is_bounded(owner: APIClient, settings) -> None:  # typ
     assert 0 < len(body["combined_context"]) <= 300
 
 
+@pytest.mark.django_db(transaction=True)
 def test_results_are_tenant_scoped(owner: APIClient, outsider: APIClient, tenant: Tenant) -> None:
     _create(owner, "Ours", "the secret ingredient is cardamom")
     outsider.post(
@@ -333,6 +345,7 @@ def test_results_are_tenant_scoped(owner: APIClient, outsider: APIClient, tenant
     )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_old_versions_and_expired_artifacts_are_hidden(owner: APIClient) -> None:
     made = _create(owner, "Versioned", "first draft mentions zeppelin")
     owner.put(
@@ -349,6 +362,7 @@ def test_old_versions_and_expired_artifacts_are_hidden(owner: APIClient) -> None
     assert names == {"Pinned"}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_replaced_version_keeps_no_chunks(owner: APIClient) -> None:
     made = _create(owner, "Drafts", "first draft about herons")
     run_tasks()  # version 1 indexed while it is the latest
@@ -363,6 +377,7 @@ def test_a_replaced_version_keeps_no_chunks(owner: APIClient) -> None:
     assert chunked == {3}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_deleting_an_artifact_removes_its_chunks(owner: APIClient) -> None:
     made = _create(owner, "Doomed", "text about marmots")
     run_tasks()
@@ -372,6 +387,7 @@ def test_deleting_an_artifact_removes_its_chunks(owner: APIClient) -> None:
     assert _search(owner, "marmots")["total_results"] == 0
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_in_place_rename_is_searchable(owner: APIClient) -> None:
     made = _create(owner, "Untitled", "body text")
     run_tasks()
@@ -380,6 +396,7 @@ def test_an_in_place_rename_is_searchable(owner: APIClient) -> None:
     assert _search(owner, "capybara")["results"][0]["artifact"]["name"] == "Capybara handbook"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_reindex_is_idempotent(owner: APIClient) -> None:
     for name, text in list(CORPUS.items())[:8]:
         _create(owner, name, text)
@@ -430,6 +447,7 @@ def test_query_needs_a_key(tenant: Tenant) -> None:
     )
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     not semantic.available(), reason="the semantic extra (pip install .[semantic]) is not installed"
 )
@@ -450,6 +468,7 @@ def test_semantic_mode_ranks_a_paraphrase_above_an_unrelated_artifact(owner: API
     assert indexed.embedding_model_id == semantic.MODEL_ID
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     not semantic.available(), reason="the semantic extra (pip install .[semantic]) is not installed"
 )
@@ -505,6 +524,7 @@ def test_artifacts_with_more_of_the_words_come_first() -> None:
     assert rank_artifacts(scored) == [(31, 3, 0.3), (12, 1, 0.2), (21, 2, 9.0)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_every_word_counts_across_an_artifacts_chunks(owner: APIClient) -> None:
     filler = " ".join(["lorem ipsum dolor sit amet"] * 60)  # several chunks
     _create(owner, "Split", f"the osprey dives. {filler} and the marsh at dusk.")
@@ -517,6 +537,7 @@ def test_every_word_counts_across_an_artifacts_chunks(owner: APIClient) -> None:
     assert body["total_results"] == 2 and body["total_results_exact"] is True
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_common_word_is_ranked_over_its_newest_matches(owner: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
     settings.DEPOT_SEARCH_RANK_WINDOW = 4
     _create(owner, "Old pair", "a heron and a kingfisher by the river")
@@ -539,6 +560,7 @@ def test_a_common_word_is_ranked_over_its_newest_matches(owner: APIClient, setti
     assert body["total_results"] == 1 and body["total_results_exact"] is True
 
 
+@pytest.mark.django_db(transaction=True)
 def test_stop_words_neither_match_nor_spoil_every_word(owner: APIClient) -> None:
     _create(owner, "Egret", "an egret in the shallows")
     _create(owner, "Other", "nothing about birds here")
@@ -551,6 +573,7 @@ def test_stop_words_neither_match_nor_spoil_every_word(owner: APIClient) -> None
         assert body["results"] == [] and body["total_results"] == 0
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_a_common_words_window_is_an_id_range_sized_by_the_statistics(
     owner: APIClient, settings

@@ -12,6 +12,7 @@ from attachments.models import Attachment
 from sessions_app.models import Event
 from tests.support import AsgiClient, Stranger, Tenant, stored_keys
 
+# Every test here downloads through the ASGI client, which serves from another thread.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
