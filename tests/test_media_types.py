@@ -11,7 +11,9 @@ from attachments.content import is_active, normalize_media_type, served_media_ty
 from sessions_app.models import Event
 from tests.support import AsgiClient
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# transaction=True only on the tests that cross threads (the ASGI client serves from another
+# thread, so it must see committed rows).
+pytestmark = pytest.mark.django_db
 
 NS = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
 SCRIPT = "<script>document.title='owned'</script>"
@@ -144,6 +146,7 @@ def test_a_stored_type_is_kept_in_canonical_form(owner) -> None:  # type: ignore
     assert Artifact.objects.get().content_type == "text/plain; charset=utf-8"
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "stored",
     ["text/plain, text/html", "text/plain\r\nX-Injected: 1", "text/html", "text/plain,text/html"],
@@ -185,6 +188,7 @@ def test_rows_written_before_the_check_are_served_as_sandboxed_attachments(
     }
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("content", "name", "inline"),
     [

@@ -17,7 +17,9 @@ from sessions_app.errors import InvalidInput
 from sessions_app.models import Event, Session
 from tests.support import AsgiClient, Tenant, stored_keys
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# transaction=True only on the tests that cross threads (the ASGI client serves from another
+# thread, so it must see committed rows).
+pytestmark = pytest.mark.django_db
 
 
 def _crash_after_storage_write(content: bytes) -> str:
@@ -34,6 +36,7 @@ def _collect(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_collect_orphans_after_a_crash_between_write_and_commit(asgi_owner: AsgiClient) -> None:
     kept = asgi_owner.upload("/api/uploads/live", b"referenced").json()
     orphan = _crash_after_storage_write(b"orphaned bytes")
@@ -59,6 +62,7 @@ def test_collect_orphans_after_a_crash_between_write_and_commit(asgi_owner: Asgi
         assert "orphans removed: 0" in _collect()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_collect_orphans_reports_rows_without_bytes_and_never_deletes_them(
     asgi_owner: AsgiClient,
 ) -> None:
@@ -77,6 +81,7 @@ def test_dry_run_deletes_nothing() -> None:
     assert orphan in stored_keys()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_an_upload_heals_a_blob_whose_bytes_vanished(asgi_owner: AsgiClient) -> None:
     first = asgi_owner.upload("/api/uploads/heal", b"same content").json()
     storage.delete(blob_key(first["sha256"]))
@@ -86,6 +91,7 @@ def test_an_upload_heals_a_blob_whose_bytes_vanished(asgi_owner: AsgiClient) -> 
     assert asgi_owner.get(url).content == b"same content"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_release_then_reupload_of_the_same_content(asgi_owner: AsgiClient) -> None:
     """The bytes of a released blob are deleted after commit; an upload of the same content
     right after must still end with its bytes in place."""
@@ -175,6 +181,7 @@ def test_register_file_command(tenant: Tenant, tmp_path: Path) -> None:
         call_command("register_file", str(tmp_path / "none"), "--org", "acme", "--session", "x")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_deleting_a_session_releases_its_bytes(asgi_owner: AsgiClient, owner) -> None:  # type: ignore[no-untyped-def]
     asgi_owner.upload("/api/uploads/gone", b"bytes to release")
     assert stored_keys()
