@@ -15,6 +15,7 @@ from sessions_app.principals import (  # noqa: F401  (re-exported)
     LAST_USED_RESOLUTION,
     SCOPE_API_KEY,
     Principal,
+    acting_organization_of,
     authenticate_raw_key,
     generate_raw_key,
     hash_secret,
@@ -53,8 +54,7 @@ def get_principal(request: Request) -> Principal | None:
         return None
     cached = getattr(request, "_depot_principal", None)
     if cached is None:
-        session = getattr(request, "session", None)
-        acting = session.get(ACTING_ORGANIZATION_SESSION_KEY) if session is not None else None
+        acting = acting_organization_of(getattr(request, "session", None))
         cached = principal_for_user(user, acting)
         request._depot_principal = cached  # type: ignore[attr-defined]
     return cached

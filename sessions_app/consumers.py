@@ -260,6 +260,7 @@ class LongPollConsumer(AsyncHttpConsumer):
             query=query,
             load_user=load_user,
             feed_for=feed_for,
+            session=self.scope.get("session"),
         )
         response_headers = [
             (b"Content-Type", b"application/json"),

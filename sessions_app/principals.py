@@ -114,6 +114,16 @@ def raw_key_from_headers(headers: dict[str, str]) -> str | None:
     return None
 
 
+def acting_organization_of(session: Any) -> Any:
+    """The organization a superuser chose in admin, from their login session (or None)."""
+    if session is None:
+        return None
+    try:
+        return session.get(ACTING_ORGANIZATION_SESSION_KEY)
+    except Exception:  # a session that cannot be read chooses nothing
+        return None
+
+
 def principal_for_user(user: Any, acting_organization_id: Any = None) -> Principal | None:
     """A logged-in Django user acts in the first organization they are a member of. A
     superuser needs no Membership: they act, with full rights, in the organization chosen in

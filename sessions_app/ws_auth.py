@@ -21,6 +21,7 @@ from django.http.request import split_domain_port, validate_host
 
 from sessions_app.auth import (
     Principal,
+    acting_organization_of,
     authenticate_raw_key,
     principal_for_key,
     principal_for_user,
@@ -73,8 +74,8 @@ def _principal_from_key(raw_key: str) -> Principal | None:
 
 
 @database_sync_to_async
-def _principal_from_user(user: Any) -> Principal | None:
-    return principal_for_user(user)
+def _principal_from_user(user: Any, session: Any) -> Principal | None:
+    return principal_for_user(user, acting_organization_of(session))
 
 
 class PrincipalMiddleware:
@@ -106,7 +107,8 @@ class PrincipalMiddleware:
         else:
             user = scope.get("user")
             if user is not None and user.is_authenticated and origin is not None:
-                principal, method = await _principal_from_user(user), "session"
+                principal = await _principal_from_user(user, scope.get("session"))
+                method = "session"
         scope = {**scope, "principal": principal, "auth_method": method}
         return await self.inner(scope, receive, send)
 

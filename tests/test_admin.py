@@ -439,3 +439,25 @@ def test_superuser_without_membership_browses_the_api(
     other = Client()
     other.force_login(staff)
     assert other.get("/api/sessions", HTTP_ACCEPT="application/json").status_code == 403
+
+
+def test_the_superusers_choice_holds_for_long_polls_too(
+    tenant: Tenant, stranger: Stranger, browser: Client
+) -> None:
+    answer = AsgiClient(stranger.key).upload("/api/uploads/g-1", b"globex file", name="g.txt")
+    assert answer.status_code in {200, 201}, answer.text
+    poll = "/api/sessions/g-1/artifact-events?after=0&wait_seconds=0"
+
+    def seen() -> int:
+        reply = browser.get(poll, HTTP_ACCEPT="application/json")
+        assert reply.status_code == 200, reply.content
+        return len(reply.json()["events"])
+
+    assert seen() == 0  # acting in acme (the first organization): globex's session is unseen
+    action(
+        browser,
+        "/admin/sessions_app/organization/",
+        "act_in_organization",
+        [stranger.organization.pk],
+    )
+    assert seen() == 1

@@ -179,7 +179,17 @@ def _traceback_headlines(log: str) -> list[str]:
     """The log line above each traceback: the message that carried it (chained tracebacks,
     "During handling of the above exception", count once)."""
     lines = log.splitlines()
-    return [
+    # A structured line (config/logs.py) carries its traceback in `exception`: its headline is
+    # the line's own message.
+    structured = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and "Traceback" in str(entry.get("exception", "")):
+            structured.append(str(entry.get("event", "")).strip())
+    return structured + [
         lines[index - 1].strip() if index else ""
         for index, line in enumerate(lines)
         if line.startswith("Traceback (most recent call last)")

@@ -66,6 +66,7 @@ async def _django_long_poll(request: HttpRequest, feed_for: FeedFor) -> JsonResp
         query=dict(request.GET.items()),
         load_user=load_user,
         feed_for=feed_for,
+        session=request.session,
     )
     return JsonResponse(body, status=status, headers=headers)
 

@@ -16,6 +16,7 @@ from sessions_app.events.feeds import EventFilter, Feed, release_connection
 from sessions_app.events.waiting import events_wait
 from sessions_app.principals import (
     Principal,
+    acting_organization_of,
     authenticate_raw_key,
     principal_for_key,
     principal_for_user,
@@ -53,15 +54,16 @@ def _authenticate_key(raw_key: str) -> Principal | None:
         release_connection()
 
 
-def _principal_of_user(user: Any) -> Principal | None:
+def _principal_of_user(user: Any, session: Any = None) -> Principal | None:
     try:
-        return principal_for_user(user)
+        # A superuser acts in the organization chosen in admin (their login session).
+        return principal_for_user(user, acting_organization_of(session))
     finally:
         release_connection()
 
 
 async def principal_for_credentials(
-    headers: dict[str, str], load_user: Callable[[], Awaitable[Any]]
+    headers: dict[str, str], load_user: Callable[[], Awaitable[Any]], session: Any = None
 ) -> Principal:
     """The caller, from `x-api-key`/`authorization` (lower-case names), else a logged-in user."""
     raw_key = raw_key_from_headers(headers)
@@ -73,7 +75,7 @@ async def principal_for_credentials(
     user = await load_user()
     if user is None or not user.is_authenticated:
         raise NotAuthenticated()
-    principal = await sync_to_async(_principal_of_user, thread_sensitive=False)(user)
+    principal = await sync_to_async(_principal_of_user, thread_sensitive=False)(user, session)
     if principal is None:
         raise Forbidden("This account is not a member of any organization.")
     return principal
@@ -101,12 +103,13 @@ async def answer_long_poll(
     query: dict[str, str],
     load_user: Callable[[], Awaitable[Any]],
     feed_for: FeedFor,
+    session: Any = None,
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """The long-poll, whatever carried the request: (status, JSON body, extra headers)."""
     try:
         if method not in ("GET", "HEAD"):
             return 405, {"detail": f'Method "{method}" not allowed.'}, {"Allow": "GET"}
-        principal = await principal_for_credentials(headers, load_user)
+        principal = await principal_for_credentials(headers, load_user, session)
         params = validated(EventQuery, query, location="query")
         feed = await feed_for(principal)
         page, timed_out = await events_wait(

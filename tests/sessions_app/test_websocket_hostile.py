@@ -305,8 +305,19 @@ UVICORN_INVALID_UTF8 = "ERROR:    Invalid UTF-8 sequence received from client."
 
 def _errors_in(log: str) -> list[str]:
     """The log's error entries (a level line and the traceback under it), uvicorn's one above
-    excepted."""
-    entries = re.split(r"(?m)^(?=[A-Z]+: )", log)
+    excepted. Lines are JSON objects (config/logs.py) or, from before logging is set up, text."""
+    structured = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        text = f"{entry.get('level', '').upper()}:    {entry.get('event', '')}"
+        structured.append(text + ("\n" + entry["exception"] if entry.get("exception") else ""))
+        log = log.replace(line, "")
+    entries = [*structured, *re.split(r"(?m)^(?=[A-Z]+: )", log)]
     return [
         entry
         for entry in entries
