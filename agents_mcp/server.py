@@ -139,6 +139,44 @@ async def _send_json(send: Any, status: int, body: dict[str, str], challenge: bo
     await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
+def _json_errors(send: Any) -> Any:
+    """`send` for the SDK's transport, whose refusals before JSON-RPC (a body past
+    DEPOT_MCP_MAX_BODY_BYTES, a wrong Content-Type) are bare text: sent as Depot's JSON error
+    body, `{"detail": <the SDK's text>}`, like every other refusal."""
+    held: dict[str, Any] = {}
+
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            types_sent = [v for k, v in message.get("headers", []) if k.lower() == b"content-type"]
+            if not any(b"json" in v for v in types_sent):
+                held.update(message, body=b"")
+                return
+        if message["type"] == "http.response.body" and held:
+            held["body"] += message.get("body", b"")
+            if message.get("more_body", False):
+                return
+            detail = held["body"].decode("utf-8", "replace").strip() or "Refused."
+            payload = json.dumps({"detail": detail}).encode()
+            headers = [
+                (k, v)
+                for k, v in held.get("headers", [])
+                if k.lower() not in (b"content-type", b"content-length")
+            ]
+            headers += [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ]
+            await send(
+                {"type": "http.response.start", "status": held["status"], "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": payload})
+            held.clear()
+            return
+        await send(message)
+
+    return sending
+
+
 @database_sync_to_async
 def _authenticate(raw_key: str) -> ApiKey | None:
     return authenticate_raw_key(raw_key)
@@ -199,6 +237,7 @@ class McpApplication:
             "auth": token.scopes,
         }
         await self._started()
+        send = _json_errors(send)
         if scope["method"] != "POST" or any(k == b"mcp-session-id" for k, _ in scope["headers"]):
             await self.manager.handle_request(scope, receive, send)
             return

@@ -168,6 +168,27 @@ def test_refused_mcp_openings_hold_no_session(server: Running, stranger: Strange
         assert _open_mcp_session(server, stranger.key).status_code == 200
 
 
+def test_the_mcp_transports_refusals_are_json(server: Running, stranger: Stranger) -> None:
+    """The SDK answered a body past DEPOT_MCP_MAX_BODY_BYTES (4 MiB) and a wrong Content-Type
+    in bare text ('Request body too large', 'Invalid Content-Type header'), without a type."""
+    key = {"Authorization": f"Bearer {stranger.key}"}
+    big = server.request(
+        "POST", "/mcp", headers={**MCP_HEADERS, **key}, data=b" " * (5 * 1024 * 1024)
+    )
+    wrong_type = server.request(
+        "POST",
+        "/mcp",
+        headers={**key, "Accept": MCP_HEADERS["Accept"], "Content-Type": "text/plain"},
+        data=b"{}",
+    )
+    for answer, status in ((big, 413), (wrong_type, 400)):
+        assert answer.status_code == status
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.json()["detail"]
+    # Answers that were JSON already are left as they were.
+    assert server.request("POST", "/mcp", headers={**MCP_HEADERS, **key}, data=b"{").json()["error"]
+
+
 def test_a_non_ascii_metrics_bearer_is_a_401_not_a_500(server: Running) -> None:
     """`Authorization: Bearer é` reached hmac.compare_digest as a str with a non-ASCII
     character: a TypeError, uvicorn's bare 500 and a traceback in the log."""
@@ -226,3 +247,30 @@ def test_a_refused_tus_patch_leaves_the_deferred_length_undeclared(
     # The refused request changed nothing: the length is still the client's to declare.
     assert head.headers.get("Upload-Defer-Length") == "1"
     assert "Upload-Length" not in head.headers
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "artifacts/tus/asgi.py builds Location from the raw Host header "
+        "(base_url = scheme://headers['host']) and never checks ALLOWED_HOSTS, which every "
+        "Django route does (a 400): a forged Host makes an upload row and is echoed in Location"
+    ),
+)
+def test_a_tus_creation_for_a_host_depot_does_not_serve_is_refused(
+    server: Running, tenant: Tenant
+) -> None:
+    forged = {"Host": "evil.example"}
+    # Django's own answer for the same Host on a REST route: a 400.
+    assert (
+        server.request("GET", "/api/sessions", tenant.owner_key, headers=forged).status_code == 400
+    )
+    metadata = f"session_id {_b64('hostile-host')},filename {_b64('a.txt')}"
+    created = server.request(
+        "POST",
+        "/api/tus/",
+        tenant.owner_key,
+        headers={**TUS, **forged, "Upload-Metadata": metadata, "Upload-Length": "3"},
+    )
+    assert "evil.example" not in created.headers.get("Location", "")
+    assert created.status_code == 400, created.text
