@@ -19,6 +19,7 @@ from django.urls import re_path  # noqa: E402
 from artifacts.tus.asgi import TusApp  # noqa: E402
 from agents_mcp.server import application as mcp_application  # noqa: E402
 from attachments.uploads.middleware import StreamingUploadMiddleware  # noqa: E402
+from config.cors import CorsLayer  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402
 from config.observability import Observed  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
@@ -36,17 +37,21 @@ application = ProtocolTypeRouter(
         # (config/request_gate.py). Multipart uploads stream to storage before Django sees
         # them (attachments/uploads/); long-polls wait outside Django (no thread each);
         # everything else is Django.
-        "http": RequestGate(
-            URLRouter(
-                [
-                    *long_poll_urlpatterns,
-                    # The MCP server (agents_mcp/): Streamable HTTP, the gate's keys and caps.
-                    re_path(r"^mcp/?$", mcp_application),
-                    re_path(r"", django_asgi_app),
-                ]
-            ),
-            uploads=StreamingUploadMiddleware(django_asgi_app),
-            tus=TusApp(),  # /api/tus/: resumable uploads (artifacts/tus/)
+        # Browsers on other origins: preflights answered and every answer marked before the
+        # gate (config/cors.py; off unless DEPOT_CORS_ALLOWED_ORIGINS is set).
+        "http": CorsLayer(
+            RequestGate(
+                URLRouter(
+                    [
+                        *long_poll_urlpatterns,
+                        # The MCP server (agents_mcp/): Streamable HTTP, the gate's keys and caps.
+                        re_path(r"^mcp/?$", mcp_application),
+                        re_path(r"", django_asgi_app),
+                    ]
+                ),
+                uploads=StreamingUploadMiddleware(django_asgi_app),
+                tus=TusApp(),  # /api/tus/: resumable uploads (artifacts/tus/)
+            )
         ),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
         # Starts the embedded default's task worker process (config/lifespan.py).

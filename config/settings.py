@@ -46,6 +46,30 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Browser origins allowed to open WebSockets with a session cookie; defaults to the hosts above.
 DEPOT_ALLOWED_ORIGINS = env.list("DEPOT_ALLOWED_ORIGINS", default=[])
 
+# --- CORS: django-cors-headers' rules, applied in front of the request gate (config/cors.py) ---
+# Origins (scheme://host[:port]) whose pages may call /api/ with an API key; empty: CORS off.
+# No credentials: a page on another origin sends a key, never Depot's session cookie.
+CORS_ALLOWED_ORIGINS = env.list("DEPOT_CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/"
+CORS_PREFLIGHT_MAX_AGE = env.int("DEPOT_CORS_MAX_AGE", default=600)
+CORS_ALLOW_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+CORS_ALLOW_HEADERS = (
+    *("accept", "authorization", "content-type", "user-agent", "x-requested-with"),
+    *("x-api-key", "idempotency-key", "range", "if-range", "if-none-match"),
+    # tus (artifacts/tus/), as tus-js-client sends them
+    *("tus-resumable", "upload-length", "upload-offset", "upload-metadata", "upload-checksum"),
+    *("upload-concat", "upload-defer-length", "x-http-method-override"),
+)
+# What a script may read beyond the CORS-safelisted response headers.
+CORS_EXPOSE_HEADERS = (
+    *("etag", "content-disposition", "content-range", "accept-ranges", "content-length"),
+    *("retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"),
+    *("idempotent-replayed", "www-authenticate", "location"),
+    *("tus-resumable", "tus-version", "tus-extension", "tus-max-size", "tus-checksum-algorithm"),
+    *("upload-offset", "upload-length", "upload-metadata", "upload-expires", "upload-concat"),
+    "upload-defer-length",
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -57,6 +81,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",  # its system checks of the CORS_* settings; the rules run in config/cors.py
     "storages",
     "django_tasks",
     "django_tasks_db",
