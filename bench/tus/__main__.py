@@ -190,6 +190,8 @@ def _tus(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
         "kept_mib": round(offset / CHUNK, 1),
         "resent_mib": round((size - offset) / CHUNK, 1),
         "sending_seconds": round(sending, 2),
+        "first_patch_seconds": round(first_seconds, 2),
+        "second_patch_seconds": round(second_seconds, 2),
         "mib_s": round(size / CHUNK / sending, 1),
         "wall_seconds_with_restart": round(wall, 2),
         "lease_wait_seconds": round(waited, 1),
