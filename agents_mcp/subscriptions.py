@@ -44,6 +44,13 @@ from sessions_app.principals import Principal
 logger = logging.getLogger(__name__)
 GAINS_A_FILE = {EventKind.ATTACHMENT_CREATED, EventKind.ARTIFACT_CREATED}
 STATE_KEY = "depot.watches"
+# Watches each API key holds in this process, over all its connections and listen streams:
+# DEPOT_MCP_MAX_SUBSCRIPTIONS bounds one connection or one listen request, but a key may hold
+# many of both (30 listen streams of 100 URIs took 60% of a core here with no event at all).
+KEY_WATCHES: dict[int | None, int] = {}
+TOO_MANY_FOR_KEY = (
+    "This API key would hold more than {} subscriptions (DEPOT_MCP_MAX_WATCHES_PER_KEY)."
+)
 
 
 def _feed_for(principal: Principal, uri: str) -> tuple[Feed, str | None]:
@@ -111,6 +118,21 @@ def _to_bus(bus: InMemorySubscriptionBus) -> Notify:
     return notify
 
 
+def _key_room(principal: Principal, wanted: int) -> None:
+    cap = int(settings.DEPOT_MCP_MAX_WATCHES_PER_KEY)
+    if KEY_WATCHES.get(principal.api_key_id, 0) + wanted > cap:
+        raise MCPError(types.INVALID_REQUEST, TOO_MANY_FOR_KEY.format(cap))
+
+
+def _released(key: int | None) -> Callable[[asyncio.Task[None]], None]:
+    def release(task: asyncio.Task[None]) -> None:
+        KEY_WATCHES[key] -= 1
+        if not KEY_WATCHES[key]:
+            del KEY_WATCHES[key]
+
+    return release
+
+
 async def _start(principal: Principal, uri: str, notify: Notify) -> asyncio.Task[None]:
     """A watch of `uri` from the log's head now (what commits after the answer is what the
     client is told); NotFound as an MCP error for what the caller cannot see."""
@@ -119,7 +141,10 @@ async def _start(principal: Principal, uri: str, notify: Notify) -> asyncio.Task
     except DepotError as error:
         raise mcp_error(error) from None
     cursor = await events_head_async(feed=feed)
+    _key_room(principal, 1)  # checked after the awaits, counted at once (one event loop)
     task = asyncio.create_task(_watch(notify, uri, feed, root, cursor))
+    KEY_WATCHES[principal.api_key_id] = KEY_WATCHES.get(principal.api_key_id, 0) + 1
+    task.add_done_callback(_released(principal.api_key_id))
     task.add_done_callback(_log_failure)
     return task
 
@@ -172,6 +197,7 @@ async def listen(
     if len(uris) > settings.DEPOT_MCP_MAX_SUBSCRIPTIONS:
         raise MCPError(types.INVALID_REQUEST, "Too many resources in one listen request.")
     principal = principal_of(ctx)
+    _key_room(principal, len(uris))
     bus = InMemorySubscriptionBus()
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -403,6 +403,8 @@ DEPOT_MCP_SESSION_IDLE_SECONDS = env.float("DEPOT_MCP_SESSION_IDLE_SECONDS", def
 DEPOT_MCP_MAX_SUBSCRIPTIONS = env.int("DEPOT_MCP_MAX_SUBSCRIPTIONS", default=100)
 # MCP sessions one API key may hold open at once (the SDK's 10,000 are for the whole server).
 DEPOT_MCP_MAX_SESSIONS_PER_KEY = env.int("DEPOT_MCP_MAX_SESSIONS_PER_KEY", default=100)
+# Subscription watches (resources/subscribe and subscriptions/listen) one API key may hold.
+DEPOT_MCP_MAX_WATCHES_PER_KEY = env.int("DEPOT_MCP_MAX_WATCHES_PER_KEY", default=1000)
 # One wait of a subscription on the event log (it re-reads the log every
 # DEPOT_LONGPOLL_RECHECK_SECONDS without a wake-up, as a long-poll does).
 DEPOT_MCP_WATCH_SECONDS = env.float("DEPOT_MCP_WATCH_SECONDS", default=15.0)

@@ -4,6 +4,7 @@ real uvicorn started as `make run` starts it, on this test's database (either pr
 Each test is one problem seen against the running server; a test for a problem not fixed yet
 is marked xfail(strict=True) with the bug named, so it turns red the day the fix lands."""
 
+import asyncio
 import base64
 import os
 import subprocess
@@ -19,6 +20,10 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.support import Stranger, Tenant
 from tests.test_embedded_worker import _free_port
@@ -28,6 +33,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS_PER_KEY = 3
 METRICS_TOKEN = "metrics-token-h9"
+WATCHES_PER_KEY = 4
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -75,6 +81,7 @@ def server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> I
         "DEPOT_SEMANTIC_SEARCH": "off",
         "DEPOT_MCP_MAX_SESSIONS_PER_KEY": str(SESSIONS_PER_KEY),
         "DEPOT_METRICS_TOKEN": METRICS_TOKEN,
+        "DEPOT_MCP_MAX_WATCHES_PER_KEY": str(WATCHES_PER_KEY),
     }
     if settings.STORAGE_BACKEND == "s3":
         env["S3_PREFIX"] = f"test-hostile-new-{uuid.uuid4().hex[:12]}"
@@ -166,6 +173,39 @@ def test_refused_mcp_openings_hold_no_session(server: Running, stranger: Strange
         assert server.request("POST", "/mcp", headers=headers, json=tools).status_code == 400
     for _ in range(SESSIONS_PER_KEY):
         assert _open_mcp_session(server, stranger.key).status_code == 200
+
+
+def test_one_key_cannot_hold_any_number_of_listen_watches(
+    server: Running, stranger: Stranger
+) -> None:
+    """DEPOT_MCP_MAX_SUBSCRIPTIONS bounded one `subscriptions/listen` request, not the caller:
+    one 2026-07-28 client held 30 listen streams of 100 URIs (3,000 watches, each re-reading
+    the log), which took 60% of a core with no event at all. Now a key's watches are capped."""
+    uploaded = server.request(
+        "POST", "/api/uploads/s-watch", stranger.key, files={"file": ("a.txt", b"a")}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    uris = [f"depot://sessions/s-watch/files/f{n}" for n in range(WATCHES_PER_KEY)]
+
+    async def run() -> None:
+        async with (
+            create_mcp_http_client(headers={"X-API-Key": stranger.key}) as http,
+            Client(
+                streamable_http_client(f"{server.base}/mcp", http_client=http), mode="2026-07-28"
+            ) as client,
+        ):
+            async with client.listen(resource_subscriptions=uris[:3]):
+                with pytest.raises(MCPError) as refused:
+                    async with client.listen(resource_subscriptions=uris[2:]):
+                        pass
+                assert "DEPOT_MCP_MAX_WATCHES_PER_KEY" in str(refused.value)
+                async with client.listen(resource_subscriptions=uris[3:]):
+                    pass  # the one place left
+            # The streams' watches end with them: the whole limit is free again.
+            async with client.listen(resource_subscriptions=uris):
+                pass
+
+    asyncio.run(asyncio.wait_for(run(), 60))
 
 
 def test_the_mcp_transports_refusals_are_json(server: Running, stranger: Stranger) -> None:
