@@ -314,3 +314,43 @@ def test_a_tus_creation_for_a_host_depot_does_not_serve_is_refused(
     )
     assert "evil.example" not in created.headers.get("Location", "")
     assert created.status_code == 400, created.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "depot_cli/commands/artifacts.py download: the target is Path(name).name of the "
+        "artifact's name, and Path('..').name is '..', so an artifact named '..' writes "
+        "../...part and ../...part.etag outside the working folder, then a traceback "
+        "(os.replace onto a directory)"
+    ),
+)
+def test_the_cli_keeps_a_hostile_artifact_name_inside_the_working_folder(
+    server: Running, tenant: Tenant, tmp_path: Path
+) -> None:
+    created = server.request(
+        "POST",
+        "/api/v1/orgs/acme/workspaces/alpha/namespaces/default/artifacts",
+        tenant.owner_key,
+        json={"name": "..", "content": "hostile", "content_type": "text/plain"},
+    )
+    assert created.status_code == 201, created.text
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    env = {
+        **os.environ,
+        "DEPOT_URL": server.base,
+        "DEPOT_API_KEY": tenant.owner_key,
+        "DEPOT_NAMESPACE": "acme/alpha/default",
+    }
+    ran = subprocess.run(
+        [sys.executable, "-m", "depot_cli", "artifacts", "download", created.json()["artifact_id"]],
+        cwd=inner,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inner"], ran.stderr
+    assert ran.returncode == 0, ran.stderr
+    assert [p.read_text() for p in inner.iterdir()] == ["hostile"]
