@@ -354,3 +354,43 @@ def test_the_cli_keeps_a_hostile_artifact_name_inside_the_working_folder(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inner"], ran.stderr
     assert ran.returncode == 0, ran.stderr
     assert [p.read_text() for p in inner.iterdir()] == ["hostile"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "depot_cli/commands/artifacts.py prints names through rich markup: an artifact named "
+        "'[/x]' makes 'depot artifacts ls' and 'artifacts get' die with rich.errors.MarkupError "
+        "(exit 1, a traceback) for everyone listing that namespace"
+    ),
+)
+@pytest.mark.parametrize("command", ["ls", "get"])
+def test_the_cli_lists_an_artifact_whose_name_looks_like_markup(
+    server: Running, tenant: Tenant, tmp_path: Path, command: str
+) -> None:
+    name = "[/x] [link=http://evil.example]report[/link]"
+    created = server.request(
+        "POST",
+        "/api/v1/orgs/acme/workspaces/alpha/namespaces/default/artifacts",
+        tenant.owner_key,
+        json={"name": name, "content": "x", "content_type": "text/plain"},
+    )
+    assert created.status_code == 201, created.text
+    arguments = ["ls"] if command == "ls" else ["get", created.json()["artifact_id"]]
+    ran = subprocess.run(
+        [sys.executable, "-m", "depot_cli", "artifacts", *arguments],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DEPOT_URL": server.base,
+            "DEPOT_API_KEY": tenant.owner_key,
+            "DEPOT_NAMESPACE": "acme/alpha/default",
+            "COLUMNS": "300",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "[/x]" in ran.stdout
