@@ -12,7 +12,7 @@ from django.core.management.base import SystemCheckError
 
 from config.rate_limits import Rate
 from sessions_app.models import Session
-from tests.conftest import AsgiClient, Tenant
+from tests.support import AsgiClient, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import IN_CI
+from tests.support import IN_CI
 from tests.test_embedded_worker import Server, _free_port
 
 CHROMIUM = "/usr/bin/chromium"

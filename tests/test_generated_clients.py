@@ -29,7 +29,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from tests.support import IN_CI
+from tests.support import IN_CI, AsgiClient, Tenant
 from tests.test_embedded_worker import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +156,11 @@ def test_request_components_carry_no_defaults_and_no_doubled_names(
     assert request_refs
     for name in request_refs:
         assert '"default"' not in json.dumps(schemas[name]), name
+    # No operation answers JSON and bytes under one status (a generator picks one decoder).
+    for path, method, operation in _operations(live_schema):
+        for status, response in operation["responses"].items():
+            kinds = {"json" if "json" in t else "bytes" for t in response.get("content", {})}
+            assert len(kinds) <= 1, f"{method.upper()} {path} {status}: {kinds}"
     # A body that JSON and a form both take has one class per encoding.
     for path, method, operation in _operations(live_schema):
         content = operation.get("requestBody", {}).get("content", {})
@@ -225,6 +230,17 @@ def _python_scenario(server: Server) -> None:
         ),
     )
     assert upload.status_code == 201, upload.content
+    # Meta and bytes by id (seed 000) are two operations, each parsed as what it is.
+    downloads = importlib.import_module(f"{api}.downloads_seed_000")
+    for name in ("session_item_retrieve", "session_item_stream"):
+        importlib.import_module(f"{downloads.__name__}.{name}")
+    attachment_id = upload.parsed.attachment_id
+    meta = downloads.session_item_retrieve.sync("py-run", attachment_id, client=client)
+    assert isinstance(meta, models.SessionItemMetaResponse), meta
+    assert meta.sha256 == hashlib.sha256(b"# notes\n").hexdigest()
+    stream = downloads.session_item_stream.sync_detailed("py-run", attachment_id, client=client)
+    assert stream.status_code == 200 and stream.content == b"# notes\n"
+    assert isinstance(stream.parsed, types.File)
     listed = uploads.uploads_list.sync("py-run", client=client)
     assert [(a.name, a.sha256) for a in listed.attachments] == [
         ("notes.md", hashlib.sha256(b"# notes\n").hexdigest())
@@ -326,3 +342,17 @@ def test_typescript_client_type_checks_and_runs_against_the_live_server(
         SDK_JS,
     )
     assert json.loads(ran.strip().splitlines()[-1])["ok"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_route_and_seed_000s_mode_stream_serve_the_same_bytes(tenant: Tenant) -> None:
+    client = AsgiClient(tenant.owner_key)
+    made = client.upload("/api/uploads/both", b"same bytes", name="b.txt")
+    assert made.status_code == 201, made.text
+    item = f"/api/sessions/both/artifacts/{made.json()['attachment_id']}"
+    seed = client.get(f"{item}?mode=stream")
+    own = client.get(f"{item}/stream?mode=meta")  # the route decides, not the query
+    assert seed.status_code == own.status_code == 200
+    assert seed.content == own.content == b"same bytes"
+    assert seed.headers["etag"] == own.headers["etag"]
+    assert client.get(item).json()["sha256"] == hashlib.sha256(b"same bytes").hexdigest()

@@ -400,7 +400,7 @@ def test_stored_bytes_may_carry_any_media_type() -> None:
     # application/octet-stream.
     paths = schema.raw_schema["paths"]
     for path in [
-        "/api/sessions/{session_id}/artifacts/{artifact_id}",
+        "/api/sessions/{session_id}/artifacts/{artifact_id}/stream",
         "/api/artifacts/{artifact_id}/file",
         "/api/signed/{token}",
     ]:

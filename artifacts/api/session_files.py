@@ -90,22 +90,60 @@ def _attachment_file(request: Request, attachment: Attachment, *, download: bool
     return file_response(request, file, download=download)
 
 
-@extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PATH])
+ITEM_ID = OpenApiParameter(
+    "artifact_id", str, OpenApiParameter.PATH, description="An artifact or attachment id."
+)
+
+
+def _serve(
+    request: Request, session_id: str, artifact_id: str, params: dict[str, Any]
+) -> HttpResponse:
+    session = session_selectors.session_get(principal=get_principal(request), session_id=session_id)
+    attachment = attachment_selectors.attachment_find(session=session, public_id=artifact_id)
+    if attachment is not None:
+        if params["mode"] == "meta":
+            return Response(SessionItemMetaResponse(_attachment_meta(attachment)).data)
+        return _attachment_file(request, attachment, download=params["download"])
+    try:
+        artifact = selectors.artifact_get_in_session(session=session, artifact_id=artifact_id)
+    except NotFound:
+        raise NotFound(f"No attachment or artifact '{artifact_id}' in this session.") from None
+    if params["mode"] == "meta":
+        return Response(SessionItemMetaResponse(_artifact_meta(artifact)).data)
+    return file_response(request, artifact_file(artifact), download=params["download"])
+
+
+# Meta and bytes are two operations in the schema, so a generated client parses each as what it
+# is (one operation answering JSON or bytes made openapi-python-client parse the bytes as
+# JSON). Seed 000's `?mode=stream` on the meta route still answers the bytes; the schema
+# leaves it out there and names the bytes' own route.
+@extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PATH, ITEM_ID])
 class SessionFileView(APIView):
     @extend_schema(
         operation_id="session_item_retrieve",
-        summary="Metadata (mode=meta) or bytes (mode=stream) of an attachment or artifact",
+        summary="Metadata of an attachment or artifact",
+        description=(
+            "Seed 000's `?mode=stream` here answers the bytes, as "
+            "`GET /api/sessions/{session_id}/artifacts/{artifact_id}/stream` does."
+        ),
+        responses={200: SessionItemMetaResponse, **error_responses(*READ_ERRORS)},
+    )
+    def get(self, request: Request, session_id: str, artifact_id: str) -> HttpResponse:
+        params = validated(SessionItemQuery, query_data(request), location="query")
+        return _serve(request, session_id, artifact_id, params)
+
+
+@extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PATH, ITEM_ID])
+class SessionFileStreamView(APIView):
+    @extend_schema(
+        operation_id="session_item_stream",
+        summary="Bytes of an attachment or artifact (seed 000's mode=stream)",
         parameters=[
-            SessionItemQuery,
             OpenApiParameter(
-                "artifact_id",
-                str,
-                OpenApiParameter.PATH,
-                description="An artifact or attachment id.",
-            ),
+                "download", bool, OpenApiParameter.QUERY, description="As an attachment."
+            )
         ],
         responses={
-            (200, "application/json"): SessionItemMetaResponse,
             (200, ANY_MEDIA_TYPE): BINARY,
             (206, ANY_MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.BINARY, description="A byte range."
@@ -115,22 +153,9 @@ class SessionFileView(APIView):
         },
     )
     def get(self, request: Request, session_id: str, artifact_id: str) -> HttpResponse:
-        params = validated(SessionItemQuery, query_data(request), location="query")
-        session = session_selectors.session_get(
-            principal=get_principal(request), session_id=session_id
-        )
-        attachment = attachment_selectors.attachment_find(session=session, public_id=artifact_id)
-        if attachment is not None:
-            if params["mode"] == "meta":
-                return Response(SessionItemMetaResponse(_attachment_meta(attachment)).data)
-            return _attachment_file(request, attachment, download=params["download"])
-        try:
-            artifact = selectors.artifact_get_in_session(session=session, artifact_id=artifact_id)
-        except NotFound:
-            raise NotFound(f"No attachment or artifact '{artifact_id}' in this session.") from None
-        if params["mode"] == "meta":
-            return Response(SessionItemMetaResponse(_artifact_meta(artifact)).data)
-        return file_response(request, artifact_file(artifact), download=params["download"])
+        query = {**query_data(request), "mode": "stream"}
+        params = validated(SessionItemQuery, query, location="query")
+        return _serve(request, session_id, artifact_id, params)
 
 
 @extend_schema(tags=["downloads (seed 000)"], parameters=[SESSION_ID_PATH])

@@ -22,6 +22,11 @@ urlpatterns = [
         name="session-file",
     ),
     path(
+        "sessions/<str:session_id>/artifacts/<str:artifact_id>/stream",
+        session_files.SessionFileStreamView.as_view(),
+        name="session-file-stream",
+    ),
+    path(
         "sessions/<str:session_id>/download",
         session_files.SessionZipView.as_view(),
         name="session-zip",
