@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup lint format schema clean
+.PHONY: run test setup lint format schema clean node-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,7 +24,17 @@ run: $(STAMP)
 	DEPOT_BIND_HOST=$(HOST) $(BIN)/uvicorn config.asgi:application --http config.http_protocol:BoundedHttpToolsProtocol \
 		--host $(HOST) --port $(PORT) --no-access-log
 
-test: $(STAMP)
+# The browser, SDK, tus-js and MCP Inspector tests use npm packages pinned by lock files under
+# tests/; each folder is installed once (when npm is on the machine; without it they skip).
+NODE_DIRS := $(patsubst %/package-lock.json,%,$(shell find tests -name package-lock.json -not -path '*/node_modules/*'))
+
+node-deps:
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the node-based tests will skip"; exit 0; }; \
+	for dir in $(NODE_DIRS); do \
+	  test -d $$dir/node_modules || (cd $$dir && npm ci --no-audit --no-fund --silent) || exit 1; \
+	done
+
+test: $(STAMP) node-deps
 	DEPOT_DATA_DIR=$${DEPOT_TEST_DATA_DIR:-$(CURDIR)/data/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
