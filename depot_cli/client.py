@@ -72,8 +72,10 @@ class Config:
     api_key: str
     json: bool = False
     namespace: str = ""  # org/workspace/namespace, for artifacts and search
-    console: Console = field(default_factory=lambda: Console(stderr=True))
-    out: Console = field(default_factory=Console)
+    # No console markup: names, references and error details are other people's text, and
+    # rich read '[/x]' in an artifact's name as a tag (a MarkupError, the command died).
+    console: Console = field(default_factory=lambda: Console(stderr=True, markup=False))
+    out: Console = field(default_factory=lambda: Console(markup=False))
     _client: httpx.Client | None = None
 
     def __post_init__(self) -> None:

@@ -29,7 +29,7 @@ RETRY_STATUSES = {409, 502, 503, 504}  # 409: an idempotent first try still runn
 
 def progress_bars(config: Config) -> Progress:
     return Progress(
-        TextColumn("{task.description}", justify="left"),
+        TextColumn("{task.description}", justify="left", markup=False),  # file names: text
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),

@@ -316,18 +316,12 @@ def test_a_tus_creation_for_a_host_depot_does_not_serve_is_refused(
     assert created.status_code == 400, created.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "depot_cli/commands/artifacts.py download: the target is Path(name).name of the "
-        "artifact's name, and Path('..').name is '..', so an artifact named '..' writes "
-        "../...part and ../...part.etag outside the working folder, then a traceback "
-        "(os.replace onto a directory)"
-    ),
-)
 def test_the_cli_keeps_a_hostile_artifact_name_inside_the_working_folder(
     server: Running, tenant: Tenant, tmp_path: Path
 ) -> None:
+    """`depot artifacts download` named its file Path(name).name, and Path('..').name is '..':
+    an artifact named '..' wrote ../...part and ../...part.etag outside the working folder,
+    then died on os.replace onto a directory."""
     created = server.request(
         "POST",
         "/api/v1/orgs/acme/workspaces/alpha/namespaces/default/artifacts",
@@ -356,18 +350,15 @@ def test_the_cli_keeps_a_hostile_artifact_name_inside_the_working_folder(
     assert [p.read_text() for p in inner.iterdir()] == ["hostile"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "depot_cli/commands/artifacts.py prints names through rich markup: an artifact named "
-        "'[/x]' makes 'depot artifacts ls' and 'artifacts get' die with rich.errors.MarkupError "
-        "(exit 1, a traceback) for everyone listing that namespace"
-    ),
+@pytest.mark.parametrize(
+    "command", ["artifacts ls", "artifacts get", "sessions ls", "sessions show"]
 )
-@pytest.mark.parametrize("command", ["ls", "get"])
-def test_the_cli_lists_an_artifact_whose_name_looks_like_markup(
+def test_the_cli_prints_names_that_look_like_markup(
     server: Running, tenant: Tenant, tmp_path: Path, command: str
 ) -> None:
+    """The CLI printed other people's text (names, references, details) through rich markup:
+    an artifact named '[/x]', or a session whose reference is, made these commands exit 1
+    with rich.errors.MarkupError for everyone listing that namespace."""
     name = "[/x] [link=http://evil.example]report[/link]"
     created = server.request(
         "POST",
@@ -376,9 +367,21 @@ def test_the_cli_lists_an_artifact_whose_name_looks_like_markup(
         json={"name": name, "content": "x", "content_type": "text/plain"},
     )
     assert created.status_code == 201, created.text
-    arguments = ["ls"] if command == "ls" else ["get", created.json()["artifact_id"]]
+    session = server.request(
+        "POST",
+        "/api/sessions",
+        tenant.owner_key,
+        json={"session_id": "s-markup", "reference": name},
+    )
+    assert session.status_code == 201, session.text
+    arguments = {
+        "artifacts ls": ["artifacts", "ls"],
+        "artifacts get": ["artifacts", "get", created.json()["artifact_id"]],
+        "sessions ls": ["sessions", "ls"],
+        "sessions show": ["sessions", "show", "s-markup"],
+    }[command]
     ran = subprocess.run(
-        [sys.executable, "-m", "depot_cli", "artifacts", *arguments],
+        [sys.executable, "-m", "depot_cli", *arguments],
         cwd=tmp_path,
         env={
             **os.environ,
@@ -386,7 +389,7 @@ def test_the_cli_lists_an_artifact_whose_name_looks_like_markup(
             "DEPOT_URL": server.base,
             "DEPOT_API_KEY": tenant.owner_key,
             "DEPOT_NAMESPACE": "acme/alpha/default",
-            "COLUMNS": "300",
+            "COLUMNS": "400",
         },
         capture_output=True,
         text=True,

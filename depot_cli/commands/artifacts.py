@@ -247,7 +247,9 @@ def download(config: Config, artifact_id: str, version: int | None, output: Path
     """Save a version's bytes to a file, checked against its SHA-256."""
     artifact = _version(config, artifact_id, version)
     link_name = artifact.get("file_name") or artifact["name"]
-    name = Path(str(link_name).replace("\\", "/")).name or artifact["artifact_id"]
+    name = Path(str(link_name).replace("\\", "/")).name
+    if name in ("", ".", ".."):  # a name of other people's choosing: never a way out of here
+        name = artifact["artifact_id"]
     target = output or Path(name)
     if target.is_dir():
         target = target / name

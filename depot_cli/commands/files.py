@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
 from depot_cli.client import CliError, Config, human_size
 from depot_cli.transfer import download_one, progress_bars, upload_one
@@ -16,13 +17,15 @@ def _finish(config: Config, results: list[dict[str, Any]], verb: str) -> None:
     else:
         for result in results:
             if result.get("error"):
-                config.console.print(f"[red]✗[/red] {result['file']}: {result['error']}")
+                line = f" {result['file']}: {result['error']}"
+                config.console.print(Text.assemble(("✗", "red"), line))
             else:
                 extra = (
                     f", resumed at {result['resumed_from']}" if result.get("resumed_from") else ""
                 )
                 size = human_size(result.get("size"))
-                config.out.print(f"[green]✓[/green] {verb} {result['file']} ({size}{extra})")
+                line = f" {verb} {result['file']} ({size}{extra})"
+                config.out.print(Text.assemble(("✓", "green"), line))
     worst = max((r.get("exit_code", 0) for r in results), default=0)
     if worst:
         raise click.exceptions.Exit(worst)

@@ -2,6 +2,7 @@
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from depot_cli.client import Config, human_size, pages
 
@@ -57,7 +58,7 @@ def show(config: Config, session_id: str) -> None:
     if config.json:
         config.emit({**session, "attachments": files})
         return
-    config.out.print(f"[bold]{session['session_id']}[/bold]  {session['status']}")
+    config.out.print(Text.assemble((session["session_id"], "bold"), f"  {session['status']}"))
     for name in ("reference", "workflow_id", "workspace", "namespace", "created_at"):
         if session.get(name):
             config.out.print(f"  {name}: {session[name]}")

@@ -63,7 +63,7 @@ class Watcher:
             max_size=2**24,
         ) as socket:
             self.config.console.print(
-                "[dim]watching over the WebSocket[/dim]"
+                "watching over the WebSocket", style="dim"
             ) if not self.config.json else None
             while not self.done and time.monotonic() < deadline:
                 try:
