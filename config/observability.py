@@ -58,6 +58,10 @@ def clean_route(route: str) -> str:
     return GROUP_RE.sub(r"<\1>", route).lstrip("^").rstrip("$")
 
 
+# The only request headers this layer reads: one pass over the scope's headers finds them all.
+READ_HEADERS = frozenset((b"x-api-key", b"authorization", b"cookie", b"x-request-id"))
+
+
 def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -65,25 +69,54 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-def principal_of(scope: Scope) -> str:
+def _read_headers(scope: Scope) -> dict[bytes, bytes]:
+    """The first value of each header in READ_HEADERS the request carries (as `_header`)."""
+    found: dict[bytes, bytes] = {}
+    for key, value in scope.get("headers", ()):
+        if key in READ_HEADERS or (key := key.lower()) in READ_HEADERS:
+            found.setdefault(key, value)
+    return found
+
+
+def principal_of(scope: Scope, headers: dict[bytes, bytes] | None = None) -> str:
     """Who is calling, from the credentials sent (no lookup): the key's public prefix, a
     login session, or nobody. Whether they were valid, the status says."""
-    raw = _header(scope, b"x-api-key").strip()
+    if headers is None:
+        headers = _read_headers(scope)
+    raw = headers.get(b"x-api-key", b"").decode("latin-1").strip()
     if not raw:
-        scheme, _, token = _header(scope, b"authorization").partition(" ")
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         raw = token.strip() if scheme.lower() == "bearer" else ""
     if raw.startswith("dpt_"):
         return f"key:{raw[4:].partition('_')[0][:16]}"
     if raw:
         return "key:malformed"
-    if "sessionid=" in _header(scope, b"cookie"):
+    if b"sessionid=" in headers.get(b"cookie", b""):
         return "login-session"
     return "anonymous"
 
 
-def request_id_of(scope: Scope) -> str:
-    sent = _header(scope, b"x-request-id")
+def request_id_of(scope: Scope, headers: dict[bytes, bytes] | None = None) -> str:
+    if headers is None:
+        headers = _read_headers(scope)
+    sent = headers.get(b"x-request-id", b"").decode("latin-1")
     return sent if REQUEST_ID_RE.fullmatch(sent) else uuid.uuid4().hex
+
+
+# Prometheus children by label values: `labels()` takes a lock and builds a tuple each time; the
+# label sets are few (method x route x status), so each child is looked up once.
+_CHILDREN: dict[tuple[Any, ...], Any] = {}
+_MAX_CHILDREN = 4096
+
+
+def _child(metric: Any, *values: str) -> Any:
+    key = (metric, *values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = metric.labels(*values)
+        if len(_CHILDREN) < _MAX_CHILDREN:
+            _CHILDREN[key] = child
+    return child
 
 
 class Observed:
@@ -105,47 +138,53 @@ class Observed:
         start = time.monotonic()
         route = route_of(scope["path"])
         method = scope["method"] if scope["method"] in METHODS else "other"
-        request_id = request_id_of(scope)
-        answer = {"status": 500, "bytes": 0}
+        headers = _read_headers(scope)
+        request_id = request_id_of(scope, headers)
+        request_id_header = (b"x-request-id", request_id.encode())
+        answer = [500, 0]  # status, body bytes
         long_poll = route.startswith("longpoll:")
 
         async def observed_send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-                headers = [
-                    *(message.get("headers") or []),
-                    (b"x-request-id", request_id.encode()),
-                ]
-                message = {**message, "headers": headers}
-            elif message["type"] == "http.response.body":
-                answer["bytes"] += len(message.get("body", b""))
+            kind = message["type"]
+            if kind == "http.response.body":
+                answer[1] += len(message.get("body", b""))
+            elif kind == "http.response.start":
+                answer[0] = message["status"]
+                message = {
+                    **message,
+                    "headers": [*(message.get("headers") or ()), request_id_header],
+                }
             await send(message)
 
         if long_poll:
             metrics.LONG_POLLS_WAITING.inc()
+        # bind and reset by token: what bound_contextvars does, without its context manager
+        # and its read of every bound variable.
+        tokens = structlog.contextvars.bind_contextvars(
+            request_id=request_id, route=route, principal=principal_of(scope, headers)
+        )
         try:
-            with structlog.contextvars.bound_contextvars(
-                request_id=request_id, route=route, principal=principal_of(scope)
-            ):
-                try:
-                    await self.app(scope, receive, observed_send)
-                finally:
-                    duration = time.monotonic() - start
-                    metrics.HTTP_REQUESTS.labels(method, route, str(answer["status"])).inc()
-                    metrics.HTTP_LATENCY.labels(method, route).observe(duration)
-                    if settings.DEPOT_ACCESS_LOG:
-                        access_log.info(
-                            "request",
-                            method=scope["method"],
-                            path=scope["path"],
-                            status=answer["status"],
-                            duration_ms=round(duration * 1000, 1),
-                            bytes=answer["bytes"],
-                            client=(scope.get("client") or ["-"])[0],
-                        )
+            await self.app(scope, receive, observed_send)
         finally:
-            if long_poll:
-                metrics.LONG_POLLS_WAITING.dec()
+            try:
+                duration = time.monotonic() - start
+                status = answer[0]
+                _child(metrics.HTTP_REQUESTS, method, route, str(status)).inc()
+                _child(metrics.HTTP_LATENCY, method, route).observe(duration)
+                if settings.DEPOT_ACCESS_LOG:
+                    access_log.info(
+                        "request",
+                        method=scope["method"],
+                        path=scope["path"],
+                        status=status,
+                        duration_ms=round(duration * 1000, 1),
+                        bytes=answer[1],
+                        client=(scope.get("client") or ["-"])[0],
+                    )
+            finally:
+                structlog.contextvars.reset_contextvars(**tokens)
+                if long_poll:
+                    metrics.LONG_POLLS_WAITING.dec()
 
     async def websocket(self, scope: Scope, receive: Any, send: Any) -> None:
         start = time.monotonic()
