@@ -31,7 +31,7 @@ from attachments.tasks import extract_attachment_text
 from sessions_app import events
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, StorageUnavailable
-from sessions_app.locks import session_for_update
+from sessions_app.locks import session_file_added, session_for_update
 from sessions_app.models import AuditAction, EventKind, Session
 from sessions_app.quota import quota_check
 from sessions_app.signals import session_completed, session_deleting
@@ -147,14 +147,12 @@ def _index_state(mime_type: str) -> dict[str, str]:
 
 
 def _count_file_in(session: Session) -> None:
-    """One more file in `session` (locked), or Conflict at the limit: one UPDATE of the session's
-    counter instead of a COUNT(*) over its attachments, which grew with the session."""
+    """One more file in `session`, or Conflict at the limit: one UPDATE ... RETURNING of the
+    session's counter, which is also the session's lock (sessions_app/locks.py), instead of a
+    locked read and a COUNT(*) over its attachments, which grew with the session."""
     limit = settings.DEPOT_MAX_FILES_PER_SESSION
-    below_limit = {"file_count__lt": limit} if limit else {}
-    counted = Session.objects.filter(pk=session.pk, **below_limit).update(
-        file_count=F("file_count") + 1
-    )
-    if not counted:
+    if session_file_added(session.pk) > limit > 0:
+        # The transaction's rollback takes the count back.
         raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
 
 
@@ -191,8 +189,10 @@ def attachment_create(
         # so lock) a new session row.
         blob = blob_acquire(staged=staged)
         session = session_lookup()
-        locked = session_for_update(session.pk)
-        _count_file_in(locked)
+        # The session's lock and its file count in one statement; the row the lookup read is
+        # the one passed on (its id, tenancy and public id do not change).
+        _count_file_in(session)
+        locked = session
         quota_check(organization_id=locked.organization_id, adding=staged.size)
         attachment = Attachment.objects.create(
             session=locked,

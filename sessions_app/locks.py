@@ -32,7 +32,7 @@ one is released at once and protects nothing), and names at the call site what i
 (saleor's `lock_objects.py`).
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from sessions_app.errors import NotFound
 from sessions_app.models import Namespace, Session
@@ -58,3 +58,59 @@ def session_for_update(pk: int, *only: str) -> Session:
 def namespace_for_update(pk: int) -> Namespace:
     require_atomic("namespace_for_update")
     return Namespace.objects.select_for_update().only("id", "last_event_sequence").get(pk=pk)
+
+
+# Sequence counters: one `UPDATE ... RETURNING` each, which locks the row as `FOR UPDATE` would
+# (PostgreSQL; SQLite 3.35+ holds the database's write lock) and hands out the numbers in the
+# same statement, instead of a locked read and then an update.
+
+
+def session_sequence_next(pk: int) -> tuple[int, int, str, int]:
+    """Lock the session row and take its next event sequence: (sequence, workspace_id,
+    session_id, namespace_id). A session deleted while we waited is a 404."""
+    require_atomic("session_sequence_next")
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The model's own table name, quoted; the values are parameters.
+            f"UPDATE {table} SET last_event_sequence = last_event_sequence + 1 WHERE id = %s "  # noqa: S608
+            "RETURNING last_event_sequence, workspace_id, session_id, namespace_id",
+            [pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("The session was deleted.")
+    return row[0], row[1], row[2], row[3]
+
+
+def namespace_sequences_take(pk: int, count: int) -> int:
+    """Lock the namespace row and take `count` event sequences; returns the last."""
+    require_atomic("namespace_sequences_take")
+    table = connection.ops.quote_name(Namespace._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_event_sequence = last_event_sequence + %s WHERE id = %s "  # noqa: S608
+            "RETURNING last_event_sequence",
+            [count, pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Namespace.DoesNotExist(f"namespace {pk}")
+    return int(row[0])
+
+
+def session_file_added(pk: int) -> int:
+    """Lock the session row and count one more file in it; returns the new count (the caller
+    refuses past its limit, and its rollback undoes the count). A session deleted since its
+    lookup is a 404. One UPDATE ... RETURNING is both the session's lock and its counter."""
+    require_atomic("session_file_added")
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET file_count = file_count + 1 WHERE id = %s RETURNING file_count",  # noqa: S608
+            [pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("The session was deleted.")
+    return int(row[0])

@@ -234,21 +234,22 @@ READ_COUNTS: dict[str, Expected] = {
 # Ceilings per write: today's counts (the same on both profiles), SAVEPOINTs included. A PUT
 # that makes a version: key (2), namespace, root lookup and version (3), then in one atomic
 # block the root and latest locks, the quota (2), the next number, the flip of the old latest
-# and its chunks, the insert, its lineage copy, the index task, and the event (session and
-# namespace sequence locks and bumps, the insert: 5), and the answer re-read (2).
+# and its chunks, the insert, its lineage copy, the index task, and the event (the session and
+# namespace sequences, one UPDATE ... RETURNING each, and the insert: 3), and the answer
+# re-read (2).
 WRITE_CEILINGS: dict[str, Expected] = {
     "sessions_create": 8,
     "sessions_update": 6,
-    "sessions_complete": 14,
-    "flat_artifacts_create": 12,
-    "artifacts_create": 22,
-    "artifacts_update_new_version": 27,
-    "artifacts_update_in_place": 18,
+    "sessions_complete": 12,
+    "flat_artifacts_create": 11,
+    "artifacts_create": 17,
+    "artifacts_update_new_version": 25,
+    "artifacts_update_in_place": 16,
     "artifacts_promote": 12,
-    "artifacts_destroy": 28,
-    # 14, and 15 with the session's file_count decrement (another change in flight).
-    "uploads_destroy": 15,
-    "sessions_destroy": 18,
+    "artifacts_destroy": 26,
+    # With the session's file_count decrement; the event's two sequences by UPDATE ... RETURNING.
+    "uploads_destroy": 13,
+    "sessions_destroy": 17,
 }
 
 

@@ -221,9 +221,15 @@ def test_upload_statements(tenant: Tenant, asgi_owner: AsgiClient, statements: S
     assert len(statements.on("attachments_attachment")) == 1
     counter = [sql for sql in statements.on("file_count") if sql.startswith("UPDATE")]
     assert len(counter) == 1
-    # The whole request, key lookup to event; the sessions app's share (session lookup and
-    # lock, event sequences) is that app's to shrink.
-    assert len(statements.sql) <= 19, statements.sql
+    # The two event sequences: one UPDATE ... RETURNING each, no locked read before them.
+    sequences = [sql for sql in statements.sql if "last_event_sequence + " in sql]
+    assert len(sequences) == 2 and all("RETURNING" in sql for sql in sequences), sequences
+    assert not [sql for sql in statements.on("sessions_app_namespace") if "FOR UPDATE" in sql]
+    # The session is locked once, by its counter's UPDATE ... RETURNING, not read again.
+    assert not [sql for sql in statements.on("sessions_app_session") if "FOR UPDATE" in sql]
+    assert len([sql for sql in statements.on("sessions_app_session") if "SELECT" in sql]) == 1
+    # The whole request, key lookup to event (11 measured on SQLite, COMMIT not counted).
+    assert len(statements.sql) <= 11, statements.sql
 
 
 def test_same_bytes_again_take_the_stored_blob(
@@ -353,3 +359,36 @@ def test_sqlite_writers_queue_in_process(tenant: Tenant, on_postgres: bool) -> N
     assert errors == []
     assert len(gaps) == 40
     assert sorted(gaps)[-2] < 0.05, sorted(gaps)[-5:]
+
+
+def test_a_session_deleted_after_its_lookup_is_a_404(tenant: Tenant) -> None:
+    """The upload's one session lock is its counter's UPDATE: a session gone between the
+    lookup and that statement is a 404 (as the locked read made it), and nothing is kept."""
+    from django.db import transaction
+
+    from attachments.models import Attachment, Blob
+    from attachments.services import attachment_create
+    from attachments.storage import write_stream
+    from sessions_app.errors import NotFound
+    from sessions_app.models import DEFAULT_NAMESPACE, Event, Namespace
+    from sessions_app.services import session_create
+
+    namespace = Namespace.objects.get(workspace=tenant.workspace, slug=DEFAULT_NAMESPACE)
+    session = session_create(
+        organization_id=tenant.organization.pk, namespace=namespace, session_id=_session_id()
+    )
+
+    def lookup() -> Session:
+        found = Session.objects.get(pk=session.pk)
+        Session.objects.filter(pk=session.pk).delete()
+        return found
+
+    staged = write_stream(iter([b"gone before the lock"]))
+    events_before = Event.objects.count()
+    with pytest.raises(NotFound):
+        attachment_create(session_lookup=lookup, staged=staged, original_name="a.bin")
+    assert not transaction.get_connection().in_atomic_block
+    assert Session.objects.filter(pk=session.pk).exists()  # the delete rolled back with it
+    assert not Attachment.objects.filter(session_id=session.pk).exists()
+    assert Event.objects.count() == events_before
+    assert not Blob.objects.filter(sha256=staged.sha256).exists()

@@ -24,8 +24,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from sessions_app.locks import namespace_for_update, require_atomic, session_for_update
-from sessions_app.models import SESSION_ID_PATTERN, ChangeType, Event, EventKind, Namespace, Session
+from sessions_app.locks import namespace_sequences_take, require_atomic, session_sequence_next
+from sessions_app.models import SESSION_ID_PATTERN, ChangeType, Event, EventKind, Session
 
 SESSION_ID_RE = re.compile(SESSION_ID_PATTERN)
 
@@ -94,15 +94,13 @@ def event_append(
     session_public_id = ""
     groups = []
     if session is not None:
-        locked = session_for_update(
-            session.pk, "id", "workspace_id", "session_id", "namespace_id", "last_event_sequence"
+        # One UPDATE ... RETURNING locks the session row and numbers the event.
+        sequence, workspace_id, session_public_id, session_namespace_id = session_sequence_next(
+            session.pk
         )
-        sequence = locked.last_event_sequence + 1
-        Session.objects.filter(pk=locked.pk).update(last_event_sequence=sequence)
         session.last_event_sequence = sequence
-        session_public_id = locked.session_id
-        namespace_id = namespace_id or locked.namespace_id
-        groups.append(session_group(locked.workspace_id, locked.session_id))
+        namespace_id = namespace_id or session_namespace_id
+        groups.append(session_group(workspace_id, session_public_id))
     if namespace_id is None:
         raise ValueError("an event needs a session or a namespace")
     namespace_sequence = _namespace_sequences(namespace_id, 1)
@@ -160,7 +158,4 @@ def events_append_to_namespace(
 
 def _namespace_sequences(namespace_id: int, count: int) -> int:
     """Hand out `count` namespace sequences under the namespace row's lock; returns the last."""
-    namespace = namespace_for_update(namespace_id)
-    last = namespace.last_event_sequence + count
-    Namespace.objects.filter(pk=namespace_id).update(last_event_sequence=last)
-    return last
+    return namespace_sequences_take(namespace_id, count)
