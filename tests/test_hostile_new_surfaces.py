@@ -245,14 +245,6 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "artifacts/tus/core.py _append: _declare_length writes a deferred upload's "
-        "Upload-Length before parse_checksum (and the Content-Length room check) refuse the "
-        "PATCH, so a refused PATCH fixes the length for good"
-    ),
-)
 @pytest.mark.parametrize(
     "checksum", ["crc32 AAAAAA==", "sha1 !!!not-base64"], ids=["unknown", "malformed"]
 )
@@ -289,14 +281,6 @@ def test_a_refused_tus_patch_leaves_the_deferred_length_undeclared(
     assert "Upload-Length" not in head.headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "artifacts/tus/asgi.py builds Location from the raw Host header "
-        "(base_url = scheme://headers['host']) and never checks ALLOWED_HOSTS, which every "
-        "Django route does (a 400): a forged Host makes an upload row and is echoed in Location"
-    ),
-)
 def test_a_tus_creation_for_a_host_depot_does_not_serve_is_refused(
     server: Running, tenant: Tenant
 ) -> None:

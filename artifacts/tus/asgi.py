@@ -12,7 +12,9 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connections
+from django.http.request import split_domain_port, validate_host
 
 from artifacts.tus import core, protocol
 from artifacts.tus.protocol import Answer, TusError
@@ -36,6 +38,15 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
     return joined
 
 
+def _allowed_host(host: str) -> bool:
+    """Django's ALLOWED_HOSTS check (HttpRequest.get_host), for a request Django never sees."""
+    domain, _ = split_domain_port(host)
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(domain) and validate_host(domain, allowed)
+
+
 def _has_body(headers: dict[str, str]) -> bool:
     return "transfer-encoding" in headers or headers.get("content-length", "0").strip() not in (
         "",
@@ -48,6 +59,11 @@ class TusApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = _headers(scope)
+        if not _allowed_host(headers.get("host", "")):
+            # What every Django route answers for a Host Depot does not serve.
+            error = TusError(400, "Invalid HTTP_HOST header.")
+            await _send(send, protocol.error_answer(error), scope["method"], close=True)
+            return
         method = headers.get("x-http-method-override", scope["method"]).upper()
         rest = scope["path"][len(protocol.PREFIX) :].strip("/")
         loop = asyncio.get_running_loop()

@@ -187,14 +187,16 @@ def patch(principal: Principal, upload_id: str, headers: Mapping[str, str], body
     return Answer(204, _upload_headers(upload)).with_common()
 
 
-def _declare_length(upload: TusUpload, headers: Mapping[str, str]) -> None:
+def _declared_length(upload: TusUpload, headers: Mapping[str, str]) -> int | None:
+    """A deferred upload's Upload-Length sent with this PATCH, checked (not yet stored: a
+    PATCH refused before its body changes nothing)."""
     length = protocol.non_negative(headers, "upload-length")
     if length is None:
-        return
+        return None
     if upload.length is not None:
         if length != upload.length:
             raise TusError(400, "Upload-Length cannot change once declared.")
-        return
+        return None
     limit = settings.DEPOT_MAX_UPLOAD_BYTES
     if length > limit:
         raise TusError(413, f"Upload-Length is larger than the limit of {limit} bytes.")
@@ -203,8 +205,7 @@ def _declare_length(upload: TusUpload, headers: Mapping[str, str]) -> None:
     room = _quota_room(upload.organization_id)
     if room is not None and length - upload.offset > room:
         raise TusError(413, "This organization's storage quota would be exceeded.")
-    TusUpload.objects.filter(pk=upload.pk).update(length=length)
-    upload.length = length
+    return length
 
 
 def _room(upload: TusUpload) -> int:
@@ -225,13 +226,16 @@ def _append(
     *,
     creating: bool,
 ) -> None:
-    _declare_length(upload, headers)
     checksum = protocol.parse_checksum(headers.get("upload-checksum"))
-    room = _room(upload)
+    length = _declared_length(upload, headers)
+    room = _room(upload) if length is None else length - upload.offset
     declared = protocol.non_negative(headers, "content-length")
     if declared is not None and declared > room:
         raise TusError(413, writing._too_large(upload, room))
     token = writing.claim(upload)
+    if length is not None:  # every check passed: the length is declared for good
+        TusUpload.objects.filter(pk=upload.pk).update(length=length)
+        upload.length = length
     try:
         append = writing.Append(upload, token, room, checksum)
         complete = append.run(body)
