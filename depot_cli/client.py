@@ -2,6 +2,7 @@
 the exit codes scripts rely on, and output (rich for people, JSON for scripts)."""
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any, NoReturn
 import click
 import httpx
 from rich.console import Console
+from rich.text import Text
 
 # Exit codes (also in `depot --help`).
 OK, SERVER_ERROR, USAGE, AUTH, NOT_FOUND = 0, 1, 2, 3, 4
@@ -66,6 +68,25 @@ def fail(response: httpx.Response) -> NoReturn:
     )
 
 
+# C0 and C1 controls but tab and newline: an artifact's name with ESC sequences reached the
+# terminal raw (colours, OSC 8 links, a window title).
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> str:
+    return CONTROLS.sub("\ufffd", text)
+
+
+class SafeConsole(Console):
+    """A console for other people's text: no markup, and no control characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(plain(text), **kwargs)
+
+
 @dataclass
 class Config:
     url: str
@@ -74,8 +95,8 @@ class Config:
     namespace: str = ""  # org/workspace/namespace, for artifacts and search
     # No console markup: names, references and error details are other people's text, and
     # rich read '[/x]' in an artifact's name as a tag (a MarkupError, the command died).
-    console: Console = field(default_factory=lambda: Console(stderr=True, markup=False))
-    out: Console = field(default_factory=lambda: Console(markup=False))
+    console: Console = field(default_factory=lambda: SafeConsole(stderr=True))
+    out: Console = field(default_factory=SafeConsole)
     _client: httpx.Client | None = None
 
     def __post_init__(self) -> None:

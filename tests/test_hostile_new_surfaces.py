@@ -342,8 +342,9 @@ def test_the_cli_prints_names_that_look_like_markup(
 ) -> None:
     """The CLI printed other people's text (names, references, details) through rich markup:
     an artifact named '[/x]', or a session whose reference is, made these commands exit 1
-    with rich.errors.MarkupError for everyone listing that namespace."""
-    name = "[/x] [link=http://evil.example]report[/link]"
+    with rich.errors.MarkupError for everyone listing that namespace; ESC sequences in a name
+    reached the terminal raw."""
+    name = "[/x] [link=http://evil.example]report[/link] \x1b[31mred\x1b]0;title\x07"
     created = server.request(
         "POST",
         "/api/v1/orgs/acme/workspaces/alpha/namespaces/default/artifacts",
@@ -381,3 +382,5 @@ def test_the_cli_prints_names_that_look_like_markup(
     )
     assert ran.returncode == 0, ran.stderr
     assert "[/x]" in ran.stdout
+    # Its escape sequences never reach the terminal (they were printed raw).
+    assert "\x1b" not in ran.stdout

@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from depot_cli.client import CliError, Config, human_size
+from depot_cli.client import CliError, Config, human_size, plain
 from depot_cli.transfer import download_one, progress_bars, upload_one
 
 
@@ -18,14 +18,14 @@ def _finish(config: Config, results: list[dict[str, Any]], verb: str) -> None:
         for result in results:
             if result.get("error"):
                 line = f" {result['file']}: {result['error']}"
-                config.console.print(Text.assemble(("✗", "red"), line))
+                config.console.print(Text.assemble(("✗", "red"), plain(line)))
             else:
                 extra = (
                     f", resumed at {result['resumed_from']}" if result.get("resumed_from") else ""
                 )
                 size = human_size(result.get("size"))
                 line = f" {verb} {result['file']} ({size}{extra})"
-                config.out.print(Text.assemble(("✓", "green"), line))
+                config.out.print(Text.assemble(("✓", "green"), plain(line)))
     worst = max((r.get("exit_code", 0) for r in results), default=0)
     if worst:
         raise click.exceptions.Exit(worst)
