@@ -384,3 +384,33 @@ def test_the_cli_prints_names_that_look_like_markup(
     assert "[/x]" in ran.stdout
     # Its escape sequences never reach the terminal (they were printed raw).
     assert "\x1b" not in ran.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "web/views/accounts.py: LoginView without next_page and no LOGIN_REDIRECT_URL in "
+        "config/settings.py, so signing in at /login/ without ?next= lands on Django's "
+        "default /accounts/profile/, a 404"
+    ),
+)
+def test_signing_in_without_next_lands_on_a_page(server: Running, tenant: Tenant) -> None:
+    from django.contrib.auth import get_user_model
+
+    from sessions_app.models import Membership
+
+    user = get_user_model().objects.create_user("h9-member", "m@example.com", "pw-h9-x7!")
+    Membership.objects.create(user=user, organization=tenant.organization)
+    browser = requests.Session()
+    form = browser.get(f"{server.base}/login/", timeout=30)
+    token = form.cookies.get("csrftoken") or browser.cookies.get("csrftoken")
+    signed_in = browser.post(
+        f"{server.base}/login/",
+        data={"username": "h9-member", "password": "pw-h9-x7!", "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{server.base}/login/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert signed_in.status_code == 302
+    landing = browser.get(f"{server.base}{signed_in.headers['Location']}", timeout=30)
+    assert landing.status_code == 200
