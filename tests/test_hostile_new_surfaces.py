@@ -387,14 +387,6 @@ def test_the_cli_prints_names_that_look_like_markup(
     assert "\x1b" not in ran.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "web/views/accounts.py: LoginView without next_page and no LOGIN_REDIRECT_URL in "
-        "config/settings.py, so signing in at /login/ without ?next= lands on Django's "
-        "default /accounts/profile/, a 404"
-    ),
-)
 def test_signing_in_without_next_lands_on_a_page(server: Running, tenant: Tenant) -> None:
     from django.contrib.auth import get_user_model
 
@@ -417,15 +409,6 @@ def test_signing_in_without_next_lands_on_a_page(server: Running, tenant: Tenant
     assert landing.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "artifacts/tus/concat.py create_final: a final whose claim fails puts every named "
-        "partial that is CONSUMED back to COMPLETE, also those another final claimed and is "
-        "joining, so a third final joins them again (live: 3 of 15 rounds of three racing "
-        "finals delivered one partial into two files)"
-    ),
-)
 def test_a_partial_being_joined_cannot_be_joined_again(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

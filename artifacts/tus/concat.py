@@ -8,6 +8,7 @@ partials are then gone, bytes and rows, whether the final succeeds or is refused
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from artifacts.tus import targets, writing
@@ -37,15 +38,7 @@ def create_final(principal: Principal, ids: list[str], metadata: dict[str, str])
     if total > settings.DEPOT_MAX_UPLOAD_BYTES:
         raise TusError(413, "The joined upload is larger than the upload limit.")
     fields = targets.resolve(principal, metadata, partial=False)
-    # Claim the partials: a second final naming them now finds them taken.
-    taken = TusUpload.objects.filter(
-        pk__in=[p.pk for p in partials], state=TusState.COMPLETE
-    ).update(state=TusState.CONSUMED)
-    if taken != len(partials):
-        TusUpload.objects.filter(pk__in=[p.pk for p in partials]).filter(
-            state=TusState.CONSUMED
-        ).update(state=TusState.COMPLETE)
-        raise TusError(409, "Another final upload is joining these partial uploads.")
+    _claim([p.pk for p in partials])
     final = TusUpload.objects.create(
         organization_id=principal.organization_id,
         default_workspace_id=principal.default_workspace_id,
@@ -78,3 +71,19 @@ def create_final(principal: Principal, ids: list[str], metadata: dict[str, str])
         for partial in partials:
             writing.remove(partial)
     return final
+
+
+def _claim(pks: list[int]) -> None:
+    """Claim every partial or none: a second final naming one of them finds it taken (409).
+
+    All or nothing in one transaction, so a refused claim undoes only its own rows, never a
+    partial another final claimed and is still joining. The rows are locked in primary-key
+    order first (PostgreSQL; two finals naming overlapping partials in any order cannot
+    deadlock); on SQLite the UPDATE takes the database's write lock. No storage I/O inside."""
+    with transaction.atomic():
+        list(TusUpload.objects.select_for_update().filter(pk__in=pks).order_by("pk").values("pk"))
+        taken = TusUpload.objects.filter(pk__in=pks, state=TusState.COMPLETE).update(
+            state=TusState.CONSUMED
+        )
+        if taken != len(pks):
+            raise TusError(409, "Another final upload is joining these partial uploads.")
