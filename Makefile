@@ -34,6 +34,11 @@ node-deps:
 	  test -d $$dir/node_modules || (cd $$dir && npm ci --no-audit --no-fund --silent) || exit 1; \
 	done
 
+# On the embedded default the suite runs on two workers (each its own test database; every test
+# its own storage folder); on the production profile serially, since the workers would share
+# Redis's counters and the S3 bucket.
+PYTEST_ARGS ?= $(if $(DATABASE_URL),,-n 2)
+
 test: $(STAMP) node-deps
 	DEPOT_DATA_DIR=$${DEPOT_TEST_DATA_DIR:-$(CURDIR)/data/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
