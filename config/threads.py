@@ -16,10 +16,14 @@ request, as before).
 import contextlib
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext
 from django.conf import settings
+
+# The thread-sensitive context a SyncThreads made for the request running in this context.
+_ours: ContextVar[ThreadSensitiveContext | None] = ContextVar("depot_sync_thread", default=None)
 
 
 class SyncThreads:
@@ -33,15 +37,28 @@ class SyncThreads:
     @contextlib.asynccontextmanager
     async def bound_thread(self) -> AsyncIterator[None]:
         """Thread-sensitive calls inside run on one pooled thread (the least loaded). Inside an
-        enclosing thread-sensitive context (a test's, a nested app's) nothing changes."""
-        if SyncToAsync.thread_sensitive_context.get(None) is not None:
+        enclosing thread-sensitive context that is not one of ours (a test's) nothing changes.
+
+        One of ours is never reused: it belongs to an earlier request whose task created this
+        one. uvicorn starts a pipelined request's task from inside the previous request's
+        `send` (a client may send the next request once it has the body, before the final
+        empty body message), so that task inherits the previous request's context, which exits
+        moments later; reusing it made about 1 in 60 keep-alive requests a 500
+        ("ThreadSensitiveContext has exited")."""
+        current = SyncToAsync.thread_sensitive_context.get(None)
+        if current is not None and current is not _ours.get():
             yield
             return
         index = min(range(len(self.bound)), key=self.bound.__getitem__)
         self.bound[index] += 1
         try:
-            async with ThreadSensitiveContext(executor=self.executors[index]):
-                yield
+            context = ThreadSensitiveContext(executor=self.executors[index])
+            async with context:
+                token = _ours.set(context)
+                try:
+                    yield
+                finally:
+                    _ours.reset(token)
         finally:
             self.bound[index] -= 1
 
