@@ -14,7 +14,7 @@ from artifacts.services import is_textual
 from attachments import selectors as attachment_selectors
 from attachments import storage
 from attachments.api.serializers import AttachmentListItem
-from attachments.content import served_media_type
+from attachments.file_identity import served_media_type
 from attachments.models import Attachment, Blob
 from sessions_app import selectors as session_selectors
 from sessions_app.api.serializers import SessionResponse

@@ -25,7 +25,7 @@ from artifacts.locks import artifact_latest_for_update, artifact_root_for_update
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
 from artifacts.tasks import index_artifact as index_artifact_task
 from attachments import storage
-from attachments.content import display_name, sniff_mime
+from attachments.file_identity import display_name, sniff_mime
 from attachments.file_types import is_textual  # noqa: F401  (callers outside import it from here)
 from attachments.services import blob_acquire, blob_release, blob_staged
 from sessions_app import events

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from zipstream import ZIP_STORED, ZipStream
 
-from artifacts.content import download_name
 from artifacts.models import Artifact
+from artifacts.version_bytes import download_name
 from attachments import storage
-from attachments.content import MAX_NAME_LENGTH, display_name
+from attachments.file_identity import MAX_NAME_LENGTH, display_name
 from attachments.models import Attachment
 from sessions_app.models import Session
 

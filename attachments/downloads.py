@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from attachments import storage
-from attachments.content import is_active, served_media_type
+from attachments.file_identity import is_active, served_media_type
 from sessions_app.errors import NotFound, error_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -20,7 +20,7 @@ TEXT_APPLICATION_TYPES = frozenset(
 def is_textual(mime_type: str) -> bool:
     """Whether a type names text (its parameters and case aside): text/*, the structured
     text formats above, and any +xml or +json type. Whether given bytes *are* valid text is
-    a separate check (`artifacts.content.is_valid_utf8`, the sniffer's look at the head)."""
+    a separate check (`artifacts.version_bytes.is_valid_utf8`, the sniffer's look at the head)."""
     base = mime_type.split(";", 1)[0].strip().lower()
     return (
         base.startswith("text/")

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import F
 
 from attachments import storage
-from attachments.content import display_name, sniff_mime
 from attachments.extraction import extractor_for
+from attachments.file_identity import display_name, sniff_mime
 from attachments.locks import blob_for_update, existing_blob_for_update
 from attachments.models import Attachment, AttachmentSource, Blob, IndexStatus, blob_key
 from attachments.tasks import extract_attachment_text

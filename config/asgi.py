@@ -17,7 +17,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from agents_mcp.server import application as mcp_application  # noqa: E402
-from artifacts.tus.asgi import TusApp  # noqa: E402
+from artifacts.tus.streaming_app import TusApp  # noqa: E402
 from attachments.uploads.middleware import StreamingUploadMiddleware  # noqa: E402
 from config.cors import CorsLayer  # noqa: E402
 from config.lifespan import Lifespan  # noqa: E402

@@ -184,7 +184,7 @@ class RequestGate:
     def __init__(self, app: Any, *, uploads: Any, tus: Any = None) -> None:
         self.app = app
         self.uploads = uploads
-        self.tus = tus  # the tus server (artifacts/tus/asgi.py): it bounds its own bytes
+        self.tus = tus  # the tus server (artifacts/tus/streaming_app.py): it bounds its own bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -574,7 +574,7 @@ def test_zip_entries_of_long_titles_stay_display_names(
 
 def test_a_stored_file_name_is_cleaned_again_when_served() -> None:
     """Rows written under older rules may hold any name; downloads still get a display name."""
-    from artifacts.content import download_name
+    from artifacts.version_bytes import download_name
 
     artifact = Artifact(name="n", file_name="a/b\u202e\r\n.csv", content_type="text/csv")
     assert download_name(artifact) == "b.csv"

@@ -7,7 +7,7 @@ The hole: browsers act on the *last* type of a comma-separated Content-Type, so 
 import pytest
 
 from artifacts.models import Artifact
-from attachments.content import is_active, normalize_media_type, served_media_type
+from attachments.file_identity import is_active, normalize_media_type, served_media_type
 from sessions_app.models import Event
 from tests.support import AsgiClient
 

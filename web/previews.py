@@ -5,7 +5,7 @@ Nothing from the content runs. Markdown goes through markdown-it-py with raw HTM
 the source comes out as text), and its output then through nh3 (Ammonia), which keeps only
 harmless tags and attributes and drops `javascript:` and other unsafe URLs; everything else is
 escaped by the template. Images are shown only for the harmless types the API would serve
-inline (attachments.content.is_active); SVG and anything active are never previewed."""
+inline (attachments.file_identity.is_active); SVG and anything active are never previewed."""
 
 import csv
 import difflib
@@ -17,9 +17,9 @@ from typing import Any
 import nh3
 from markdown_it import MarkdownIt
 
-from artifacts.content import artifact_bytes
 from artifacts.models import Artifact
-from attachments.content import is_active, media_type_base
+from artifacts.version_bytes import artifact_bytes
+from attachments.file_identity import is_active, media_type_base
 
 # Larger versions are offered as downloads only: a preview reads the whole content.
 PREVIEW_MAX_BYTES = 512 * 1024

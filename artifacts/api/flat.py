@@ -32,8 +32,8 @@ from artifacts.api.serializers import (
     FlatArtifactUploadResponse,
     FlatArtifactVersionQuery,
 )
-from artifacts.content import artifact_file, is_valid_utf8, streamed_content_document
 from artifacts.models import Artifact
+from artifacts.version_bytes import artifact_file, is_valid_utf8, streamed_content_document
 from attachments import storage
 from attachments.downloads import ClosingBody, file_response, open_stored
 from attachments.file_types import is_textual

@@ -42,11 +42,11 @@ from artifacts.api.serializers import (
     QueryResponse,
     ThreadArtifactListQuery,
 )
-from artifacts.content import artifact_file
 from artifacts.models import Artifact
 from artifacts.search import artifact_search, query_terms
+from artifacts.version_bytes import artifact_file
 from attachments import storage
-from attachments.content import display_name, served_media_type
+from attachments.file_identity import display_name, served_media_type
 from attachments.uploads import form_data, require_upload, staged_upload
 from sessions_app import selectors as session_selectors
 from sessions_app.api.common import (

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from artifacts import selectors
 from artifacts.api.common import ANY_MEDIA_TYPE, BINARY
 from artifacts.api.serializers import SessionItemMetaResponse, SessionItemQuery
-from artifacts.content import artifact_bytes, artifact_file, data_uri, download_name
 from artifacts.models import Artifact
+from artifacts.version_bytes import artifact_bytes, artifact_file, data_uri, download_name
 from artifacts.zips import session_zip, stream_zip
 from attachments import selectors as attachment_selectors
 from attachments import storage

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from artifacts import selectors
 from artifacts.api.common import ANY_MEDIA_TYPE, BINARY
-from artifacts.content import artifact_file
+from artifacts.version_bytes import artifact_file
 from attachments import storage
 from attachments.downloads import file_response
 from sessions_app.api.common import ErrorResponse

@@ -20,7 +20,7 @@ from artifacts.tus.hashstate import ResumableSha256
 from artifacts.tus.models import TusState, TusUpload
 from artifacts.tus.protocol import TusError
 from attachments import storage
-from attachments.content import SNIFF_BYTES
+from attachments.file_identity import SNIFF_BYTES
 from attachments.storage import _is_local, _s3_location
 from sessions_app.errors import DepotError
 from sessions_app.principals import Principal

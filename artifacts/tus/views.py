@@ -1,6 +1,7 @@
 """The tus endpoints as Django views: what the OpenAPI schema describes, and what Django's test
 client reaches. Under ASGI (uvicorn, every real client) the request gate sends `/api/tus/` to
-artifacts/tus/asgi.py instead, which streams the body; both call the same artifacts/tus/core.py."""
+artifacts/tus/streaming_app.py instead, which streams the body; both call the same
+artifacts/tus/core.py."""
 
 import json
 from collections.abc import Callable, Iterator

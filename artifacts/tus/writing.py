@@ -24,7 +24,7 @@ from artifacts.tus.hashstate import ResumableSha256
 from artifacts.tus.models import TusState, TusTarget, TusUpload
 from artifacts.tus.protocol import CHECKSUMS, TusError
 from attachments import storage
-from attachments.content import SNIFF_BYTES
+from attachments.file_identity import SNIFF_BYTES
 
 logger = logging.getLogger(__name__)
 

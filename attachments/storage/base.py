@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from attachments.content import SNIFF_BYTES
+from attachments.file_identity import SNIFF_BYTES
 
 TEMP_PREFIX = "tmp/"
 BLOB_PREFIX = "blobs/"

@@ -4,8 +4,8 @@ seed 001's /content agree. A TOML file was text when sniffed and base64 from /co
 import pytest
 from rest_framework.test import APIClient
 
-from attachments.content import sniff_mime
 from attachments.extraction import extractor_for
+from attachments.file_identity import sniff_mime
 from attachments.file_types import is_textual
 from tests.support import AsgiClient
 

@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from artifacts import selectors as artifact_selectors
-from artifacts.content import artifact_file, download_name
 from artifacts.search import artifact_search
+from artifacts.version_bytes import artifact_file, download_name
 from attachments.downloads import file_response
 from sessions_app import selectors as session_selectors
 from sessions_app.errors import NotFound

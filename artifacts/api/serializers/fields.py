@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from attachments.content import MAX_MEDIA_TYPE_LENGTH, normalize_media_type
+from attachments.file_identity import MAX_MEDIA_TYPE_LENGTH, normalize_media_type
 from sessions_app.api.common import JSONObjectField, json_loads
 
 

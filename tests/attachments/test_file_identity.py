@@ -1,6 +1,6 @@
 import pytest
 
-from attachments.content import display_name, is_active, sniff_mime
+from attachments.file_identity import display_name, is_active, sniff_mime
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from django.conf import settings
 
 from artifacts.models import Artifact
 from attachments import storage
-from attachments.content import display_name, media_type_base, served_media_type
 from attachments.downloads import FileToServe
+from attachments.file_identity import display_name, media_type_base, served_media_type
 from sessions_app.errors import NotFound
 
 
