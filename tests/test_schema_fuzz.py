@@ -322,6 +322,10 @@ def test_linked_operations(tenant: Tenant, stranger: Stranger) -> None:
             database=None,
             deadline=None,
             suppress_health_check=list(HealthCheck),
+            # No shrinking: a walk's draws depend on what the server answered, so replaying a
+            # failing walk against a database its first run changed draws differently, and
+            # hypothesis then reports FlakyStrategyDefinition instead of the failure itself.
+            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
         )
     )
     # The walks reached the owner's objects, so the stranger's probes above probed something.
