@@ -10,8 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,6 @@ from typing import Any
 
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -27,7 +24,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
 from tests.support import Stranger, Tenant
-from tests.test_embedded_worker import _free_port
+from tests.support.live_server import live_uvicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,63 +63,16 @@ class Running:
 @pytest.fixture(scope="module")
 def server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     root = tmp_path_factory.mktemp("hostile-new")
-    database = connection.settings_dict
-    if connection.vendor == "postgresql":
-        database_url = (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        )
-    else:
-        database_url = f"sqlite:///{database['NAME']}"
-    env = {
-        **os.environ,
-        "DEPOT_DATA_DIR": str(root / "data"),
-        "DATABASE_URL": database_url,
-        "DEPOT_EMBEDDED_WORKER": "0",
-        "DEPOT_SEMANTIC_SEARCH": "off",
-        "DEPOT_MCP_MAX_SESSIONS_PER_KEY": str(SESSIONS_PER_KEY),
-        "DEPOT_METRICS_TOKEN": METRICS_TOKEN,
-        "DEPOT_MCP_MAX_WATCHES_PER_KEY": str(WATCHES_PER_KEY),
-    }
-    if settings.STORAGE_BACKEND == "s3":
-        env["S3_PREFIX"] = f"test-hostile-new-{uuid.uuid4().hex[:12]}"
-    else:
-        env["DEPOT_BLOB_ROOT"] = str(root / "blobs")
-    port = _free_port()
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
-                *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
-                *("--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"),
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    running = Running(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        deadline = time.monotonic() + 120  # a shared 2-core machine can be slow to import
-        while True:
-            try:
-                if requests.get(f"{running.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError(f"the server did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with live_uvicorn(
+        root,
+        name="hostile-new",
+        env={
+            "DEPOT_MCP_MAX_SESSIONS_PER_KEY": str(SESSIONS_PER_KEY),
+            "DEPOT_METRICS_TOKEN": METRICS_TOKEN,
+            "DEPOT_MCP_MAX_WATCHES_PER_KEY": str(WATCHES_PER_KEY),
+        },
+    ) as (process, base, log_path):
+        yield Running(process, base, log_path)
 
 
 def _open_mcp_session(server: Running, key: str) -> requests.Response:

@@ -6,12 +6,9 @@ and compared with what MCP answers."""
 import asyncio
 import base64
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,7 +20,6 @@ import mcp_types as types
 import pytest
 import requests
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import connection
 from mcp import Client
 from mcp.client.session import ClientSession
@@ -33,10 +29,10 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
 from tests.support import Stranger, Tenant
+from tests.support.live_server import live_uvicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parent.parent
 READ_CAP = 64 * 1024
 MCP_BODY_CAP = 256 * 1024
 GATE_BODY_CAP = 1024 * 1024
@@ -51,12 +47,6 @@ ALL_TOOLS = {
     *WRITE_TOOLS,
 }
 NAMESPACE = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -79,63 +69,16 @@ def server(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> I
     """uvicorn as `make run` starts it, on the test database (rows the tests commit), with
     small MCP limits so the tests can pass them."""
     root = tmp_path_factory.mktemp("mcp")
-    database = connection.settings_dict
-    if connection.vendor == "postgresql":
-        database_url = (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        )
-    else:
-        database_url = f"sqlite:///{database['NAME']}"
-    env = {
-        **os.environ,
-        "DEPOT_DATA_DIR": str(root / "data"),
-        "DATABASE_URL": database_url,
-        "DEPOT_EMBEDDED_WORKER": "0",
-        "DEPOT_SEMANTIC_SEARCH": "off",
-        "DEPOT_MCP_READ_MAX_BYTES": str(READ_CAP),
-        "DEPOT_MCP_MAX_BODY_BYTES": str(MCP_BODY_CAP),
-        "DEPOT_MAX_BODY_BYTES": str(GATE_BODY_CAP),
-    }
-    if settings.STORAGE_BACKEND == "s3":
-        env["S3_PREFIX"] = f"test-mcp-{uuid.uuid4().hex[:12]}"
-    else:
-        env["DEPOT_BLOB_ROOT"] = str(root / "blobs")
-    port = _free_port()
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
-                *("--http", "config.http_protocol:BoundedHttpToolsProtocol"),
-                *("--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"),
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    running = Running(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        deadline = time.monotonic() + 120  # a shared 2-core machine can be slow to import
-        while True:
-            try:
-                if requests.get(f"{running.base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError(f"the server did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with live_uvicorn(
+        root,
+        name="mcp",
+        env={
+            "DEPOT_MCP_READ_MAX_BYTES": str(READ_CAP),
+            "DEPOT_MCP_MAX_BODY_BYTES": str(MCP_BODY_CAP),
+            "DEPOT_MAX_BODY_BYTES": str(GATE_BODY_CAP),
+        },
+    ) as (process, base, log_path):
+        yield Running(process, base, log_path)
 
 
 @dataclass
