@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -38,7 +37,7 @@ from attachments import storage
 from attachments.models import Attachment, parse_attachment_id
 from sessions_app.models import Membership
 from tests.support import IN_CI, AsgiClient, Tenant
-from tests.test_embedded_worker import _free_port
+from tests.support.live_server import in_process_uvicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -266,29 +265,8 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
 @pytest.fixture
 def depot_url() -> Iterator[str]:
     """Depot under a real uvicorn on a free loopback port, in a thread of this process."""
-    port = _free_port()
-    config = uvicorn.Config(
-        "config.asgi:application",
-        host="127.0.0.1",
-        port=port,
-        http="config.http_protocol:BoundedHttpToolsProtocol",
-        lifespan="off",  # no task worker process: nothing here needs one
-        log_level="warning",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with in_process_uvicorn() as url:
+        yield url
 
 
 class _ControlPage(BaseHTTPRequestHandler):

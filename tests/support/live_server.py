@@ -87,3 +87,36 @@ def live_uvicorn(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def in_process_uvicorn() -> Iterator[str]:
+    """Depot under a real uvicorn on a free loopback port, in a thread of this process (so the
+    test's database and storage settings are the server's); yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(
+        "config.asgi:application",
+        host="127.0.0.1",
+        port=port,
+        http="config.http_protocol:BoundedHttpToolsProtocol",
+        lifespan="off",  # no task worker process
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
