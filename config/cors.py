@@ -12,16 +12,25 @@ scope's head alone (no body is read):
 - every other answer gets the headers the package would add (`Access-Control-Allow-Origin`
   for an allowed origin, `Access-Control-Expose-Headers`, `Vary: Origin`).
 
+The paths are `/api/` and `/mcp` (the MCP streamable-HTTP endpoint, agents_mcp/: a browser
+MCP client sends `Mcp-Session-Id`, `Mcp-Protocol-Version` and `Last-Event-ID`, and reads the
+`Mcp-Session-Id` that initialize answers with). An origin matches an entry in scheme, host and
+port, an explicit default port (`https://ui.example:443`) being the same origin as none, as the
+WebSocket check compares them (sessions_app/ws_auth.py).
+
 Off (the request passes untouched) while no origin is allowed: `DEPOT_CORS_ALLOWED_ORIGINS`
 empty, the default. Settings are the package's `CORS_*` ones (config/settings.py).
 """
 
 from typing import Any
+from urllib.parse import SplitResult
 
 from corsheaders.conf import conf
 from corsheaders.middleware import CorsMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+
+from sessions_app.ws_auth import origin_parts
 
 Scope = dict[str, Any]
 # The only request headers the rules read.
@@ -37,6 +46,17 @@ def cors_on() -> bool:
     return bool(
         conf.CORS_ALLOW_ALL_ORIGINS or conf.CORS_ALLOWED_ORIGINS or conf.CORS_ALLOWED_ORIGIN_REGEXES
     )
+
+
+class CorsRules(CorsMiddleware):
+    """django-cors-headers' rules, with an allowed origin compared by (scheme, host, port)
+    instead of the package's exact scheme and netloc."""
+
+    def _url_in_whitelist(self, url: SplitResult) -> bool:
+        parts = origin_parts(url.geturl())
+        return parts is not None and any(
+            origin_parts(entry) == parts for entry in conf.CORS_ALLOWED_ORIGINS
+        )
 
 
 def _request(scope: Scope) -> HttpRequest:
@@ -73,7 +93,7 @@ class CorsLayer:
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.rules = CorsMiddleware(lambda request: HttpResponse())
+        self.rules = CorsRules(lambda request: HttpResponse())
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not cors_on():

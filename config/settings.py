@@ -43,14 +43,14 @@ ALLOWED_HOSTS = env.list(
     default=default_allowed_hosts(env.str("DEPOT_BIND_HOST", default="127.0.0.1")),
 )
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-# Browser origins allowed to open WebSockets with a session cookie; defaults to the hosts above.
+# Origins (besides its own) a WebSocket may come from with the cookie (sessions_app/ws_auth.py)
 DEPOT_ALLOWED_ORIGINS = env.list("DEPOT_ALLOWED_ORIGINS", default=[])
 
 # --- CORS: django-cors-headers' rules, applied in front of the request gate (config/cors.py) ---
-# Origins (scheme://host[:port]) whose pages may call /api/ with an API key; empty: CORS off.
+# Origins (scheme://host[:port]) whose pages may call /api/ and /mcp with a key; empty: CORS off.
 # No credentials: a page on another origin sends a key, never Depot's session cookie.
 CORS_ALLOWED_ORIGINS = env.list("DEPOT_CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/api/"
+CORS_URLS_REGEX = r"^/(?:api/|mcp/?$)"
 CORS_PREFLIGHT_MAX_AGE = env.int("DEPOT_CORS_MAX_AGE", default=600)
 CORS_ALLOW_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 CORS_ALLOW_HEADERS = (
@@ -59,6 +59,7 @@ CORS_ALLOW_HEADERS = (
     # tus (artifacts/tus/), as tus-js-client sends them
     *("tus-resumable", "upload-length", "upload-offset", "upload-metadata", "upload-checksum"),
     *("upload-concat", "upload-defer-length", "x-http-method-override"),
+    *("mcp-session-id", "mcp-protocol-version", "last-event-id"),  # MCP (agents_mcp/)
 )
 # What a script may read beyond the CORS-safelisted response headers.
 CORS_EXPOSE_HEADERS = (
@@ -67,7 +68,7 @@ CORS_EXPOSE_HEADERS = (
     *("idempotent-replayed", "www-authenticate", "location"),
     *("tus-resumable", "tus-version", "tus-extension", "tus-max-size", "tus-checksum-algorithm"),
     *("upload-offset", "upload-length", "upload-metadata", "upload-expires", "upload-concat"),
-    "upload-defer-length",
+    *("upload-defer-length", "mcp-session-id", "mcp-protocol-version"),
 )
 
 INSTALLED_APPS = [

@@ -144,3 +144,61 @@ def test_a_malformed_origin_setting_stops_the_checks(settings: Any) -> None:
     settings.CORS_ALLOWED_ORIGINS = ["https://ui.example.test/app"]
     with pytest.raises(SystemCheckError, match="should not have path"):
         call_command("check")
+
+
+# --- /mcp (agents_mcp/): what a browser MCP client sends and reads ---
+
+MCP_REQUEST_HEADERS = (
+    "authorization, x-api-key, content-type, mcp-session-id, mcp-protocol-version, last-event-id"
+)
+
+
+def _mcp_preflight(origin: str, method: str = "POST") -> Any:
+    return AsgiClient().request(
+        "OPTIONS",
+        "/mcp",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": MCP_REQUEST_HEADERS,
+        },
+    )
+
+
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
+def test_a_preflight_to_mcp_from_an_allowed_origin_is_answered_without_a_key(
+    cors: Any, method: str
+) -> None:
+    answer = _mcp_preflight(ALLOWED, method)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == ALLOWED
+    assert _listed(MCP_REQUEST_HEADERS) <= _listed(answer.headers["access-control-allow-headers"])
+    assert method.lower() in _listed(answer.headers["access-control-allow-methods"])
+    assert "access-control-allow-credentials" not in answer.headers
+
+
+def test_a_preflight_to_mcp_from_a_refused_origin_gets_no_grant(cors: Any) -> None:
+    for origin in (REFUSED, f"{ALLOWED}:8443", "http://ui.example.test"):
+        answer = _mcp_preflight(origin)
+        assert not [h for h in answer.headers if h.lower().startswith("access-control-")], origin
+
+
+def test_mcp_answers_let_a_page_read_the_session_id(cors: Any) -> None:
+    """The answer to a request without a key (the gate's 401) is marked, and exposes what an
+    MCP client reads: `Mcp-Session-Id` (initialize's answer) and `WWW-Authenticate`."""
+    answer = AsgiClient().post("/mcp", json={}, headers={"Origin": ALLOWED})
+    assert answer.status_code == 401
+    assert answer.headers["access-control-allow-origin"] == ALLOWED
+    exposed = _listed(answer.headers["access-control-expose-headers"])
+    assert {"mcp-session-id", "mcp-protocol-version", "www-authenticate"} <= exposed
+    refused = AsgiClient().post("/mcp", json={}, headers={"Origin": REFUSED})
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_an_allowed_origin_with_an_explicit_default_port_is_the_same_origin(settings: Any) -> None:
+    settings.CORS_ALLOWED_ORIGINS = ["https://ui.example.test:443", "http://plain.example.test:80"]
+    for origin in ("https://ui.example.test", "http://plain.example.test"):
+        assert _preflight(origin).headers["access-control-allow-origin"] == origin
+        assert _mcp_preflight(origin).headers["access-control-allow-origin"] == origin
+    for origin in ("http://ui.example.test", "https://plain.example.test"):
+        assert "access-control-allow-origin" not in _preflight(origin).headers
