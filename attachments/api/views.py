@@ -142,6 +142,14 @@ class SessionUploadDetailView(APIView):
         session = session_selectors.session_get(
             principal=get_principal(request), session_id=session_id
         )
+        if attachment_id.startswith("art_"):
+            # An artifact event's attachment_id (README, seed 000): readable here, but this
+            # route deletes uploads only; nothing is deleted.
+            raise NotFound(
+                f"'{attachment_id}' is an artifact, not an upload: this route deletes uploads "
+                "only (an artifact, with all its versions, goes with DELETE on seed 002's "
+                "/artifacts/{artifact_id})."
+            )
         attachment = selectors.attachment_get(session=session, public_id=attachment_id)
         services.attachment_delete(attachment=attachment, actor=get_principal(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -35,7 +35,13 @@ class EventItem(serializers.Serializer):
     change_type = serializers.ChoiceField(choices=["created", "updated", "deleted"])
     session_id = serializers.CharField(allow_null=True)
     artifact_id = serializers.CharField(allow_null=True)
-    attachment_id = serializers.CharField(allow_null=True)
+    attachment_id = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "The id `GET /api/sessions/{session_id}/artifacts/{id}` serves this file by: the "
+            "attachment's, or for an artifact event the version's (`artifact_id`)."
+        ),
+    )
     node_id = serializers.CharField(allow_null=True)
     path = serializers.CharField(allow_null=True)
     name = serializers.CharField(allow_null=True)
@@ -44,6 +50,16 @@ class EventItem(serializers.Serializer):
     hash = serializers.CharField(allow_null=True, help_text="sha256:<hex>")
     timestamp = serializers.IntegerField(help_text="Epoch seconds.")
     created_at = serializers.DateTimeField()
+    # The seed-000 server's own keys, which its clients read.
+    file_name = serializers.CharField(allow_null=True, help_text="= `name`.")
+    relative_path = serializers.CharField(allow_null=True, help_text="= `path`.")
+    mime_type = serializers.CharField(allow_null=True, help_text="= `mime`.")
+    sha256 = serializers.CharField(allow_null=True, help_text="Bare hex digest.")
+    data_uri = serializers.CharField(
+        allow_null=True,
+        help_text="Always null on an event; the meta route carries the file's `data_uri`.",
+    )
+    extra = serializers.DictField(help_text="Always an empty object (the seed's extra fields).")
 
 
 class EventPageResponse(serializers.Serializer):

@@ -20,7 +20,17 @@ logger = logging.getLogger(__name__)
 
 
 def event_payload(event: Event, *, session_id: str | None = None) -> dict[str, Any]:
-    """Every seed-000 key (null where it does not apply) plus Depot's own."""
+    """Every key of seed 000's document (null where it does not apply), the keys its real
+    server sends and its clients read (`file_name`, `relative_path`, `mime_type`, bare-hex
+    `sha256`, `data_uri`, `extra`), plus Depot's own.
+
+    An artifact event's `attachment_id` is the version's id, the one
+    `GET /api/sessions/{sid}/artifacts/{id}` (meta and stream) serves: in that system every
+    file an agent makes is an attachment, and its UI opens an event's file by that id. Worked
+    out here rather than stored, so events written before this answer the same way.
+    `data_uri` is always null on an event: the bytes are the meta route's, which inlines them
+    up to DEPOT_DATA_URI_MAX_BYTES (the real server's registered files carry none either)."""
+    created_at = event.created_at.isoformat().replace("+00:00", "Z")
     return {
         "event_id": event.event_id,
         "sequence": event.sequence,
@@ -29,7 +39,7 @@ def event_payload(event: Event, *, session_id: str | None = None) -> dict[str, A
         "change_type": event.change_type,
         "session_id": session_id,
         "artifact_id": event.artifact_id,
-        "attachment_id": event.attachment_id,
+        "attachment_id": event.attachment_id or event.artifact_id,
         "node_id": event.node_id,
         "path": event.path,
         "name": event.name,
@@ -37,7 +47,14 @@ def event_payload(event: Event, *, session_id: str | None = None) -> dict[str, A
         "mime": event.mime,
         "hash": event.hash,
         "timestamp": int(event.created_at.timestamp()),
-        "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": created_at,
+        # The seed-000 server's own names for the same facts.
+        "file_name": event.name,
+        "relative_path": event.path,
+        "mime_type": event.mime,
+        "sha256": event.hash.removeprefix("sha256:") if event.hash else None,
+        "data_uri": None,
+        "extra": {},
     }
 
 
