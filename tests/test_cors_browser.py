@@ -6,7 +6,13 @@ page, headless Chromium (Debian's /usr/bin/chromium, driven with playwright, not
 downloaded) runs `fetch` with `X-API-Key`: a JSON POST and a multipart upload, each preceded by
 the browser's own preflight, and a GET whose ETag and Content-Disposition the script reads.
 From the allowed page everything works; from the refused one the browser blocks the POST at
-its preflight, so nothing is created."""
+its preflight, so nothing is created.
+
+The same pages are an MCP client in the browser (initialize, read `Mcp-Session-Id`, list the
+tools with it, end the session) and open the events WebSocket with `?api_key=` (a browser cannot
+set headers on one): both page origins are other ports of an allowed host, so the refused
+page's socket is closed with 4403, and the CORS origin's, with a key, stays open
+(sessions_app/ws_auth.py)."""
 
 import threading
 from collections.abc import Iterator
@@ -55,6 +61,62 @@ async ([base, key, sessionId]) => {
   }
   return seen;
 }
+"""
+
+
+# An MCP client in the page: Streamable HTTP with fetch. Resolves to what it saw.
+MCP_SCRIPT = """
+async ([base, key]) => {
+  const seen = {};
+  const rpc = (body, session) => fetch(`${base}/mcp`, {
+    method: "POST",
+    headers: {
+      "Authorization": `Bearer ${key}`,
+      "Content-Type": "application/json",
+      "Accept": "application/json, text/event-stream",
+      ...(session ? {"Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-06-18"} : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  const result = async (answer) => {
+    const text = await answer.text();
+    const data = text.split("\\n").filter((line) => line.startsWith("data:")).pop();
+    return JSON.parse(data ? data.slice(5) : text);
+  };
+  try {
+    const init = await rpc({jsonrpc: "2.0", id: 1, method: "initialize", params: {
+      protocolVersion: "2025-06-18", capabilities: {}, clientInfo: {name: "page", version: "1"},
+    }});
+    seen.initialize = init.status;
+    const session = init.headers.get("Mcp-Session-Id");
+    seen.session = session;
+    seen.serverName = (await result(init)).result.serverInfo.name;
+    const ready = await rpc({jsonrpc: "2.0", method: "notifications/initialized"}, session);
+    seen.initialized = ready.status;
+    const tools = await rpc({jsonrpc: "2.0", id: 2, method: "tools/list"}, session);
+    seen.tools = (await result(tools)).result.tools.map((tool) => tool.name);
+    const end = await fetch(`${base}/mcp`, {
+      method: "DELETE",
+      headers: {"Authorization": `Bearer ${key}`, "Mcp-Session-Id": session},
+    });
+    seen.deleted = end.status;
+  } catch (error) {
+    seen.error = String(error);
+  }
+  return seen;
+}
+"""
+
+# The events WebSocket from the page, with the key in the query string.
+SOCKET_SCRIPT = """
+([url]) => new Promise((resolve) => {
+  const socket = new WebSocket(url);
+  let opened = false;
+  socket.onopen = () => { opened = true; socket.send(JSON.stringify({type: "ping"})); };
+  socket.onmessage = (message) => { resolve({opened, message: JSON.parse(message.data)}); };
+  socket.onclose = (event) => resolve({opened, code: event.code});
+  setTimeout(() => resolve({opened, timeout: true}), 10000);
+})
 """
 
 
@@ -118,14 +180,19 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def _from_page(chromium: Any, origin: str, depot: Server, session_id: str) -> dict[str, Any]:
+def _in_page(chromium: Any, origin: str, script: str, arguments: list[str]) -> dict[str, Any]:
     page = chromium.new_page()
     try:
         page.goto(f"{origin}/", timeout=20_000)
-        key = depot.credentials["api_key"]
-        return page.evaluate(SCRIPT, [depot.base, key, session_id])
+        return page.evaluate(script, arguments)
     finally:
         page.close()
+
+
+def _from_page(chromium: Any, origin: str, depot: Server, session_id: str) -> dict[str, Any]:
+    return _in_page(
+        chromium, origin, SCRIPT, [depot.base, depot.credentials["api_key"], session_id]
+    )
 
 
 def test_a_page_on_an_allowed_origin_uses_the_api_with_a_key(
@@ -153,3 +220,39 @@ def test_a_page_on_a_refused_origin_is_blocked_at_the_preflight(
         timeout=10,
     )
     assert answer.status_code == 404
+
+
+def test_a_page_on_an_allowed_origin_is_an_mcp_client(
+    chromium: Any, depot: Server, page_origins: tuple[str, str]
+) -> None:
+    key = depot.credentials["api_key"]
+    seen = _in_page(chromium, page_origins[0], MCP_SCRIPT, [depot.base, key])
+    assert "error" not in seen, seen
+    assert seen["initialize"] == 200 and seen["session"], seen  # the page read Mcp-Session-Id
+    assert seen["serverName"] and seen["initialized"] == 202, seen
+    assert "read_file" in seen["tools"], seen
+    assert seen["deleted"] in (200, 204), seen
+
+
+def test_a_page_on_a_refused_origin_cannot_call_mcp(
+    chromium: Any, depot: Server, page_origins: tuple[str, str]
+) -> None:
+    key = depot.credentials["api_key"]
+    seen = _in_page(chromium, page_origins[1], MCP_SCRIPT, [depot.base, key])
+    assert "Failed to fetch" in seen.get("error", ""), seen
+    assert "initialize" not in seen
+
+
+def test_a_pages_websocket_is_refused_4403_unless_its_origin_is_allowed(
+    chromium: Any, depot: Server, page_origins: tuple[str, str]
+) -> None:
+    url = f"{depot.base.replace('http', 'ws', 1)}/ws/sessions/from-page"
+    with_key = f"{url}?api_key={depot.credentials['api_key']}"
+    allowed, refused = page_origins
+    # Another port of an allowed host (127.0.0.1): refused, key or not.
+    assert _in_page(chromium, refused, SOCKET_SCRIPT, [with_key]) == {"opened": True, "code": 4403}
+    # The CORS origin with a key: open (it answers the ping).
+    seen = _in_page(chromium, allowed, SOCKET_SCRIPT, [with_key])
+    assert seen["opened"] and seen["message"]["type"] == "pong", seen
+    # ... without one: no credentials (a page on another origin never uses Depot's cookie).
+    assert _in_page(chromium, allowed, SOCKET_SCRIPT, [url]) == {"opened": True, "code": 4401}
