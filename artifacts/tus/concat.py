@@ -48,6 +48,7 @@ def create_final(principal: Principal, ids: list[str], metadata: dict[str, str])
         metadata=metadata,
         length=total,
         offset=total,
+        concat=ids,
         state=TusState.FINISHING,
         sha256_state=b"",
         expires_at=timezone.now() + timedelta(seconds=settings.DEPOT_TUS_EXPIRE_SECONDS),

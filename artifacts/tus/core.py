@@ -5,10 +5,13 @@ Tenancy: an upload belongs to the organization (and workspace) of the key that m
 other caller gets the 404 an unknown upload gets; a read-only key gets 403 for every write."""
 
 import base64
+import contextlib
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.http import http_date
 
@@ -19,6 +22,7 @@ from artifacts.tus.models import TusState, TusTarget, TusUpload
 from artifacts.tus.protocol import Answer, TusError
 from attachments import storage
 from sessions_app.errors import DepotError
+from sessions_app.models import Organization
 from sessions_app.principals import Principal
 from sessions_app.quota import organization_quota, organization_usage, quota_check
 
@@ -61,6 +65,10 @@ def _upload_headers(upload: TusUpload) -> dict[str, str]:
         headers["Upload-Expires"] = http_date(upload.expires_at.timestamp())
     if upload.target == TusTarget.PARTIAL:
         headers["Upload-Concat"] = "partial"
+    elif upload.concat:  # a final upload names what it joined (tus: MUST on HEAD)
+        headers["Upload-Concat"] = "final;" + " ".join(
+            f"{protocol.PREFIX}{uid}" for uid in upload.concat
+        )
     if upload.result_id:
         headers["Depot-Result-Id"] = upload.result_id
     return headers
@@ -87,11 +95,27 @@ def _not_expired(upload: TusUpload) -> None:
         raise TusError(410, "This upload expired; its bytes are being removed.")
 
 
-def _quota_room(organization_id: int) -> int | None:
-    quota = organization_quota(organization_id=organization_id)
+@contextlib.contextmanager
+def _quota_lock(organization_id: int, quota: int | None) -> Iterator[None]:
+    """One quota decision of an organization at a time (when it has a quota): its row is
+    written (a no-op UPDATE), which takes PostgreSQL's row lock and SQLite's write lock until
+    the decision and what it allows (the new row, the reservation) are committed together.
+    No storage I/O inside."""
     if quota is None:
-        return None
-    return max(0, quota - organization_usage(organization_id=organization_id)["bytes"])
+        yield
+        return
+    with transaction.atomic():
+        Organization.objects.filter(pk=organization_id).update(
+            storage_quota_bytes=F("storage_quota_bytes")
+        )
+        yield
+
+
+def _used(organization_id: int) -> int:
+    return int(organization_usage(organization_id=organization_id)["bytes"])
+
+
+QUOTA = "This organization's storage quota would be exceeded."
 
 
 def create(
@@ -116,10 +140,9 @@ def create(
     if body is not None and _content_type(headers) != protocol.OFFSET_TYPE:
         raise TusError(415, f"A creation's body must be {protocol.OFFSET_TYPE}.")
     fields = targets.resolve(principal, metadata, partial=concat is not None)
-    try:
-        quota_check(organization_id=principal.organization_id, adding=length or 0)
-    except DepotError as error:
-        raise targets.depot_error(error) from error
+    quota = organization_quota(organization_id=principal.organization_id)
+    if quota is not None and length and _used(principal.organization_id) + length > quota:
+        raise TusError(413, QUOTA)  # early, before storage is touched (checked again below)
     upload = TusUpload(
         organization_id=principal.organization_id,
         default_workspace_id=principal.default_workspace_id,
@@ -137,7 +160,15 @@ def create(
     except storage.STORAGE_ERRORS as error:
         raise TusError(503, "Storage is unavailable; nothing was stored. Retry later.") from error
     try:
-        upload.save()
+        # The declared length is reserved at once: unfinished uploads count at it, so the
+        # check and the row are one decision (parallel creations cannot each take the room).
+        with _quota_lock(principal.organization_id, quota):
+            if quota is not None:
+                try:
+                    quota_check(organization_id=principal.organization_id, adding=length or 0)
+                except DepotError as error:
+                    raise targets.depot_error(error) from error
+            upload.save()
     except BaseException:
         store.remove_all(upload.prefix, upload.data_key, upload.multipart_id)
         raise
@@ -202,20 +233,52 @@ def _declared_length(upload: TusUpload, headers: Mapping[str, str]) -> int | Non
         raise TusError(413, f"Upload-Length is larger than the limit of {limit} bytes.")
     if length < upload.offset:
         raise TusError(400, "Upload-Length is below the bytes already received.")
-    room = _quota_room(upload.organization_id)
-    if room is not None and length - upload.offset > room:
-        raise TusError(413, "This organization's storage quota would be exceeded.")
     return length
 
 
-def _room(upload: TusUpload) -> int:
-    """How many more bytes the upload may take: its declared length, or (deferred) the size
-    limit and the quota (which counts what it holds already)."""
+def _reserve(
+    upload: TusUpload, token: str, length: int | None, declared: int | None, *, creating: bool
+) -> int:
+    """How many more bytes this PATCH may take, decided against the quota (the caller holds
+    the lease). The quota counts every unfinished upload of the organization:
+
+    - a known length was reserved whole at creation; a later PATCH re-checks that the
+      organization is still within its quota with it (another upload, or a lowered quota, may
+      have taken the room since) and is refused with 413 otherwise;
+    - a deferred length's PATCH may take what the quota and the size limit leave, and reserves
+      it (its Content-Length, or all of it) on the row while its lease lives, so that parallel
+      PATCHes of other deferred uploads see the room taken;
+    - a length declared by this PATCH is reserved whole, as at creation.
+
+    The Upload-Length or reservation is stored only once every check passed."""
+    organization_id = upload.organization_id
+    quota = organization_quota(organization_id=organization_id)
     if upload.length is not None:
-        return upload.length - upload.offset
-    room = settings.DEPOT_MAX_UPLOAD_BYTES - upload.offset
-    quota_room = _quota_room(upload.organization_id)
-    return room if quota_room is None else min(room, quota_room)
+        room = upload.length - upload.offset
+        if quota is not None and not creating and _used(organization_id) > quota:
+            raise TusError(413, QUOTA)
+        if declared is not None and declared > room:
+            raise TusError(413, writing._too_large(upload, room))
+        return room
+    with _quota_lock(organization_id, quota):
+        room = settings.DEPOT_MAX_UPLOAD_BYTES - upload.offset
+        if quota is not None:
+            # This upload counts at what it holds (its claim dropped any old reservation).
+            quota_room = max(0, quota - _used(organization_id))
+            if length is not None and length - upload.offset > quota_room:
+                raise TusError(413, QUOTA)
+            room = min(room, quota_room)
+        if length is not None:
+            room = length - upload.offset
+        if declared is not None and declared > room:
+            raise TusError(413, writing._too_large(upload, room))
+        if length is not None:  # every check passed: the length is declared for good
+            TusUpload.objects.filter(pk=upload.pk).update(length=length)
+            upload.length = length
+        elif quota is not None:
+            reserved = room if declared is None else declared
+            TusUpload.objects.filter(pk=upload.pk, lease_token=token).update(reserved=reserved)
+    return room
 
 
 def _append(
@@ -228,21 +291,22 @@ def _append(
 ) -> None:
     checksum = protocol.parse_checksum(headers.get("upload-checksum"))
     length = _declared_length(upload, headers)
-    room = _room(upload) if length is None else length - upload.offset
     declared = protocol.non_negative(headers, "content-length")
-    if declared is not None and declared > room:
-        raise TusError(413, writing._too_large(upload, room))
+    if length is None and upload.length is not None:
+        room = upload.length - upload.offset
+        if declared is not None and declared > room:  # before the lease: nothing to undo
+            raise TusError(413, writing._too_large(upload, room))
     token = writing.claim(upload)
-    if length is not None:  # every check passed: the length is declared for good
-        TusUpload.objects.filter(pk=upload.pk).update(length=length)
-        upload.length = length
     try:
+        room = _reserve(upload, token, length, declared, creating=creating)
         append = writing.Append(upload, token, room, checksum)
-        complete = append.run(body)
-        if complete:
-            append.finish()
+        try:
+            if append.run(body):
+                append.finish()
+        finally:
+            append.close()
     finally:
-        writing.release(upload, token)
+        writing.release(upload, token, reserved=0)
 
 
 def terminate(principal: Principal, upload_id: str, headers: Mapping[str, str]) -> Answer:

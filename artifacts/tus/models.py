@@ -10,7 +10,8 @@ import uuid
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, F, Sum, When
+from django.db.models import Case, F, Q, Sum, When
+from django.utils import timezone
 
 from sessions_app.models import Organization
 
@@ -62,10 +63,16 @@ class TusUpload(models.Model):
     parts = models.JSONField(default=list)
     tail_key = models.CharField(max_length=300, blank=True)
     tail_size = models.BigIntegerField(default=0)
-    # One PATCH at a time: a lease, renewed while the PATCH streams, that a killed server's
-    # PATCH loses by itself.
+    # One PATCH at a time: a lease renewed while the PATCH lives (artifacts/tus/lease.py),
+    # naming the process that holds it, so that a restarted server knows a dead one's.
     lease_token = models.CharField(max_length=32, blank=True)
+    lease_holder = models.CharField(max_length=300, blank=True)
     lease_until = models.DateTimeField(null=True)
+    # A deferred-length upload's PATCH reserves the quota room it may fill (counted while its
+    # lease lives), so parallel PATCHes cannot each take the same room.
+    reserved = models.BigIntegerField(default=0)
+    # A final upload (concatenation): the partial uploads it joined, in order.
+    concat = models.JSONField(default=list)
 
     # A direct-to-S3 upload (artifacts/tus/direct.py): the client PUTs the parts to S3 itself;
     # the tus endpoints do not see it.
@@ -95,15 +102,24 @@ class TusUpload(models.Model):
 
 def tus_usage(*, organization_id: int, workspace_id: int | None = None, **kwargs: Any) -> Any:
     """`storage_usage` receiver: unfinished uploads count against the quota, at their declared
-    length (or what they hold, when the length is deferred). Absent when there are none."""
+    length (or, when the length is deferred, what they hold plus what a live PATCH reserved).
+    Absent when there are none."""
     rows = TusUpload.objects.filter(
         organization_id=organization_id, state__in=[TusState.OPEN, TusState.COMPLETE]
     )
     if workspace_id is not None:
         rows = rows.filter(workspace_id=workspace_id)
+    live = Q(lease_until__gt=timezone.now()) & ~Q(lease_token="")
     totals = rows.aggregate(
         count=models.Count("id"),
-        bytes=Sum(Case(When(length__isnull=True, then=F("offset")), default=F("length"))),
+        bytes=Sum(
+            Case(
+                When(Q(length__isnull=True) & live, then=F("offset") + F("reserved")),
+                When(length__isnull=True, then=F("offset")),
+                default=F("length"),
+                output_field=models.BigIntegerField(),
+            )
+        ),
     )
     if not totals["count"]:
         return {}

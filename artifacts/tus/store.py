@@ -1,12 +1,14 @@
 """The bytes of a tus upload, appended over many requests; nothing here touches the database.
 
 Local disk: one file, `tus/<uid>/data`, cut back to the recorded offset before a PATCH appends
-(a killed request may have written past it) and synced before the offset is recorded.
+(a killed request may have written past it) and synced before the offset is recorded. Every
+byte is a boundary: a checkpoint anywhere costs one fdatasync, run off the writer's thread.
 
 S3: one multipart upload to `tus/<uid>/data`, made at creation. A PATCH fills 8 MiB parts as
-its bytes arrive; what is left over at a checkpoint (less than a part, which S3 would refuse
-unless it is the last) is written to a tail object named after its offset, and is read back
-into the next part by the next PATCH, as tusd's S3 store does. Parts a killed PATCH uploaded
+its bytes arrive; the end of a part is a boundary, where a checkpoint writes nothing (the parts
+are stored already). What is left over when a PATCH ends (less than a part, which S3 would
+refuse unless it is the last) is written to a tail object named after its offset, and is read
+back into the next part by the next PATCH, as tusd's S3 store does. Parts a killed PATCH uploaded
 but never recorded are overwritten by the next one (same part numbers) or left out of the
 completed object (S3 drops parts a completion does not list).
 """
@@ -14,6 +16,7 @@ completed object (S3 drops parts a completion does not list).
 import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,12 +35,20 @@ class Progress:
     tail_size: int = 0
 
 
+def _nothing() -> None:
+    return None
+
+
 class Appender(Protocol):
     def write(self, chunk: bytes) -> None: ...
+    def until_boundary(self) -> int | None: ...
+    def at_boundary(self) -> bool: ...
+    def snapshot(self) -> tuple[Progress, Callable[[], None]]: ...
     def checkpoint(self, offset: int) -> Progress: ...
     def committed(self, progress: Progress) -> None: ...
-    def discard(self) -> None: ...
+    def discard(self, offset: int) -> None: ...
     def finish(self) -> str: ...
+    def close(self) -> None: ...
 
 
 class LocalAppender:
@@ -47,11 +58,23 @@ class LocalAppender:
         self._file = open(path, "r+b" if path.exists() else "w+b")  # noqa: SIM115
         self._file.truncate(offset)
         self._file.seek(offset)
-        self._committed = offset
         self._key = key
 
     def write(self, chunk: bytes) -> None:
         self._file.write(chunk)
+
+    def until_boundary(self) -> int | None:
+        return None
+
+    def at_boundary(self) -> bool:
+        return True
+
+    def snapshot(self) -> tuple[Progress, Callable[[], None]]:
+        """The bytes written so far, and how to make them durable from another thread
+        (fdatasync covers every byte written before it was called)."""
+        self._file.flush()
+        descriptor = self._file.fileno()
+        return Progress(), lambda: os.fdatasync(descriptor)
 
     def checkpoint(self, offset: int) -> Progress:
         self._file.flush()
@@ -59,11 +82,12 @@ class LocalAppender:
         return Progress()
 
     def committed(self, progress: Progress) -> None:
-        self._committed = self._file.tell()
+        return None
 
-    def discard(self) -> None:
+    def discard(self, offset: int) -> None:
         """Back to the last recorded offset (a refused chunk leaves nothing)."""
-        self._file.truncate(self._committed)
+        self._file.flush()
+        self._file.truncate(offset)
         self._file.close()
 
     def finish(self) -> str:
@@ -93,6 +117,16 @@ class S3Appender:
             self._upload_part(bytes(self._buffer[:PART_SIZE]))
             del self._buffer[:PART_SIZE]
 
+    def until_boundary(self) -> int | None:
+        return PART_SIZE - len(self._buffer)
+
+    def at_boundary(self) -> bool:
+        return not self._buffer
+
+    def snapshot(self) -> tuple[Progress, Callable[[], None]]:
+        """At a boundary: the parts uploaded so far (already durable), no tail."""
+        return Progress(list(self._parts), "", 0), _nothing
+
     def _upload_part(self, body: bytes) -> None:
         number = len(self._parts) + 1
         answer = self._client.upload_part(
@@ -121,7 +155,7 @@ class S3Appender:
             if key and key != progress.tail_key:
                 storage.delete(key)
 
-    def discard(self) -> None:
+    def discard(self, offset: int) -> None:
         self._buffer = bytearray()
         for key in self._pending_tails:
             storage.delete(key)

@@ -2,25 +2,26 @@
 saved with the offset, so no byte is read twice), recorded at checkpoints, and turned into the
 target once the last byte is in.
 
-One PATCH writes an upload at a time, under a lease in its row (no database lock is held while
-bytes move, sessions_app/locks.py): the lease is renewed every few seconds while bytes arrive,
-and a writer that finds it lost stops before writing again. A server killed mid-PATCH leaves a
-lease that runs out by itself, and the bytes past the last checkpoint, which the next PATCH
-cuts off (local disk) or overwrites (S3 parts)."""
+One PATCH writes an upload at a time, under its lease (artifacts/tus/lease.py; no database
+lock is held while bytes move, sessions_app/locks.py). A checkpoint is taken every
+DEPOT_TUS_CHECKPOINT_BYTES, where the bytes so far can be made durable cheaply (on S3: at a
+part's end, so no tail object is written): the offset, the SHA-256 state and the S3 parts as of
+that byte are handed to the lease's helper thread, which makes the bytes durable (fdatasync on
+local disk; S3 parts are durable once uploaded) and only then records them in the row, while
+the writer goes on receiving. The row never names a byte that is not durable, and its hash
+state is always the state at its offset. A server killed mid-PATCH leaves the bytes past the
+last record, which the next PATCH cuts off (local disk) or overwrites (S3 parts)."""
 
 import logging
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
 
 from artifacts.tus import store, targets
 from artifacts.tus.hashstate import ResumableSha256
+from artifacts.tus.lease import LOCKED, Lease, claim, release, renew
 from artifacts.tus.models import TusState, TusTarget, TusUpload
 from artifacts.tus.protocol import CHECKSUMS, TusError
 from attachments import storage
@@ -28,39 +29,15 @@ from attachments.file_identity import SNIFF_BYTES
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30
-RENEW_SECONDS = 5
-LOCKED = "Another request is writing this upload; retry shortly."
+__all__ = ["LOCKED", "Append", "ClientGone", "claim", "deliver", "release", "remove"]
 
 
 class ClientGone(Exception):
     """The client went away before its body ended."""
 
 
-def claim(upload: TusUpload) -> str:
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    taken = (
-        TusUpload.objects.filter(pk=upload.pk, state=TusState.OPEN)
-        .filter(Q(lease_token="") | Q(lease_until__lt=now))
-        .update(lease_token=token, lease_until=now + timedelta(seconds=LEASE_SECONDS))
-    )
-    if not taken:
-        raise TusError(423, LOCKED)
-    return token
-
-
-def release(upload: TusUpload, token: str) -> None:
-    TusUpload.objects.filter(pk=upload.pk, lease_token=token).update(
-        lease_token="", lease_until=None
-    )
-
-
 def _renew(upload: TusUpload, token: str, **fields: Any) -> None:
-    until = timezone.now() + timedelta(seconds=LEASE_SECONDS)
-    if not TusUpload.objects.filter(pk=upload.pk, lease_token=token).update(
-        lease_until=until, **fields
-    ):
+    if not renew(upload, token, **fields):
         raise TusError(423, LOCKED)
 
 
@@ -75,31 +52,40 @@ class Append:
         self.check = CHECKSUMS[checksum[0]]() if checksum else None
         self.hasher = ResumableSha256(bytes(upload.sha256_state))
         self.head = bytearray(upload.head)
-        self.written = 0
-        self.unrecorded = 0
-        self.renewed = time.monotonic()
+        self.written = 0  # bytes of this PATCH in storage
+        self.position = upload.offset  # where the next byte goes
+        self.snapshot_at = upload.offset  # the offset of the last checkpoint taken
         self.appender = store.open_appender(
             upload.data_key,
             upload.offset,
             upload.multipart_id,
             store.Progress(upload.parts, upload.tail_key, upload.tail_size),
         )
+        self.lease = Lease(upload, token)
         self.lease_lost = False
 
     def run(self, body: Iterator[bytes]) -> bool:
         """Write the body; True when the upload has all its bytes (then `finish`)."""
         try:
-            for chunk in body:
-                self._write(chunk)
+            try:
+                for chunk in self._timed(body):
+                    self._write(chunk)
+            finally:
+                self.lease.waiting_since = None
+            self.lease.drain()
         except ClientGone:
-            if self.check is None and self.unrecorded:
+            self._settle()
+            if self.check is None and self.position > self.upload.offset:
                 # Keep what came, as tusd does; a checksummed chunk is whole or nothing.
                 self._record()
             else:
                 self._discard()
             raise
         except BaseException as error:
-            self.lease_lost = isinstance(error, TusError) and error.status == 423
+            self._settle()
+            self.lease_lost = self.lease.lost or (
+                isinstance(error, TusError) and error.status == 423
+            )
             self._discard()
             raise
         if (
@@ -109,58 +95,107 @@ class Append:
         ):
             self._discard()
             raise TusError(460, "Checksum mismatch: the chunk was discarded.")
-        offset = self.upload.offset + self.written
-        if self.upload.length is not None and offset == self.upload.length:
+        if self.upload.length is not None and self.position == self.upload.length:
             return True
-        self._record()
+        if self.position > self.upload.offset:
+            self._record()
         self.appender.close()
         return False
+
+    def close(self) -> None:
+        self.lease.close()
+
+    def _timed(self, body: Iterator[bytes]) -> Iterator[bytes]:
+        """The body, telling the lease when the writer is waiting for the client."""
+        chunks = iter(body)
+        while True:
+            self.lease.waiting_since = time.monotonic()
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            self.lease.waiting_since = None
+            yield chunk
+
+    def _settle(self) -> None:
+        """Wait for the checkpoint in flight (its record may land, or fail)."""
+        try:
+            self.lease.drain()
+        except BaseException:
+            logger.warning("a tus checkpoint failed", exc_info=True)
 
     def _write(self, chunk: bytes) -> None:
         if not chunk:
             return
         if self.written + len(chunk) > self.room:
             raise TusError(413, _too_large(self.upload, self.room))
-        if time.monotonic() - self.renewed > RENEW_SECONDS:
-            _renew(self.upload, self.token)  # before writing: never write without the lease
-            self.renewed = time.monotonic()
-        self.appender.write(chunk)
-        self.hasher.update(chunk)
-        if self.check is not None:
-            self.check.update(chunk)
-        if len(self.head) < SNIFF_BYTES:
-            self.head += chunk[: SNIFF_BYTES - len(self.head)]
-        self.written += len(chunk)
-        self.unrecorded += len(chunk)
-        if self.check is None and self.unrecorded >= settings.DEPOT_TUS_CHECKPOINT_BYTES:
-            self._record()
+        self.lease.check()  # before writing: never write without the lease
+        while chunk:
+            until = self.appender.until_boundary()
+            piece = chunk if until is None or until >= len(chunk) else chunk[:until]
+            chunk = chunk[len(piece) :]
+            self.appender.write(piece)
+            self.hasher.update(piece)
+            if self.check is not None:
+                self.check.update(piece)
+            if len(self.head) < SNIFF_BYTES:
+                self.head += piece[: SNIFF_BYTES - len(self.head)]
+            self.written += len(piece)
+            self.position += len(piece)
+            if (
+                self.check is None
+                and self.position - self.snapshot_at >= settings.DEPOT_TUS_CHECKPOINT_BYTES
+                and self.appender.at_boundary()
+            ):
+                self._checkpoint()
 
-    def _record(self) -> None:
-        """Make the bytes so far durable, then record offset and hash state with them."""
-        offset = self.upload.offset + self.written
-        progress = self.appender.checkpoint(offset)
+    def _checkpoint(self) -> None:
+        """Hand the state as of this byte to the helper thread (skipped while one is still
+        being recorded: the next boundary takes it)."""
+        progress, make_durable = self.appender.snapshot()
         fields = {
-            "offset": offset,
+            "offset": self.position,
             "sha256_state": self.hasher.state(),
             "head": bytes(self.head),
             "parts": progress.parts,
             "tail_key": progress.tail_key,
             "tail_size": progress.tail_size,
         }
-        _renew(self.upload, self.token, **fields)
-        self.renewed = time.monotonic()
+
+        def record() -> None:
+            make_durable()
+            self.lease.renew(**fields)
+            self._recorded(fields, progress)
+
+        if self.lease.submit(record):
+            self.snapshot_at = self.position
+
+    def _recorded(self, fields: dict[str, Any], progress: store.Progress) -> None:
         for name, value in fields.items():
             setattr(self.upload, name, value)
-        self.upload.offset, self.written = offset, 0
-        self.unrecorded = 0
         self.appender.committed(progress)
+
+    def _record(self) -> None:
+        """Make the bytes so far durable, then record offset and hash state with them."""
+        progress = self.appender.checkpoint(self.position)
+        fields = {
+            "offset": self.position,
+            "sha256_state": self.hasher.state(),
+            "head": bytes(self.head),
+            "parts": progress.parts,
+            "tail_key": progress.tail_key,
+            "tail_size": progress.tail_size,
+        }
+        self.lease.renew(**fields)
+        self._recorded(fields, progress)
+        self.snapshot_at = self.position
 
     def _discard(self) -> None:
         if self.lease_lost:
             self.appender.close()  # another writer owns the bytes now: touch nothing
             return
         try:
-            self.appender.discard()
+            self.appender.discard(self.upload.offset)
         except storage.STORAGE_ERRORS:
             logger.warning("could not discard a refused tus chunk", exc_info=True)
 
@@ -193,6 +228,7 @@ def deliver(upload: TusUpload, staged: storage.StagedBlob, *, token: str | None 
         state=TusState.FINISHED,
         result_id=result,
         lease_token="",
+        lease_holder="",
         lease_until=None,
         parts=[],
         tail_key="",

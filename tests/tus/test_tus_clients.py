@@ -142,6 +142,9 @@ def test_tuspy_parallel_partials_joined_by_a_final_upload(tenant, live_url) -> N
         thread.join(60)
     assert all(urls)
     assert Event.objects.count() == 0  # partials are nobody's file
+    for url in urls:  # tus: HEAD of a partial upload says so
+        head = _call("HEAD", url, headers={**TUS, "X-API-Key": tenant.owner_key})
+        assert head.headers["Upload-Concat"] == "partial"
     final = _call(
         "POST",
         f"{live_url}/api/tus/",
@@ -163,6 +166,14 @@ def test_tuspy_parallel_partials_joined_by_a_final_upload(tenant, live_url) -> N
     )
     assert got.content == data
     assert Event.objects.filter(artifact_id=artifact.artifact_id).count() == 1
+    # HEAD of the final upload names what it joined, in order (tus: the server MUST).
+    joined = "final;" + " ".join(urlsplit(u).path for u in urls)
+    assert final.headers["Upload-Concat"] == joined
+    head = _call("HEAD", final.headers["Location"], headers={**TUS, "X-API-Key": tenant.owner_key})
+    assert head.status_code == 200
+    assert head.headers["Upload-Concat"] == joined
+    assert (head.headers["Upload-Offset"], head.headers["Upload-Length"]) == (str(len(data)),) * 2
+    assert head.headers["Depot-Result-Id"] == artifact.artifact_id
     # The partials are gone, bytes and URLs.
     for url in urls:
         assert _call("HEAD", url, headers={**TUS, "X-API-Key": tenant.owner_key}).status_code == 404
