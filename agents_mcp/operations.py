@@ -14,10 +14,10 @@ from agents_mcp.access import read_cap
 from artifacts import selectors as artifact_selectors
 from artifacts import services as artifact_services
 from artifacts.api.serializers import (
-    ArtifactCreateRequest,
+    ArtifactCreate,
     ArtifactResponse,
-    ArtifactUpdateRequest,
-    QueryRequest,
+    ArtifactUpdate,
+    Query,
 )
 from artifacts.models import Artifact
 from artifacts.search import artifact_search, query_terms
@@ -27,7 +27,7 @@ from attachments.api.serializers import AttachmentUploadResponse
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
 from sessions_app.api.common import validated
-from sessions_app.api.serializers import SessionCompleteRequest, SessionResponse
+from sessions_app.api.serializers import SessionComplete, SessionResponse
 from sessions_app.errors import InvalidInput
 from sessions_app.models import Namespace
 from sessions_app.principals import Principal
@@ -140,7 +140,7 @@ def write_artifact(principal: Principal, args: Args) -> dict[str, Any]:
         )
         if raw is None and "content" not in fields:
             raise _bad("content", "A new version needs content or content_base64.")
-        data = validated(ArtifactUpdateRequest, fields)
+        data = validated(ArtifactUpdate, fields)
         content_type = data.pop("content_type", None)
         if raw is not None:
             staged = storage.write_stream(iter([raw]))
@@ -159,7 +159,7 @@ def write_artifact(principal: Principal, args: Args) -> dict[str, Any]:
         return {**_artifact_out(version), "created": created}
     if args.get("session_id"):
         fields["session_id"] = args["session_id"]
-    data = validated(ArtifactCreateRequest, fields)
+    data = validated(ArtifactCreate, fields)
     namespace = _namespace(principal, args)
     session_id = data.pop("session_id", None)
     lookup = None
@@ -229,7 +229,7 @@ def search(principal: Principal, args: Args) -> dict[str, Any]:
     query = {
         key: args[key] for key in ("query", "limit", "artifact_types", "thread_id") if key in args
     }
-    data = validated(QueryRequest, query)
+    data = validated(Query, query)
     if not query_terms(data["query"]):
         raise _bad("query", "The query has no words to search for.")
     result = artifact_search(
@@ -285,7 +285,7 @@ def upload_attachment(principal: Principal, args: Args) -> dict[str, Any]:
 
 
 def complete_session(principal: Principal, args: Args) -> dict[str, Any]:
-    data = validated(SessionCompleteRequest, {"status": args.get("status") or "completed"})
+    data = validated(SessionComplete, {"status": args.get("status") or "completed"})
     session = session_selectors.session_get(
         principal=principal, session_id=str(args.get("session_id", ""))
     )

@@ -160,19 +160,6 @@ def _drop_defaults(schema: Any) -> None:
             _drop_defaults(child)
 
 
-def _rename(node: Any, renames: dict[str, str]) -> None:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-            name = ref.rsplit("/", 1)[-1]
-            node["$ref"] = f"#/components/schemas/{renames.get(name, name)}"
-        for value in node.values():
-            _rename(value, renames)
-    elif isinstance(node, list):
-        for value in node:
-            _rename(value, renames)
-
-
 def _name_the_bytes(response: dict[str, Any]) -> None:
     """Stored bytes go out under the type they were stored with, so their response is `*/*`.
     Generators pick a decoder by media type and know no `*/*` (openapi-python-client drops the
@@ -212,18 +199,10 @@ def _one_model_per_body(result: dict[str, Any], operation: dict[str, Any]) -> No
 def for_generators(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Makes the schema one that openapi-spec-validator and Redocly's recommended rules accept
     and that generators read as meant: every error an operation can answer, with its body; a
-    summary per operation; request components without defaults and without drf-spectacular's
-    doubled `RequestRequest`; an explicit empty security on the operations anyone may call."""
+    summary per operation; request components without defaults; an explicit empty security on
+    the operations anyone may call. (Request serializers carry no `Request` suffix, so
+    drf-spectacular's own `<name>Request` is the component name.)"""
     schemas = result.get("components", {}).get("schemas", {})
-    renames = {
-        name: name.removesuffix("Request")
-        for name in schemas
-        if name.endswith("RequestRequest") and name.removesuffix("Request") not in schemas
-    }
-    if renames:
-        schemas = {renames.get(k, k): v for k, v in schemas.items()}
-        result["components"]["schemas"] = schemas
-        _rename(result, renames)
     for path, method, operation in _operations(result):
         if not path.startswith("/api/"):
             continue

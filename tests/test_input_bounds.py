@@ -205,63 +205,63 @@ def test_a_long_uploaded_file_name_becomes_a_name_that_fits(asgi_owner: AsgiClie
 # value is only compared (a filter or a lookup) or not stored at all.
 MODELS: dict[type[serializers.Serializer], type[models.Model] | None] = {
     common.PageQuerySerializer: None,
-    session_serializers.SessionCreateRequest: Session,
-    session_serializers.SessionUpdateRequest: Session,
-    session_serializers.SessionCompleteRequest: Session,
+    session_serializers.SessionCreate: Session,
+    session_serializers.SessionUpdate: Session,
+    session_serializers.SessionComplete: Session,
     session_serializers.SessionListQuery: None,
-    attachment_serializers.AttachmentUploadForm: Attachment,
-    attachment_serializers.AppUploadForm: Attachment,
-    attachment_serializers.AppDeleteRequest: None,
+    attachment_serializers.AttachmentUpload: Attachment,
+    attachment_serializers.AppUpload: Attachment,
+    attachment_serializers.AppDelete: None,
     artifact_serializers.SessionItemQuery: None,
     artifact_serializers.FlatArtifactListQuery: None,
-    artifact_serializers.FlatArtifactCreateRequest: Artifact,
+    artifact_serializers.FlatArtifactCreate: Artifact,
     artifact_serializers.FlatArtifactQuery: None,
     artifact_serializers.FlatArtifactVersionQuery: None,
-    artifact_serializers.FlatArtifactUploadForm: None,
+    artifact_serializers.FlatArtifactUpload: None,
     artifact_serializers.ArtifactListQuery: None,
     artifact_serializers.ThreadArtifactListQuery: None,
     artifact_serializers.ArtifactDetailQuery: None,
-    artifact_serializers.ArtifactCreateRequest: Artifact,
-    artifact_serializers.ArtifactUploadForm: Artifact,
-    artifact_serializers.ArtifactUpdateRequest: Artifact,
+    artifact_serializers.ArtifactCreate: Artifact,
+    artifact_serializers.ArtifactUpload: Artifact,
+    artifact_serializers.ArtifactUpdate: Artifact,
     artifact_serializers.DownloadQuery: None,
-    artifact_serializers.PromoteRequest: Source,
-    artifact_serializers.QueryRequest: None,
+    artifact_serializers.Promote: Source,
+    artifact_serializers.Query: None,
 }
 LANDS_IN: dict[tuple[str, str], tuple[models.Field, ...]] = {
-    ("AttachmentUploadForm", "node_id"): (
+    ("AttachmentUpload", "node_id"): (
         Attachment._meta.get_field("node_id"),
         Event._meta.get_field("node_id"),
     ),
-    ("AttachmentUploadForm", "path"): (
+    ("AttachmentUpload", "path"): (
         Attachment._meta.get_field("path"),
         Event._meta.get_field("path"),
     ),
-    ("AttachmentUploadForm", "metadata"): (),  # a JSON string, stored parsed
-    ("AppUploadForm", "userReference"): (
+    ("AttachmentUpload", "metadata"): (),  # a JSON string, stored parsed
+    ("AppUpload", "userReference"): (
         Attachment._meta.get_field("user_reference"),
         Session._meta.get_field("reference"),  # the session made on demand
     ),
-    ("AppUploadForm", "sessionId"): (Session._meta.get_field("session_id"),),
-    ("AppUploadForm", "uploadType"): (),
-    ("FlatArtifactCreateRequest", "title"): (Artifact._meta.get_field("name"),),
-    ("FlatArtifactCreateRequest", "session_id"): (Session._meta.get_field("session_id"),),
-    ("FlatArtifactCreateRequest", "content_type"): (
+    ("AppUpload", "sessionId"): (Session._meta.get_field("session_id"),),
+    ("AppUpload", "uploadType"): (),
+    ("FlatArtifactCreate", "title"): (Artifact._meta.get_field("name"),),
+    ("FlatArtifactCreate", "session_id"): (Session._meta.get_field("session_id"),),
+    ("FlatArtifactCreate", "content_type"): (
         Artifact._meta.get_field("content_type"),
         Event._meta.get_field("mime"),
     ),
-    ("FlatArtifactCreateRequest", "derived_from"): (),  # artifact ids looked up
-    ("ArtifactCreateRequest", "session_id"): (Session._meta.get_field("session_id"),),
-    ("ArtifactCreateRequest", "thread_id"): (Thread._meta.get_field("thread_id"),),
-    ("ArtifactCreateRequest", "content_type"): (
+    ("FlatArtifactCreate", "derived_from"): (),  # artifact ids looked up
+    ("ArtifactCreate", "session_id"): (Session._meta.get_field("session_id"),),
+    ("ArtifactCreate", "thread_id"): (Thread._meta.get_field("thread_id"),),
+    ("ArtifactCreate", "content_type"): (
         Artifact._meta.get_field("content_type"),
         Event._meta.get_field("mime"),
     ),
-    ("ArtifactCreateRequest", "derived_from"): (),
-    ("ArtifactUploadForm", "session_id"): (Session._meta.get_field("session_id"),),
-    ("ArtifactUploadForm", "thread_id"): (Thread._meta.get_field("thread_id"),),
-    ("ArtifactUploadForm", "derived_from"): (),
-    ("ArtifactUpdateRequest", "content_type"): (
+    ("ArtifactCreate", "derived_from"): (),
+    ("ArtifactUpload", "session_id"): (Session._meta.get_field("session_id"),),
+    ("ArtifactUpload", "thread_id"): (Thread._meta.get_field("thread_id"),),
+    ("ArtifactUpload", "derived_from"): (),
+    ("ArtifactUpdate", "content_type"): (
         Artifact._meta.get_field("content_type"),
         Event._meta.get_field("mime"),
     ),

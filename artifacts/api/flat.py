@@ -22,13 +22,13 @@ from artifacts.api.common import (
 )
 from artifacts.api.serializers import (
     FlatArtifactContentResponse,
-    FlatArtifactCreateRequest,
+    FlatArtifactCreate,
     FlatArtifactCreateResponse,
     FlatArtifactListItem,
     FlatArtifactListQuery,
     FlatArtifactQuery,
     FlatArtifactResponse,
-    FlatArtifactUploadForm,
+    FlatArtifactUpload,
     FlatArtifactUploadResponse,
     FlatArtifactVersionQuery,
 )
@@ -84,12 +84,12 @@ class FlatArtifactListView(APIView):
     @extend_schema(
         operation_id="flat_artifacts_create",
         summary="Create an artifact with inline content",
-        request=FlatArtifactCreateRequest,
+        request=FlatArtifactCreate,
         responses={201: FlatArtifactCreateResponse, **error_responses(*WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         principal = get_principal(request)
-        data = validated(FlatArtifactCreateRequest, request.data)
+        data = validated(FlatArtifactCreate, request.data)
         namespace = principal.default_namespace
         artifact = services.artifact_create(
             namespace=namespace,
@@ -178,7 +178,7 @@ class FlatArtifactUploadView(APIView):
     @extend_schema(
         operation_id="flat_artifacts_upload",
         summary="Store a file as the artifact's new version",
-        request={"multipart/form-data": FlatArtifactUploadForm},
+        request={"multipart/form-data": FlatArtifactUpload},
         responses={200: FlatArtifactUploadResponse, **error_responses(*UPLOAD_ERRORS)},
     )
     def post(self, request: Request, artifact_id: str) -> Response:
@@ -186,7 +186,7 @@ class FlatArtifactUploadView(APIView):
         artifact = selectors.artifact_get_for_principal(
             principal=principal, artifact_id=artifact_id
         )
-        validated(FlatArtifactUploadForm, form_data(request), context=FILE_OUTSIDE_DATA)
+        validated(FlatArtifactUpload, form_data(request), context=FILE_OUTSIDE_DATA)
         staged, file_name = require_upload(request)
         version, _ = services.artifact_version_create(
             artifact=artifact,

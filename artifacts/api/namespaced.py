@@ -24,21 +24,21 @@ from artifacts.api.common import (
 )
 from artifacts.api.serializers import (
     ARTIFACT_PAGES,
-    ArtifactCreateRequest,
+    ArtifactCreate,
     ArtifactDetailQuery,
     ArtifactListQuery,
     ArtifactPageResponse,
     ArtifactResponse,
-    ArtifactUpdateRequest,
-    ArtifactUploadForm,
+    ArtifactUpdate,
+    ArtifactUpload,
     ArtifactVersionsResponse,
     ArtifactWithLineageResponse,
     DownloadQuery,
     DownloadUrlResponse,
     LineageItem,
-    PromoteRequest,
+    Promote,
     PromoteResponse,
-    QueryRequest,
+    Query,
     QueryResponse,
     ThreadArtifactListQuery,
 )
@@ -132,13 +132,13 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
 
     @extend_schema(
         operation_id="artifacts_create",
-        request=ArtifactCreateRequest,
+        request=ArtifactCreate,
         responses={201: ArtifactResponse, **error_responses(*WRITE_ERRORS)},
     )
     def create(self, request: Request, **kwargs: str) -> Response:
         principal = get_principal(request)
         namespace = self.namespace()
-        data = validated(ArtifactCreateRequest, request.data)
+        data = validated(ArtifactCreate, request.data)
         artifact = services.artifact_create(
             namespace=namespace,
             content=services.NewContent(
@@ -155,14 +155,14 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
 
     @extend_schema(
         operation_id="artifacts_create_with_file",
-        request={"multipart/form-data": ArtifactUploadForm},
+        request={"multipart/form-data": ArtifactUpload},
         responses={201: ArtifactResponse, **error_responses(*UPLOAD_ERRORS)},
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def upload(self, request: Request, **kwargs: str) -> Response:
         principal = get_principal(request)
         namespace = self.namespace()
-        data = validated(ArtifactUploadForm, form_data(request), context=FILE_OUTSIDE_DATA)
+        data = validated(ArtifactUpload, form_data(request), context=FILE_OUTSIDE_DATA)
         staged, file_name = require_upload(request)
         # Named after its file when no name is given: the client's raw file name, of any
         # length, cleaned and cut as every display name is (the name column holds 500).
@@ -182,13 +182,13 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
     @extend_schema(
         operation_id="artifacts_query",
         summary="Search the latest, unexpired artifacts of a namespace",
-        request=QueryRequest,
+        request=Query,
         responses={200: QueryResponse, **error_responses(400, 401, 404, 422)},
     )
     @action(detail=False, methods=["post"])
     def query(self, request: Request, **kwargs: str) -> Response:
         namespace = self.namespace()
-        data = validated(QueryRequest, request.data)
+        data = validated(Query, request.data)
         if not query_terms(data["query"]):
             raise InvalidInput.single(
                 ["body", "query"], "The query has no words to search for.", "value_error"
@@ -239,8 +239,8 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
         summary="New content or file → a new version; other fields alone → changed in place",
         parameters=[ARTIFACT_PARAMETER],
         request={
-            "application/json": ArtifactUpdateRequest,
-            "multipart/form-data": ArtifactUpdateRequest,
+            "application/json": ArtifactUpdate,
+            "multipart/form-data": ArtifactUpdate,
         },
         responses={200: ArtifactResponse, **error_responses(*UPLOAD_ERRORS)},
     )
@@ -250,7 +250,7 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
         # A form body parses to a QueryDict (which is also a dict); JSON to a plain dict.
         is_form = hasattr(request.data, "getlist")
         raw = form_data(request) if is_form else dict(request.data)
-        data = validated(ArtifactUpdateRequest, raw, context=FILE_OUTSIDE_DATA)
+        data = validated(ArtifactUpdate, raw, context=FILE_OUTSIDE_DATA)
         version = services.artifact_put(
             artifact=artifact,
             data=data,
@@ -322,12 +322,12 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
         operation_id="artifacts_promote",
         summary="Promote an artifact to a knowledge source (idempotent)",
         parameters=[ARTIFACT_PARAMETER],
-        request=PromoteRequest,
+        request=Promote,
         responses={200: PromoteResponse, **error_responses(*WRITE_ERRORS)},
     )
     @action(detail=True, methods=["post"])
     def promote(self, request: Request, **kwargs: str) -> Response:
-        validated(PromoteRequest, request.data or {})
+        validated(Promote, request.data or {})
         artifact = self.artifact()
         source, created = services.artifact_promote(
             artifact=artifact, created_by=get_principal(request).label

@@ -32,7 +32,7 @@ class TargetMetadata(StrictSerializer):
     name = serializers.CharField(required=False, max_length=500)
 
 
-class DirectCreateRequest(StrictSerializer):
+class DirectCreate(StrictSerializer):
     size = serializers.IntegerField(min_value=0, max_value=2**62)
     parts = serializers.IntegerField(min_value=1, max_value=direct.MAX_PARTS)
     metadata = TargetMetadata()
@@ -55,7 +55,7 @@ class CompletedPart(StrictSerializer):
     etag = serializers.CharField(max_length=200)
 
 
-class DirectCompleteRequest(StrictSerializer):
+class DirectComplete(StrictSerializer):
     parts = CompletedPart(many=True)
 
 
@@ -88,13 +88,13 @@ class DirectUploadsView(APIView):
     @extend_schema(
         operation_id="direct_uploads_create",
         summary="Start a direct-to-S3 upload of N parts: presigned part URLs (S3 only)",
-        request=DirectCreateRequest,
+        request=DirectCreate,
         responses={201: DirectCreateResponse, **error_responses(*ERRORS)},
     )
     def post(self, request: Request) -> Response:
         principal = get_principal(request)
         assert principal is not None
-        data = validated(DirectCreateRequest, request.data)
+        data = validated(DirectCreate, request.data)
         answer = _call(
             lambda: direct.direct_create(
                 principal, size=data["size"], parts=data["parts"], metadata=data["metadata"]
@@ -110,13 +110,13 @@ class DirectUploadCompleteView(APIView):
     @extend_schema(
         operation_id="direct_uploads_complete",
         summary="Complete with the parts' ETags: Depot verifies size and SHA-256, then files it",
-        request=DirectCompleteRequest,
+        request=DirectComplete,
         responses={201: DirectCompleteResponse, **error_responses(*ERRORS)},
     )
     def post(self, request: Request, upload_id: str) -> Response:
         principal = get_principal(request)
         assert principal is not None
-        data = validated(DirectCompleteRequest, request.data)
+        data = validated(DirectComplete, request.data)
         answer = _call(lambda: direct.direct_complete(principal, upload_id, data["parts"]))
         return Response(DirectCompleteResponse(answer).data, status=status.HTTP_201_CREATED)
 

@@ -5,8 +5,11 @@ from sessions_app.api.common import StrictSerializer
 from sessions_app.api.pagination import KeysetPagination
 
 
-class AttachmentUploadForm(StrictSerializer):
+class AttachmentUpload(StrictSerializer):
     """Text fields of `POST /api/uploads/{session_id}`; the file itself is the `file` part."""
+
+    class Meta:
+        ref_name = "AttachmentUploadForm"  # the SDKs' model name: AttachmentUploadFormRequest
 
     file = serializers.FileField(help_text="The file (multipart part named `file`).")
     description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
@@ -69,7 +72,10 @@ AttachmentPageResponse = ATTACHMENT_PAGES.serializer
 # --- seed 003 ---
 
 
-class AppUploadForm(StrictSerializer):
+class AppUpload(StrictSerializer):
+    class Meta:
+        ref_name = "AppUploadForm"  # the SDKs' model name: AppUploadFormRequest
+
     file = serializers.FileField(help_text="The file to upload.")
     userReference = serializers.CharField(max_length=255)
     uploadType = serializers.ChoiceField(
@@ -102,6 +108,6 @@ class AppUploadResponse(serializers.Serializer):
         return attachment.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class AppDeleteRequest(StrictSerializer):
+class AppDelete(StrictSerializer):
     sessionId = serializers.CharField(required=False, max_length=128)
     sessionReference = serializers.CharField(required=False, max_length=255)

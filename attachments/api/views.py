@@ -9,11 +9,11 @@ from rest_framework.views import APIView
 
 from attachments import selectors, services
 from attachments.api.serializers import (
-    AppDeleteRequest,
-    AppUploadForm,
+    AppDelete,
+    AppUpload,
     AppUploadResponse,
     AttachmentPageResponse,
-    AttachmentUploadForm,
+    AttachmentUpload,
     AttachmentUploadResponse,
 )
 from attachments.models import parse_attachment_id
@@ -79,13 +79,13 @@ class SessionUploadsView(APIView):
     @extend_schema(
         operation_id="uploads_create",
         summary="Upload a file into a session (created on first write)",
-        request={"multipart/form-data": AttachmentUploadForm},
+        request={"multipart/form-data": AttachmentUpload},
         responses={201: AttachmentUploadResponse, **error_responses(*UPLOAD_ERRORS)},
     )
     def post(self, request: Request, session_id: str) -> Response:
         principal = get_principal(request)
         session_selectors.validate_session_id(session_id)
-        fields = validated(AttachmentUploadForm, form_data(request), context=FILE_OUTSIDE_DATA)
+        fields = validated(AttachmentUpload, form_data(request), context=FILE_OUTSIDE_DATA)
         metadata = json_object_field(fields.get("metadata"), loc=["body", "metadata"])
         staged, file_name = require_upload(request)
         attachment = services.attachment_create(
@@ -213,14 +213,14 @@ class AppUploadView(APIView):
     @extend_schema(
         operation_id="app_attachments_upload",
         summary="Upload a runtime attachment (x-api-key)",
-        request={"multipart/form-data": AppUploadForm},
+        request={"multipart/form-data": AppUpload},
         responses={201: AppUploadResponse, **error_responses(*UPLOAD_ERRORS)},
     )
     def post(self, request: Request, appId: str, envName: str) -> Response:
         principal = get_principal(request)
         namespace = _app_namespace(request, appId, envName)
         fields = validated(
-            AppUploadForm,
+            AppUpload,
             form_data(request, file_fields=("file", "File")),
             context=FILE_OUTSIDE_DATA,
         )
@@ -265,15 +265,15 @@ class AppAttachmentDetailView(APIView):
             OpenApiParameter("sessionId", str, OpenApiParameter.QUERY, required=False),
             OpenApiParameter("sessionReference", str, OpenApiParameter.QUERY, required=False),
         ],
-        request=AppDeleteRequest,
+        request=AppDelete,
         responses={204: OpenApiResponse(description="Deleted."), **error_responses(*WRITE_ERRORS)},
     )
     def delete(self, request: Request, appId: str, envName: str, fileId: str) -> Response:
         namespace = _app_namespace(request, appId, envName)
         body = request.data if isinstance(request.data, dict) else {}
         criteria = {
-            **validated(AppDeleteRequest, query_data(request), location="query"),
-            **validated(AppDeleteRequest, dict(body.items())),
+            **validated(AppDelete, query_data(request), location="query"),
+            **validated(AppDelete, dict(body.items())),
         }
         if not fileId.startswith("f-") or not parse_attachment_id(fileId):
             raise InvalidInput.single(["path", "fileId"], "File ids look like f-<uuid>.")

@@ -5,7 +5,7 @@ from sessions_app.api.pagination import KeysetPagination
 from sessions_app.models import SESSION_ID_MESSAGE, SESSION_ID_PATTERN, Session, SessionStatus
 
 
-class SessionCreateRequest(StrictSerializer):
+class SessionCreate(StrictSerializer):
     session_id = serializers.RegexField(
         SESSION_ID_PATTERN,
         max_length=128,
@@ -19,14 +19,14 @@ class SessionCreateRequest(StrictSerializer):
     metadata = JSONObjectField(required=False)
 
 
-class SessionUpdateRequest(StrictSerializer):
+class SessionUpdate(StrictSerializer):
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
     user_reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
     workflow_id = serializers.CharField(max_length=255, required=False, allow_blank=True)
     metadata = JSONObjectField(required=False)
 
 
-class SessionCompleteRequest(StrictSerializer):
+class SessionComplete(StrictSerializer):
     status = serializers.ChoiceField(
         choices=[SessionStatus.COMPLETED, SessionStatus.FAILED],
         default=SessionStatus.COMPLETED,

@@ -15,12 +15,12 @@ from sessions_app.api.common import (
 )
 from sessions_app.api.serializers import (
     SESSION_PAGES,
-    SessionCompleteRequest,
-    SessionCreateRequest,
+    SessionComplete,
+    SessionCreate,
     SessionListQuery,
     SessionPageResponse,
     SessionResponse,
-    SessionUpdateRequest,
+    SessionUpdate,
 )
 from sessions_app.auth import get_principal
 from sessions_app.schema import SESSION_ID_PATH
@@ -48,11 +48,11 @@ class SessionViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="sessions_create",
-        request=SessionCreateRequest,
+        request=SessionCreate,
         responses={201: SessionResponse, **error_responses(*WRITE_ERRORS, 409)},
     )
     def create(self, request: Request) -> Response:
-        data = validated(SessionCreateRequest, request.data)
+        data = validated(SessionCreate, request.data)
         principal = get_principal(request)
         session = services.session_create(
             organization_id=principal.organization_id,
@@ -73,12 +73,12 @@ class SessionViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="sessions_update",
         parameters=[SESSION_ID_PATH],
-        request=SessionUpdateRequest,
+        request=SessionUpdate,
         responses={200: SessionResponse, **error_responses(*WRITE_ERRORS)},
     )
     def partial_update(self, request: Request, session_id: str) -> Response:
         session = selectors.session_get(principal=get_principal(request), session_id=session_id)
-        data = validated(SessionUpdateRequest, request.data)
+        data = validated(SessionUpdate, request.data)
         session = services.session_update(session=session, **data)
         return Response(SessionResponse(session).data)
 
@@ -95,12 +95,12 @@ class SessionViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="sessions_complete",
         parameters=[SESSION_ID_PATH],
-        request=SessionCompleteRequest,
+        request=SessionComplete,
         responses={200: SessionResponse, **error_responses(*WRITE_ERRORS)},
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, session_id: str) -> Response:
         session = selectors.session_get(principal=get_principal(request), session_id=session_id)
-        data = validated(SessionCompleteRequest, request.data or {})
+        data = validated(SessionComplete, request.data or {})
         session = services.session_complete(session=session, status=data["status"])
         return Response(SessionResponse(session).data)

@@ -31,7 +31,7 @@ class FlatArtifactListItem(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class FlatArtifactCreateRequest(StrictSerializer):
+class FlatArtifactCreate(StrictSerializer):
     workflow_id = serializers.CharField(max_length=255)
     artifact_type = serializers.CharField(max_length=100)
     title = serializers.CharField(max_length=500)
@@ -96,7 +96,10 @@ class FlatArtifactContentResponse(serializers.Serializer):
     size_bytes = serializers.IntegerField()
 
 
-class FlatArtifactUploadForm(StagedFileFieldsMixin, StrictSerializer):
+class FlatArtifactUpload(StagedFileFieldsMixin, StrictSerializer):
+    class Meta:
+        ref_name = "FlatArtifactUploadForm"  # the SDKs' model name: FlatArtifactUploadFormRequest
+
     file = serializers.FileField()
 
 

@@ -144,18 +144,21 @@ class ArtifactFieldsMixin(serializers.Serializer):
     derived_from = StringListField(required=False)
 
 
-class ArtifactCreateRequest(StrictSerializer, ArtifactFieldsMixin):
+class ArtifactCreate(StrictSerializer, ArtifactFieldsMixin):
     name = serializers.CharField(max_length=500)
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     content_type = MediaTypeField(required=False, default="text/markdown")
 
 
-class ArtifactUploadForm(StagedFileFieldsMixin, StrictSerializer, ArtifactFieldsMixin):
+class ArtifactUpload(StagedFileFieldsMixin, StrictSerializer, ArtifactFieldsMixin):
+    class Meta:
+        ref_name = "ArtifactUploadForm"  # the SDKs' model name: ArtifactUploadFormRequest
+
     file = serializers.FileField()
     name = serializers.CharField(max_length=500, required=False)
 
 
-class ArtifactUpdateRequest(StagedFileFieldsMixin, StrictSerializer):
+class ArtifactUpdate(StagedFileFieldsMixin, StrictSerializer):
     """Content (or a file, as multipart) makes a new version; the other fields alone change
     the latest version in place."""
 
@@ -193,7 +196,7 @@ class DownloadUrlResponse(serializers.Serializer):
     file_size_bytes = serializers.IntegerField()
 
 
-class PromoteRequest(StrictSerializer):
+class Promote(StrictSerializer):
     name = serializers.CharField(required=False, max_length=500)
 
 

@@ -7,7 +7,7 @@ from artifacts.api.serializers.namespaced import ArtifactResponse
 from sessions_app.api.common import StrictCharField, StrictSerializer
 
 
-class QueryRequest(StrictSerializer):
+class Query(StrictSerializer):
     query = StrictCharField(max_length=4096, help_text="Up to 4,096 characters.")
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
     artifact_types = StringListField(required=False)
