@@ -348,9 +348,10 @@ DEPOT_MAX_FORM_TEXT_BYTES = env.int("DEPOT_MAX_FORM_TEXT_BYTES", default=1024**2
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(DEPOT_MAX_BODY_BYTES, 3 * DEPOT_MAX_FORM_TEXT_BYTES) + 65536
 # tus uploads (artifacts/tus/): an unfinished upload is removed this long after its creation
 # (the `tus_expire` command and task); a long PATCH makes what it received durable, and
-# records its offset, every this many bytes (what a server restart keeps).
+# records its offset, every this many bytes (what a server restart keeps; on S3 at the next
+# 8 MiB part's end). Recorded off the writer's thread, so a short interval costs little.
 DEPOT_TUS_EXPIRE_SECONDS = env.int("DEPOT_TUS_EXPIRE_SECONDS", default=24 * 3600)
-DEPOT_TUS_CHECKPOINT_BYTES = env.int("DEPOT_TUS_CHECKPOINT_BYTES", default=64 * 1024**2)
+DEPOT_TUS_CHECKPOINT_BYTES = env.int("DEPOT_TUS_CHECKPOINT_BYTES", default=8 * 1024**2)
 DEPOT_DATA_URI_MAX_BYTES = env.int("DEPOT_DATA_URI_MAX_BYTES", default=64 * 1024)
 DEPOT_READYZ_TIMEOUT_SECONDS = env.float("DEPOT_READYZ_TIMEOUT_SECONDS", default=3.0)
 

@@ -316,10 +316,14 @@ def terminate(principal: Principal, upload_id: str, headers: Mapping[str, str]) 
         raise TusError(403, READ_ONLY)
     if upload.state == TusState.FINISHING:
         raise TusError(423, writing.LOCKED)
+    token = None
     if upload.state == TusState.OPEN:
-        writing.claim(upload)  # not while a PATCH writes (it would write again after us)
+        token = writing.claim(upload)  # not while a PATCH writes (it would write again after us)
     try:
         writing.remove(upload)
     except storage.STORAGE_ERRORS as error:
         raise TusError(503, "Storage is unavailable; retry the termination.") from error
+    finally:
+        if token is not None:
+            writing.release(upload, token)
     return Answer(204).with_common()

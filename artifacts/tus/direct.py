@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from artifacts.tus import store, targets, writing
 from artifacts.tus.hashstate import ResumableSha256
+from artifacts.tus.lease import Lease
 from artifacts.tus.models import TusState, TusUpload
 from artifacts.tus.protocol import TusError
 from attachments import storage
@@ -124,6 +125,7 @@ def direct_complete(
     if upload.state != TusState.OPEN:
         raise TusError(409, "This upload is already completed.")
     token = writing.claim(upload)  # one completion at a time
+    held = Lease(upload, token)  # renewed while it runs (hashing a large object takes long)
     try:
         actual = _s3_parts(upload)
         numbers = [part["part_number"] for part in claimed]
@@ -151,6 +153,7 @@ def direct_complete(
             raise _refuse(upload, 422, "The completed object is not the declared size.")
         result = writing.deliver(upload, staged, token=token)
     finally:
+        held.close()
         writing.release(upload, token)
     return {
         "upload_id": upload.uid,
@@ -177,5 +180,8 @@ def direct_abort(principal: Principal, upload_id: str) -> None:
     upload = direct_get(principal, upload_id)
     if upload.state != TusState.OPEN:
         raise TusError(409, "This upload is already completed.")
-    writing.claim(upload)
-    writing.remove(upload)
+    token = writing.claim(upload)
+    try:
+        writing.remove(upload)
+    finally:
+        writing.release(upload, token)

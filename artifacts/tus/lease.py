@@ -81,7 +81,7 @@ _active: set[str] = set()  # the tokens this process's writers hold
 
 def holder_dead(holder: str, token: str) -> bool:
     """True only when `holder` is certainly not running: a process of this machine that is
-    gone, or this process with no writer holding `token`."""
+    gone, or this process with no request holding `token` (claimed and not yet released)."""
     machine, _, process = holder.rpartition("|")
     machine, _, pid_text = machine.rpartition("|")
     start = process
@@ -114,13 +114,17 @@ def claim(upload: TusUpload) -> str:
     )
     if not taken:
         raise TusError(423, LOCKED, {"Retry-After": "1"})
+    _active.add(token)  # held by this process until released
     return token
 
 
 def release(upload: TusUpload, token: str, **fields: Any) -> None:
-    TusUpload.objects.filter(pk=upload.pk, lease_token=token).update(
-        lease_token="", lease_holder="", lease_until=None, **fields
-    )
+    try:
+        TusUpload.objects.filter(pk=upload.pk, lease_token=token).update(
+            lease_token="", lease_holder="", lease_until=None, **fields
+        )
+    finally:
+        _active.discard(token)
 
 
 def renew(upload: TusUpload, token: str, **fields: Any) -> bool:
@@ -146,7 +150,6 @@ class Lease:
         self._wake = threading.Condition()
         self._stopping = False
         self._busy = False
-        _active.add(token)
         self._thread = threading.Thread(target=self._run, name="tus-lease", daemon=True)
         self._thread.start()
 
@@ -191,7 +194,6 @@ class Lease:
             self._stopping = True
             self._wake.notify()
         self._thread.join(30)
-        _active.discard(self.token)
 
     # -- the helper thread
     def _run(self) -> None:

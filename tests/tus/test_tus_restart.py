@@ -271,3 +271,5 @@ def test_a_writer_that_lost_its_lease_stops_before_writing(tenant) -> None:  # t
         assert refused.value.status == 423 and held.lost
     finally:
         held.close()
+        lease.release(upload, token)
+    assert token not in lease._active
