@@ -1,32 +1,43 @@
-"""Clients Depot did not write: its live /api/schema/ through the standard tools, and SDKs
-generated from it, run against a real uvicorn (issue 12).
+"""Clients Depot did not write: its live /api/schema/ through the standard tools, and the SDKs
+it ships (clients/, issue 12) run against a real uvicorn.
 
-- openapi-spec-validator and Redocly CLI's recommended rules accept the schema (the one rule
-  turned off is named in tests/js/sdk/redocly.yaml);
-- openapi-python-client generates a package without a warning, and a scenario that uses only
-  that package (sessions, an upload, artifacts and versions, a signed download, events, a
-  streamed file) works;
-- openapi-typescript's types and openapi-fetch type-check a small program under `tsc --strict`
-  (tests/js/sdk/client.ts), and the compiled program works under node.
+- openapi-spec-validator and Redocly CLI's recommended rules accept the schema (the rules
+  turned off are named in tests/js/sdk/redocly.yaml), and it is the committed
+  clients/openapi.yaml;
+- openapi-python-client generates a package from the live schema without a warning, and it is
+  the shipped clients/python; a scenario that uses only the shipped package (sessions, an upload,
+  artifacts with tags and versions, a signed download, long-polled events, a streamed file,
+  complete and delete) works;
+- openapi-typescript generates the types from the live schema without a warning, and they are
+  the shipped clients/typescript/depot.d.ts; a small program using them with openapi-fetch
+  (tests/js/sdk/client.ts) type-checks under `tsc --strict` and works under node.
 
-The Node tools are the npm packages pinned in tests/js/sdk/package-lock.json (installed with
-`npm ci` when missing). Without node the TypeScript and Redocly tests skip, except in CI."""
+clients/ is made by `make sdk` (clients/generate.py, whose functions these tests call);
+tests/test_sdk_up_to_date.py checks it against the code without a server. The Node tools are
+the npm packages pinned in tests/js/sdk/package-lock.json (installed with `npm ci` when
+missing). Without node the TypeScript and Redocly tests skip, except in CI."""
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 import requests
+import yaml
 from openapi_spec_validator import validate
 
 from tests.support import IN_CI, AsgiClient, Tenant
@@ -34,8 +45,9 @@ from tests.test_embedded_worker import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_JS = ROOT / "tests" / "js" / "sdk"
-GENERATOR_CONFIG = ROOT / "config" / "openapi_python_client.yaml"
+CLIENTS = ROOT / "clients"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+STALE = "the shipped clients are not what the live schema generates: run make sdk"
 # Each outside tool gets this long; the scenarios are a few dozen requests.
 TOOL_SECONDS = 90
 
@@ -62,6 +74,15 @@ def schema_file(live_schema: dict[str, Any], tmp_path_factory: pytest.TempPathFa
     path = tmp_path_factory.mktemp("schema") / "depot.json"
     path.write_text(json.dumps(live_schema))
     return path
+
+
+def generator() -> ModuleType:
+    """clients/generate.py, what `make sdk` runs (a script, not a package: loaded by path)."""
+    spec = importlib.util.spec_from_file_location("depot_sdk_generate", CLIENTS / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _node_tools() -> Path:
@@ -104,6 +125,21 @@ def _operations(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, An
 
 def test_openapi_spec_validator_accepts_the_live_schema(live_schema: dict[str, Any]) -> None:
     validate(live_schema)
+
+
+def test_the_live_schema_is_the_committed_one(live_schema: dict[str, Any]) -> None:
+    committed = yaml.safe_load((CLIENTS / "openapi.yaml").read_text())
+    differing = [
+        f"{part} {name}"
+        for part, live, old in (
+            ("path", live_schema["paths"], committed["paths"]),
+            ("component", live_schema["components"]["schemas"], committed["components"]["schemas"]),
+        )
+        for name in sorted(set(live) | set(old))
+        if live.get(name) != old.get(name)
+    ]
+    assert not differing, f"clients/openapi.yaml is not the live schema: run make sdk: {differing}"
+    assert live_schema == committed, "clients/openapi.yaml is not the live schema: run make sdk"
 
 
 def test_redocly_lint_passes_with_its_recommended_rules(schema_file: Path) -> None:
@@ -171,29 +207,40 @@ def test_request_components_carry_no_defaults_and_no_doubled_names(
 # --- SDKs generated from the live schema, run against the live server ---
 
 
-def test_python_client_generated_from_the_live_schema_works(
-    server: Server, schema_file: Path, tmp_path: Path
+def test_python_client_generated_from_the_live_schema_is_the_shipped_one(
+    schema_file: Path, tmp_path: Path
 ) -> None:
-    generator = Path(sys.executable).with_name("openapi-python-client")
-    output = _run(
-        [
-            *(str(generator), "generate", "--path", str(schema_file), "--meta", "none"),
-            *("--config", str(GENERATOR_CONFIG), "--output-path", str(tmp_path / "depot_client")),
-        ],
-        tmp_path,
-    )
-    assert "WARNING" not in output and "Cannot" not in output, output
-    sys.path.insert(0, str(tmp_path))
+    sdk = generator()
+    sdk.write_python(schema_file, tmp_path / "python")  # any generator warning fails it
+    found = sdk.differences(CLIENTS / "python", tmp_path / "python")
+    assert not found, "\n".join([STALE, *found])
+
+
+def test_the_shipped_python_client_works_against_the_live_server(
+    server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.path.insert(0, str(CLIENTS / "python"))
     try:
         _python_scenario(server)
+        # The README's five lines, as printed there, on the same server.
+        readme = (ROOT / "README.md").read_text()
+        blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+        example = next(b for b in blocks if "from depot_client import AuthenticatedClient" in b)
+        capsys.readouterr()
+        exec(  # noqa: S102 (the README's own example)
+            example.replace("http://127.0.0.1:8000", server.base),
+            {"KEY": server.credentials["api_key"]},
+        )
+        assert "'run-1'" in capsys.readouterr().out
     finally:
-        sys.path.remove(str(tmp_path))
-        for name in [m for m in sys.modules if m == "depot_client" or m.startswith("depot_")]:
+        sys.path.remove(str(CLIENTS / "python"))
+        for name in [m for m in sys.modules if m.partition(".")[0] == "depot_client"]:
             del sys.modules[name]
 
 
 def _python_scenario(server: Server) -> None:
     sdk = importlib.import_module("depot_client")
+    assert Path(sdk.__file__).is_relative_to(CLIENTS / "python"), sdk.__file__  # the shipped one
     api = "depot_client.api"
     sessions = importlib.import_module(f"{api}.sessions")
     uploads = importlib.import_module(f"{api}.uploads_seed_000")
@@ -298,6 +345,42 @@ def _python_scenario(server: Server) -> None:
         "py-run", client=client, after=feed.next_cursor, wait_seconds=1
     )
     assert later.events == [] and later.timed_out is True
+    # A long-poll, answered by the upload made while it waits (its own client: one per thread).
+    waiter = sdk.AuthenticatedClient(
+        base_url=server.base,
+        token=c["api_key"],
+        prefix="",
+        auth_header_name="X-API-Key",
+        timeout=httpx.Timeout(60),
+    )
+    woken: dict[str, Any] = {}
+
+    def long_poll() -> None:
+        started = time.monotonic()
+        woken["page"] = events.session_artifact_events.sync(
+            "py-run", client=waiter, after=feed.next_cursor, wait_seconds=30
+        )
+        woken["seconds"] = time.monotonic() - started
+
+    polling = threading.Thread(target=long_poll)
+    polling.start()
+    time.sleep(1)
+    late = uploads.uploads_create.sync(
+        "py-run",
+        client=client,
+        body=models.AttachmentUploadFormRequest(
+            file=types.File(BytesIO(b"late"), file_name="late.txt", mime_type="text/plain")
+        ),
+    )
+    assert isinstance(late, models.AttachmentUploadResponse), late
+    polling.join(45)
+    assert not polling.is_alive()
+    assert isinstance(woken["page"], models.EventPageResponse), woken
+    assert woken["page"].timed_out is False and woken["page"].events, woken
+    assert woken["seconds"] < 20, woken  # woken by the upload, not by its 30 s running out
+    gone_upload = uploads.uploads_destroy.sync_detailed("py-run", late.attachment_id, client=client)
+    assert gone_upload.status_code == 204, gone_upload.content
+    assert len(uploads.uploads_list.sync("py-run", client=client).attachments) == 1
     namespace = events.namespace_events.sync(**ns, client=client, after=0, wait_seconds=1)
     assert len(namespace.events) >= len(feed.events)
 
@@ -317,22 +400,22 @@ def _python_scenario(server: Server) -> None:
     assert gone.status_code == 204
 
 
-def test_typescript_client_type_checks_and_runs_against_the_live_server(
-    server: Server, schema_file: Path
+def test_typescript_types_from_the_live_schema_are_the_shipped_ones(
+    schema_file: Path, tmp_path: Path
 ) -> None:
+    _node_tools()
+    sdk = generator()
+    sdk.write_types(schema_file, tmp_path / "depot.d.ts")  # any generator warning fails it
+    found = sdk.differences(CLIENTS / "typescript" / "depot.d.ts", tmp_path / "depot.d.ts")
+    assert not found, "\n".join([STALE, *found])
+
+
+def test_typescript_client_on_the_shipped_types_type_checks_and_runs(server: Server) -> None:
     bin_dir = _node_tools()
     build = SDK_JS / "build"
     shutil.rmtree(build, ignore_errors=True)
-    build.mkdir()
-    output = _run(
-        [
-            *(str(bin_dir / "openapi-typescript"), str(schema_file)),
-            *("--redocly", "redocly.yaml", "-o", str(build / "depot.d.ts")),
-        ],
-        SDK_JS,
-    )
-    assert "warn" not in output.lower(), output
-    _run([str(bin_dir / "tsc"), "-p", "tsconfig.json"], SDK_JS)  # strict; fails on any error
+    # client.ts imports clients/typescript/depot.d.ts; strict, and fails on any error.
+    _run([str(bin_dir / "tsc"), "-p", "tsconfig.json"], SDK_JS)
     c = server.credentials
     ran = _run(
         [

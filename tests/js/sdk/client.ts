@@ -1,9 +1,10 @@
-// A small program that uses Depot only through types that openapi-typescript generated from the
-// live /api/schema/ (build/depot.d.ts) and openapi-fetch. tests/test_generated_clients.py
-// generates the types, type-checks this with `tsc --strict` and runs it under node against a
-// real server: node build/out/client.js <base URL> <API key> <org> <workspace>.
+// A small program that uses Depot only through the TypeScript types it ships
+// (clients/typescript/depot.d.ts, openapi-typescript's output for clients/openapi.yaml, made by
+// `make sdk`) and openapi-fetch. tests/test_generated_clients.py type-checks this with
+// `tsc --strict` and runs it under node against a real server:
+// node build/out/client.js <base URL> <API key> <org> <workspace>.
 import createClient from "openapi-fetch";
-import type { paths } from "./build/depot.js";
+import type { paths } from "../../../clients/typescript/depot.js";
 
 const [baseUrl, apiKey, org, ws] = process.argv.slice(2);
 if (!baseUrl || !apiKey || !org || !ws) throw new Error("usage: client.js BASE KEY ORG WS");
@@ -55,6 +56,16 @@ const versions = await depot.GET(
   { params: { path } },
 );
 check(versions.data?.versions.length === 2, "list versions");
+
+// A signed download URL, followed without the key: the latest version's bytes.
+const link = await depot.GET(
+  "/api/v1/orgs/{org}/workspaces/{ws}/namespaces/{ns}/artifacts/{artifact_id}/download",
+  { params: { path } },
+);
+const url = link.data?.download_url;
+check(link.response.status === 200 && url !== undefined, "download URL");
+const signed = await fetch(new URL(url ?? "", baseUrl));
+check(signed.status === 200 && (await signed.text()) === "second", "signed download");
 
 // The events of the session, from the start (answers at once: there are some).
 const events = await depot.GET("/api/sessions/{session_id}/artifact-events", {

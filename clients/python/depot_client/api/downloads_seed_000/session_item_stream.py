@@ -1,0 +1,273 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.error_response import ErrorResponse
+from ...models.validation_error_response import ValidationErrorResponse
+from ...types import File, FileTypes
+from ...types import UNSET, Unset
+from io import BytesIO
+from typing import cast
+
+
+
+def _get_kwargs(
+    session_id: str,
+    artifact_id: str,
+    *,
+    download: bool | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    params["download"] = download
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/sessions/{session_id}/artifacts/{artifact_id}/stream".format(session_id=quote(str(session_id), safe=""),artifact_id=quote(str(artifact_id), safe=""),),
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ErrorResponse | File | ValidationErrorResponse | None:
+    if response.status_code == 200:
+        response_200 = File(
+             payload = BytesIO(response.content)
+        )
+
+
+
+        return response_200
+
+    if response.status_code == 206:
+        response_206 = File(
+             payload = BytesIO(response.content)
+        )
+
+
+
+        return response_206
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 410:
+        response_410 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_410
+
+    if response.status_code == 416:
+        response_416 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_416
+
+    if response.status_code == 422:
+        response_422 = ValidationErrorResponse.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ErrorResponse | File | ValidationErrorResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    session_id: str,
+    artifact_id: str,
+    *,
+    client: AuthenticatedClient,
+    download: bool | Unset = UNSET,
+
+) -> Response[Any | ErrorResponse | File | ValidationErrorResponse]:
+    """ Bytes of an attachment or artifact (seed 000's mode=stream)
+
+    Args:
+        session_id (str):
+        artifact_id (str):
+        download (bool | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | ErrorResponse | File | ValidationErrorResponse]
+     """
+
+
+    kwargs = _get_kwargs(
+        session_id=session_id,
+artifact_id=artifact_id,
+download=download,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    session_id: str,
+    artifact_id: str,
+    *,
+    client: AuthenticatedClient,
+    download: bool | Unset = UNSET,
+
+) -> Any | ErrorResponse | File | ValidationErrorResponse | None:
+    """ Bytes of an attachment or artifact (seed 000's mode=stream)
+
+    Args:
+        session_id (str):
+        artifact_id (str):
+        download (bool | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | ErrorResponse | File | ValidationErrorResponse
+     """
+
+
+    return sync_detailed(
+        session_id=session_id,
+artifact_id=artifact_id,
+client=client,
+download=download,
+
+    ).parsed
+
+async def asyncio_detailed(
+    session_id: str,
+    artifact_id: str,
+    *,
+    client: AuthenticatedClient,
+    download: bool | Unset = UNSET,
+
+) -> Response[Any | ErrorResponse | File | ValidationErrorResponse]:
+    """ Bytes of an attachment or artifact (seed 000's mode=stream)
+
+    Args:
+        session_id (str):
+        artifact_id (str):
+        download (bool | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | ErrorResponse | File | ValidationErrorResponse]
+     """
+
+
+    kwargs = _get_kwargs(
+        session_id=session_id,
+artifact_id=artifact_id,
+download=download,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    session_id: str,
+    artifact_id: str,
+    *,
+    client: AuthenticatedClient,
+    download: bool | Unset = UNSET,
+
+) -> Any | ErrorResponse | File | ValidationErrorResponse | None:
+    """ Bytes of an attachment or artifact (seed 000's mode=stream)
+
+    Args:
+        session_id (str):
+        artifact_id (str):
+        download (bool | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | ErrorResponse | File | ValidationErrorResponse
+     """
+
+
+    return (await asyncio_detailed(
+        session_id=session_id,
+artifact_id=artifact_id,
+client=client,
+download=download,
+
+    )).parsed

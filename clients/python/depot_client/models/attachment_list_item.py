@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..models.source_enum import SourceEnum
+from ..types import UNSET, Unset
+from typing import cast
+import datetime
+
+
+
+
+
+
+T = TypeVar("T", bound="AttachmentListItem")
+
+
+
+@_attrs_define
+class AttachmentListItem:
+    """ 
+        Attributes:
+            attachment_id (str):
+            name (str):
+            mime (str):
+            mime_type (str):
+            size (int):
+            sha256 (str):
+            created_at (datetime.datetime):
+            source (SourceEnum | Unset): * `upload` - Upload
+                * `workspace` - Workspace
+                * `api` - Api
+            description (str | Unset):
+            workspace_path (str | Unset):
+            purged (bool | Unset):
+     """
+
+    attachment_id: str
+    name: str
+    mime: str
+    mime_type: str
+    size: int
+    sha256: str
+    created_at: datetime.datetime
+    source: SourceEnum | Unset = UNSET
+    description: str | Unset = UNSET
+    workspace_path: str | Unset = UNSET
+    purged: bool | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        attachment_id = self.attachment_id
+
+        name = self.name
+
+        mime = self.mime
+
+        mime_type = self.mime_type
+
+        size = self.size
+
+        sha256 = self.sha256
+
+        created_at = self.created_at.isoformat()
+
+        source: str | Unset = UNSET
+        if not isinstance(self.source, Unset):
+            source = self.source.value
+
+
+        description = self.description
+
+        workspace_path = self.workspace_path
+
+        purged = self.purged
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "attachment_id": attachment_id,
+            "name": name,
+            "mime": mime,
+            "mime_type": mime_type,
+            "size": size,
+            "sha256": sha256,
+            "created_at": created_at,
+        })
+        if source is not UNSET:
+            field_dict["source"] = source
+        if description is not UNSET:
+            field_dict["description"] = description
+        if workspace_path is not UNSET:
+            field_dict["workspace_path"] = workspace_path
+        if purged is not UNSET:
+            field_dict["purged"] = purged
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        attachment_id = d.pop("attachment_id")
+
+        name = d.pop("name")
+
+        mime = d.pop("mime")
+
+        mime_type = d.pop("mime_type")
+
+        size = d.pop("size")
+
+        sha256 = d.pop("sha256")
+
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+
+
+
+        _source = d.pop("source", UNSET)
+        source: SourceEnum | Unset
+        if isinstance(_source,  Unset):
+            source = UNSET
+        else:
+            source = SourceEnum(_source)
+
+
+
+
+        description = d.pop("description", UNSET)
+
+        workspace_path = d.pop("workspace_path", UNSET)
+
+        purged = d.pop("purged", UNSET)
+
+        attachment_list_item = cls(
+            attachment_id=attachment_id,
+            name=name,
+            mime=mime,
+            mime_type=mime_type,
+            size=size,
+            sha256=sha256,
+            created_at=created_at,
+            source=source,
+            description=description,
+            workspace_path=workspace_path,
+            purged=purged,
+        )
+
+
+        attachment_list_item.additional_properties = d
+        return attachment_list_item
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
