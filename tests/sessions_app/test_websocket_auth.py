@@ -9,11 +9,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
 from config.asgi import application
 from sessions_app.models import Membership
-from tests.support import Tenant
+from tests.support import AsgiClient, Tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -263,3 +264,31 @@ async def test_behind_a_trusted_proxy_the_forwarded_scheme_is_the_sockets(
     plain = _with(key, "depot.example.test", "https://depot.example.test")
     assert await _close_code("/ws/sessions/s1", plain, "wss") is None
     assert await _close_code("/ws/sessions/s1", plain) == 4403
+
+
+# --- the same rule for the cookie over HTTP: Django's CSRF origin check ---
+
+
+@pytest.mark.parametrize(
+    ("origin", "trusted", "status"),
+    [
+        ("http://testserver", [], 201),
+        ("http://testserver:8001", [], 403),  # another port
+        ("https://testserver", [], 403),  # the other scheme
+        ("https://ui.example.test", ["https://ui.example.test"], 201),
+        ("https://ui.example.test:8443", ["https://ui.example.test"], 403),
+    ],
+)
+def test_cookie_writes_over_http_compare_origins_the_same_way(
+    tenant: Tenant, settings: Any, origin: str, trusted: list[str], status: int
+) -> None:
+    """A signed-in browser's write (the web pages' uploads) passes Django's CSRF check only from
+    the request's own scheme, host and port or `CSRF_TRUSTED_ORIGINS`, which sockets trust too."""
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+    token = _get_new_csrf_string()
+    cookie = f"{_session_cookie(tenant).decode()}; {settings.CSRF_COOKIE_NAME}={token}"
+    browser = AsgiClient(headers={"Cookie": cookie, "X-CSRFToken": token, "Origin": origin})
+    answer = browser.post("/api/sessions", json={"session_id": "csrf-origin"})
+    assert answer.status_code == status, answer.text
+    if status == 403:
+        assert "Origin checking failed" in answer.text
