@@ -75,18 +75,51 @@ def artifact_bytes(artifact: Artifact) -> bytes:
     return (artifact.content or "").encode()
 
 
-def data_uri(mime_type: str, size: int, read: Callable[[], bytes]) -> str | None:
-    """`data:<type>;base64,…` for a file up to DEPOT_DATA_URI_MAX_BYTES (0 turns them off),
-    else None. `read` gives the bytes; a file deleted since its row was read is the 404 the
-    row itself would now give."""
+# Meta answers whose file is at most this big are rendered whole (plain JSON); above it the
+# data URI is base64-encoded while it is sent (session_files.streamed_meta), so a 20 MiB file
+# is never in memory as bytes, base64 and JSON at once.
+DATA_URI_RENDER_WHOLE_MAX = 1024 * 1024
+
+
+def data_uri_fits(size: int) -> bool:
+    """Whether a file of `size` bytes gets a data URI: up to DEPOT_DATA_URI_MAX_BYTES,
+    inclusive; 0 turns them off."""
     limit = settings.DEPOT_DATA_URI_MAX_BYTES
-    if limit <= 0 or size > limit:
+    return limit > 0 and size <= limit
+
+
+def data_uri_prefix(mime_type: str) -> str:
+    return f"data:{served_media_type(mime_type)};base64,"
+
+
+def base64_length(size: int) -> int:
+    return 4 * ((size + 2) // 3)
+
+
+def data_uri(mime_type: str, size: int, read: Callable[[], bytes]) -> str | None:
+    """`data:<type>;base64,…` for a file that fits (`data_uri_fits`), else None. `read` gives
+    the bytes; a file deleted since its row was read is the 404 the row itself would now give."""
+    if not data_uri_fits(size):
         return None
     try:
         data = read()
     except storage.BlobMissing:
         raise NotFound("This file was deleted.") from None
-    return f"data:{served_media_type(mime_type)};base64,{base64.b64encode(data).decode()}"
+    return data_uri_prefix(mime_type) + base64.b64encode(data).decode()
+
+
+async def base64_chunks(stored: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """Base64 of a stream, chunk by chunk: each piece encodes a multiple of 3 bytes (the rest
+    waits for the next chunk), so the pieces joined are the base64 of the whole."""
+    carry = b""
+    async for chunk in stored:
+        chunk = carry + chunk
+        cut = len(chunk) - len(chunk) % 3
+        carry = chunk[cut:]
+        if cut:
+            yield base64.b64encode(chunk[:cut])
+    if carry:
+        yield base64.b64encode(carry)
 
 
 async def streamed_content_document(
@@ -96,20 +129,14 @@ async def streamed_content_document(
     large file never sits in memory (base64 in 3-byte-aligned pieces, or UTF-8 text)."""
     head = json.dumps({"artifact_id": artifact.root_artifact_id})[:-1]
     yield f'{head}, "content": "'.encode()
-    encoder = codecs.getincrementaldecoder("utf-8")("replace") if textual else None
-    carry = b""
-    async for chunk in stored:
-        if encoder is not None:
-            yield json.dumps(encoder.decode(chunk))[1:-1].encode()
-            continue
-        chunk = carry + chunk
-        cut = len(chunk) - len(chunk) % 3
-        carry = chunk[cut:]
-        yield base64.b64encode(chunk[:cut])
-    if encoder is not None:
-        yield json.dumps(encoder.decode(b"", final=True))[1:-1].encode()
-    elif carry:
-        yield base64.b64encode(carry)
+    if textual:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        async for chunk in stored:
+            yield json.dumps(decoder.decode(chunk))[1:-1].encode()
+        yield json.dumps(decoder.decode(b"", final=True))[1:-1].encode()
+    else:
+        async for piece in base64_chunks(stored):
+            yield piece
     tail = {
         "content_type": artifact.content_type,
         "content_encoding": "utf-8" if textual else "base64",

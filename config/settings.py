@@ -352,7 +352,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(DEPOT_MAX_BODY_BYTES, 3 * DEPOT_MAX_FORM_TEXT_
 # 8 MiB part's end). Recorded off the writer's thread, so a short interval costs little.
 DEPOT_TUS_EXPIRE_SECONDS = env.int("DEPOT_TUS_EXPIRE_SECONDS", default=24 * 3600)
 DEPOT_TUS_CHECKPOINT_BYTES = env.int("DEPOT_TUS_CHECKPOINT_BYTES", default=8 * 1024**2)
-DEPOT_DATA_URI_MAX_BYTES = env.int("DEPOT_DATA_URI_MAX_BYTES", default=64 * 1024)
+# Seed 000's own threshold (20 MiB, `MAX_FILE_SIZE = 20 * 1024 * 1024` in its server): its web
+# frontend downloads and previews through `data_uri` alone. Streamed, so memory stays flat.
+DEPOT_DATA_URI_MAX_BYTES = env.int("DEPOT_DATA_URI_MAX_BYTES", default=20 * 1024**2)
 DEPOT_READYZ_TIMEOUT_SECONDS = env.float("DEPOT_READYZ_TIMEOUT_SECONDS", default=3.0)
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
