@@ -425,6 +425,26 @@ def test_typescript_client_on_the_shipped_types_type_checks_and_runs(server: Ser
         SDK_JS,
     )
     assert json.loads(ran.strip().splitlines()[-1])["ok"] is True
+    # The README's TypeScript lines, as printed there (beside a copy of the shipped types, as
+    # it says), compiled strict and run against the same server.
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```ts\n(.*?)```", readme, re.S)
+    example = next(b for b in blocks if "createClient<paths>" in b)
+    folder = build / "readme"
+    folder.mkdir()
+    shutil.copyfile(CLIENTS / "typescript" / "depot.d.ts", folder / "depot.d.ts")
+    program = example.replace("http://127.0.0.1:8000", server.base)
+    (folder / "readme.ts").write_text(f'const KEY = process.argv[2] ?? "";\n{program}')
+    _run(
+        [
+            *(str(bin_dir / "tsc"), "--strict", "--target", "es2022", "--types", "node"),
+            *("--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck"),
+            *("--outDir", str(folder / "out"), str(folder / "readme.ts")),
+        ],
+        SDK_JS,
+    )
+    printed = _run(["node", str(folder / "out" / "readme.js"), c["api_key"]], SDK_JS)
+    assert "'run-1'" in printed or '"run-1"' in printed, printed
 
 
 @pytest.mark.django_db(transaction=True)
