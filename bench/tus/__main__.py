@@ -48,7 +48,8 @@ RSS_LIMIT_MIB = 64
 RATIO_FLOOR = 0.70
 
 
-def _make_file(path: Path, size: int) -> str:
+def _make_file(path: Path, size: int) -> Any:
+    """The file, and its SHA-256 object (copied to hash it with each upload's own suffix)."""
     digest = hashlib.sha256()
     with open(path, "wb") as out:
         left = size
@@ -57,7 +58,7 @@ def _make_file(path: Path, size: int) -> str:
             digest.update(block)
             out.write(block)
             left -= len(block)
-    return digest.hexdigest()
+    return digest
 
 
 class Body:
@@ -96,7 +97,7 @@ class Body:
         return block
 
 
-def _post(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
+def _post(server: UvicornServer, path: Path, session: str, suffix: bytes) -> dict[str, Any]:
     boundary = uuid.uuid4().hex
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
@@ -109,7 +110,7 @@ def _post(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
         began = time.monotonic()
         answer = requests.post(
             f"{server.base_url}/api/uploads/{session}",
-            data=Body(path, head=head, tail=tail),
+            data=Body(path, head=head, tail=suffix + tail),
             headers={
                 "X-API-Key": server.api_key,
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
@@ -131,10 +132,12 @@ def _tus_headers(server: UvicornServer, **extra: str) -> dict[str, str]:
     return {"Tus-Resumable": "1.0.0", "X-API-Key": server.api_key, **extra}
 
 
-def _patch(server: UvicornServer, url: str, path: Path, offset: int, sent: list[int]) -> Any:
+def _patch(
+    server: UvicornServer, url: str, path: Path, offset: int, sent: list[int], suffix: bytes
+) -> Any:
     return requests.patch(
         url,
-        data=Body(path, offset, sent=sent),
+        data=Body(path, offset, tail=suffix, sent=sent),
         headers=_tus_headers(
             server,
             **{"Content-Type": "application/offset+octet-stream", "Upload-Offset": str(offset)},
@@ -174,8 +177,8 @@ def _warm(server: UvicornServer) -> float:
     return time.monotonic() - began
 
 
-def _tus(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
-    size = path.stat().st_size
+def _tus(server: UvicornServer, path: Path, session: str, suffix: bytes) -> dict[str, Any]:
+    size = path.stat().st_size + len(suffix)
     meta = ",".join(
         f"{k} {base64.b64encode(v.encode()).decode()}"
         for k, v in {"session_id": session, "filename": "big.bin"}.items()
@@ -199,7 +202,7 @@ def _tus(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
     with RssWatch(server.pid) as first_rss:
         began = time.monotonic()
         try:
-            _patch(server, server.base_url + upload_path, path, 0, sent)
+            _patch(server, server.base_url + upload_path, path, 0, sent, suffix)
             raise AssertionError("the PATCH finished although the server was killed")
         except requests.RequestException:
             pass
@@ -218,7 +221,7 @@ def _tus(server: UvicornServer, path: Path, session: str) -> dict[str, Any]:
     with RssWatch(server.pid) as second_rss:
         while True:
             began = time.monotonic()
-            answer = _patch(server, url, path, offset, [0])
+            answer = _patch(server, url, path, offset, [0], suffix)
             second_seconds = time.monotonic() - began
             if answer.status_code != 423:
                 break
@@ -269,16 +272,23 @@ def _prefix_cleanup(env: dict[str, str]) -> None:
             client.delete_object(Bucket=bucket, Key=item["Key"])
 
 
-def _round(server: UvicornServer, path: Path, sha256: str, index: int) -> dict[str, Any]:
+def _round(server: UvicornServer, path: Path, digest: Any, index: int) -> dict[str, Any]:
     """One POST and one tus upload with a kill, in alternating order (the machine's load
-    drifts; neither always goes first)."""
+    drifts; neither always goes first). Each sends the file with a suffix of its own, so every
+    upload is new content that the server stores (none is deduplicated against another)."""
     post_first = index % 2 == 0
+    post_suffix, tus_suffix = uuid.uuid4().bytes, uuid.uuid4().bytes
     post: dict[str, Any] = {}
     if post_first:
-        post = _post(server, path, f"bench-post-{index}")
-    tus = _tus(server, path, f"bench-tus-{index}")
+        post = _post(server, path, f"bench-post-{index}", post_suffix)
+    tus = _tus(server, path, f"bench-tus-{index}", tus_suffix)
     if not post_first:
-        post = _post(server, path, f"bench-post-{index}")
+        post = _post(server, path, f"bench-post-{index}", post_suffix)
+    expected = {}
+    for name, suffix in (("post", post_suffix), ("tus", tus_suffix)):
+        own = digest.copy()
+        own.update(suffix)
+        expected[name] = own.hexdigest()
     got = requests.get(
         f"{server.base_url}/api/sessions/bench-tus-{index}/artifacts/{tus['attachment_id']}",
         headers={"X-API-Key": server.api_key},
@@ -294,7 +304,8 @@ def _round(server: UvicornServer, path: Path, sha256: str, index: int) -> dict[s
         "post": post,
         "tus": tus,
         "served_meta": got,
-        "sha256_matches": got.get("sha256") == sha256 or got.get("hash") == f"sha256:{sha256}",
+        "sha256_matches": got.get("sha256") == expected["tus"]
+        and post["sha256"] == expected["post"],
         "ratio": round(ratio, 2),
         "wall_ratio": round(tus["mib_s_wall"] / post["mib_s"], 2),
     }
@@ -336,7 +347,7 @@ def _run(options: argparse.Namespace, root: Path, env: dict[str, str]) -> dict[s
     bootstrap_info = bootstrap(env)
     file_path = root / "big.bin"
     log(f"writing {options.size_mib} MiB of random bytes")
-    sha256 = _make_file(file_path, options.size_mib * CHUNK)
+    digest = _make_file(file_path, options.size_mib * CHUNK)
     server = UvicornServer("tus", env, root / "server.log")
     server.api_key = bootstrap_info["api_key"]
     server.start()
@@ -344,7 +355,7 @@ def _run(options: argparse.Namespace, root: Path, env: dict[str, str]) -> dict[s
     rounds = []
     try:
         for index in range(options.rounds):
-            rounds.append(_round(server, file_path, sha256, index))
+            rounds.append(_round(server, file_path, digest, index))
     finally:
         server.stop()
         if options.production:
