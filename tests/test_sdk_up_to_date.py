@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support import IN_CI
 from tests.test_generated_clients import CLIENTS, generator
@@ -75,3 +76,16 @@ def test_a_stale_package_fails_the_check_naming_the_file_and_make_sdk(
     assert "-class OldClient" in report and "+class Client" in report
     assert "old_operation.py: not generated any more" in report
     assert "errors.py: missing (it would be generated)" in report
+
+
+def test_a_generator_warning_fails_the_generation(tmp_path: Path) -> None:
+    """A schema the generator can only half use (here a response type it has no decoder for,
+    which it would drop with a warning) stops `make sdk` instead of shipping a client without
+    that answer."""
+    sdk = generator()
+    schema = yaml.safe_load((CLIENTS / "openapi.yaml").read_text())
+    usage = schema["paths"]["/api/usage"]["get"]["responses"]["200"]
+    usage["content"] = {"application/x-depot-unknown": {"schema": {"type": "string"}}}
+    (tmp_path / "openapi.yaml").write_text(yaml.safe_dump(schema))
+    with pytest.raises(sdk.GenerationFailed, match="application/x-depot-unknown"):
+        sdk.write_python(tmp_path / "openapi.yaml", tmp_path / "python")
