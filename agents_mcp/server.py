@@ -23,7 +23,7 @@ from mcp.shared.exceptions import MCPError
 
 from agents_mcp import files, resources, subscriptions, tools
 from agents_mcp.access import principal_of, read_cap
-from sessions_app.errors import DepotError
+from sessions_app.errors import DepotError, error_body
 from sessions_app.models import ApiKey
 from sessions_app.principals import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
 
@@ -156,7 +156,7 @@ def _json_errors(send: Any) -> Any:
             if message.get("more_body", False):
                 return
             detail = held["body"].decode("utf-8", "replace").strip() or "Refused."
-            payload = json.dumps({"detail": detail}).encode()
+            payload = json.dumps(error_body(detail)).encode()
             headers = [
                 (k, v)
                 for k, v in held.get("headers", [])
@@ -218,12 +218,12 @@ class McpApplication:
             raw_key = raw_key_from_headers(headers)
             if raw_key is None:
                 detail = "An API key is required: X-API-Key or Authorization: Bearer."
-                await _send_json(send, 401, {"detail": detail}, True)
+                await _send_json(send, 401, error_body(detail), True)
                 return
             api_key = await _authenticate(raw_key)
             if api_key is None:
                 detail = "Invalid, revoked or expired API key."
-                await _send_json(send, 401, {"detail": detail}, True)
+                await _send_json(send, 401, error_body(detail), True)
                 return
         token = AccessToken(
             token=f"key:{api_key.prefix}",
@@ -247,7 +247,7 @@ class McpApplication:
         owner = token.client_id
         cap = settings.DEPOT_MCP_MAX_SESSIONS_PER_KEY
         if self._open_sessions(owner) >= cap:
-            await _send_json(send, 429, {"detail": TOO_MANY_SESSIONS.format(cap)}, False)
+            await _send_json(send, 429, error_body(TOO_MANY_SESSIONS.format(cap)), False)
             return
         self._opening[owner] = self._opening.get(owner, 0) + 1
         try:

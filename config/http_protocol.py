@@ -12,10 +12,11 @@ Dockerfile and the benchmarks do); behind a proxy, set the proxy's own limits as
 
 import asyncio
 import json
-from typing import Any
 
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from sessions_app.errors import error_body
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -64,14 +65,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._end_of_head()
         if self.transport.is_closing():
             return
-        detail: dict[str, Any] = {
-            "detail": (
-                f"Request head is larger than the limit of {self._max_head_bytes} bytes."
-                if status == 431
-                else "The request head did not arrive in time."
-            )
-        }
-        body = json.dumps(detail).encode()
+        detail = (
+            f"Request head is larger than the limit of {self._max_head_bytes} bytes."
+            if status == 431
+            else "The request head did not arrive in time."
+        )
+        body = json.dumps(error_body(detail)).encode()
         self.transport.write(
             b"".join(
                 [

@@ -25,6 +25,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from sessions_app.errors import InvalidInput, error_body
+
 logger = logging.getLogger(__name__)
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
@@ -175,23 +177,23 @@ async def idempotent(
         # Without the cache (Redis in production) a repeat could not be recognised: refuse
         # rather than risk running the request twice.
         logger.warning("Idempotency-Key refused, the cache failed: %s", type(error).__name__)
-        await send_json(send, 503, {"detail": CACHE_DOWN}, ((b"retry-after", b"5"),))
+        await send_json(send, 503, error_body(CACHE_DOWN), ((b"retry-after", b"5"),))
         return
     if kept is not None:
         if kept["state"] == "running":
-            await send_json(send, 409, {"detail": IN_PROGRESS})
+            await send_json(send, 409, error_body(IN_PROGRESS))
             return
         if not await _drain(receive, hasher, body_cap):
-            await send_json(send, 413, {"detail": "Request body is too large."})
+            await send_json(send, 413, error_body("Request body is too large."))
             return
         if hasher.finish() != kept["fingerprint"]:
-            await send_json(send, 422, {"detail": [_header_problem(MISMATCH, "key_reused")]})
+            await send_json(send, 422, error_body(_header_problem(MISMATCH, "key_reused")))
             return
         await _replay(send, kept)
         return
 
     if not await cache.aadd(cache_key, {"state": "running"}, timeout=CLAIM_SECONDS):
-        await send_json(send, 409, {"detail": IN_PROGRESS})
+        await send_json(send, 409, error_body(IN_PROGRESS))
         return
     recorder = Recorder(receive, send, hasher)
     try:
@@ -244,16 +246,14 @@ async def _replay(send: Any, kept: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": kept["body"]})
 
 
-def _header_problem(msg: str, type_: str) -> dict[str, Any]:
-    """One item of a 422's detail list (product.md §2.5), located in the header."""
-    return {"loc": ["header", "Idempotency-Key"], "msg": msg, "type": type_}
+def _header_problem(msg: str, type_: str) -> InvalidInput:
+    """A 422 (product.md §2.5) located in the header."""
+    return InvalidInput.single(["header", "Idempotency-Key"], msg, type_)
 
 
-BAD_KEY = {
-    "detail": [
-        _header_problem(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
-            "string_pattern_mismatch",
-        )
-    ]
-}
+BAD_KEY = error_body(
+    _header_problem(
+        f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+        "string_pattern_mismatch",
+    )
+)

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.urls import Resolver404, resolve
 
 from ops import metrics
+from sessions_app.errors import error_body
 from sessions_app.routing import long_poll_urlpatterns
 
 access_log = structlog.get_logger("depot.access")
@@ -228,7 +229,7 @@ class Observed:
             allowed = (scope.get("client") or [""])[0] in LOOPBACK
             refusal = (403, "Metrics answer loopback clients only; set DEPOT_METRICS_TOKEN.")
         if not allowed:
-            body = json.dumps({"detail": refusal[1]}).encode()
+            body = json.dumps(error_body(refusal[1])).encode()
             await send(
                 {
                     "type": "http.response.start",

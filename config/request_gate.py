@@ -38,6 +38,7 @@ from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
+from sessions_app.errors import error_body
 from sessions_app.models import ApiKey
 from sessions_app.principals import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
 
@@ -45,10 +46,10 @@ Scope = dict[str, Any]
 # Methods that carry no body in practice; a body that arrives anyway still meets the caps.
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 CHALLENGE = ((b"www-authenticate", b'Bearer realm="depot"'),)
-INVALID_KEY = {"detail": "Invalid, revoked or expired API key."}
-NOT_AUTHENTICATED = {"detail": "Authentication credentials were not provided."}
-BODY_TIMEOUT = {"detail": "The request body stopped arriving; nothing was kept."}
-RATE_LIMITED = {"detail": "Too many requests: try again after Retry-After seconds."}
+INVALID_KEY = error_body("Invalid, revoked or expired API key.")
+NOT_AUTHENTICATED = error_body("Authentication credentials were not provided.")
+BODY_TIMEOUT = error_body("The request body stopped arriving; nothing was kept.")
+RATE_LIMITED = error_body("Too many requests: try again after Retry-After seconds.")
 
 
 # `/healthz` as config.views.healthz answers it through Django's middleware, byte for byte:
@@ -165,8 +166,8 @@ class BodyLimit:
         await self._send(message)
 
 
-def too_large(cap: int) -> dict[str, str]:
-    return {"detail": f"Request body is larger than the limit of {cap} bytes."}
+def too_large(cap: int) -> dict[str, Any]:
+    return error_body(f"Request body is larger than the limit of {cap} bytes.")
 
 
 def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:

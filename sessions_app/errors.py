@@ -55,8 +55,9 @@ class InvalidInput(DepotError):
 def error_body(error: DepotError | str) -> dict[str, Any]:
     """The JSON body of every error answer (product.md §2.5): `{"detail": "<message>"}`, or
     for a 422 `{"detail": [{"loc", "msg", "type"}, ...]}`. DRF views (through
-    config.exceptions), the long-poll, the 416 of a download and Django's own error views all
-    build it here."""
+    config.exceptions), the long-poll, the 416 of a download, Django's own error views and the
+    ASGI layers in front of Django (the request gate, Idempotency-Key, the upload middleware,
+    the HTTP protocol's 408/431, /metrics, tus, MCP) all build it here."""
     if isinstance(error, InvalidInput):
         return {"detail": error.errors}
     if isinstance(error, DepotError):

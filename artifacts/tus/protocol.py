@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sessions_app.errors import error_body
+
 VERSION = "1.0.0"
 PREFIX = "/api/tus/"
 EXTENSIONS = (
@@ -41,7 +43,7 @@ class TusError(Exception):
         self.status = status
         self.detail = detail
         self.headers = dict(headers or {})
-        self.body = body or {"detail": detail}
+        self.body = body or error_body(detail)
 
 
 @dataclass

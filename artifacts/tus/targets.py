@@ -20,7 +20,7 @@ from attachments import services as attachment_services
 from attachments import storage
 from sessions_app import selectors as session_selectors
 from sessions_app import services as session_services
-from sessions_app.errors import DepotError, InvalidInput
+from sessions_app.errors import DepotError, error_body
 from sessions_app.models import Namespace, Workspace
 from sessions_app.principals import Principal
 
@@ -28,9 +28,8 @@ MAX_NAME = 500
 
 
 def depot_error(error: DepotError) -> TusError:
-    if isinstance(error, InvalidInput):  # the detail list every 422 of Depot carries
-        return TusError(422, error.detail, body={"detail": error.errors})
-    return TusError(error.status_code, error.detail)
+    """Depot's own body, with a 422's detail list."""
+    return TusError(error.status_code, error.detail, body=error_body(error))
 
 
 def _namespace(principal: Principal, value: str) -> Namespace:

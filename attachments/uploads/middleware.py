@@ -30,6 +30,7 @@ from django.conf import settings
 
 from attachments import storage
 from attachments.uploads.multipart import ClientGone, FilePart, FormCollector, UploadRejected
+from sessions_app.errors import error_body
 from sessions_app.principals import SCOPE_API_KEY
 
 logger = logging.getLogger(__name__)
@@ -105,17 +106,17 @@ class StreamingUploadMiddleware:
         declared = int(content_length) if content_length and content_length.isdigit() else None
         if declared is not None and declared > max_bytes + max_text + FORM_OVERHEAD_ALLOWANCE:
             await send_json(
-                send, 413, {"detail": f"Upload is larger than the limit of {max_bytes} bytes."}
+                send, 413, error_body(f"Upload is larger than the limit of {max_bytes} bytes.")
             )
             return
         # The gate let only authenticated callers through; uploads are always writes.
         api_key = scope.get(SCOPE_API_KEY)
         if api_key is not None and api_key.read_only:
-            await send_json(send, 403, {"detail": "This API key is read-only."})
+            await send_json(send, 403, error_body("This API key is read-only."))
             return
         boundary = options.get(b"boundary")
         if not boundary:
-            await send_json(send, 400, {"detail": "Multipart body without a boundary."})
+            await send_json(send, 400, error_body("Multipart body without a boundary."))
             return
 
         collector = FormCollector(max_bytes, max_text)
@@ -130,7 +131,7 @@ class StreamingUploadMiddleware:
         except UploadRejected as rejected:
             await self._discard(collector)
             retry = ((b"retry-after", b"5"),) if rejected.status == 503 else ()
-            await send_json(send, rejected.status, {"detail": rejected.detail}, retry)
+            await send_json(send, rejected.status, error_body(rejected.detail), retry)
             return
         except ClientGone:
             await self._discard(collector)

@@ -18,7 +18,6 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from sessions_app.errors import InvalidInput
-from sessions_app.errors import error_body as error_body  # the long-poll imports it from here
 
 M = TypeVar("M", bound=Model)
 

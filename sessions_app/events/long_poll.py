@@ -10,8 +10,8 @@ from asgiref.sync import sync_to_async
 from rest_framework import serializers
 
 from sessions_app import selectors
-from sessions_app.api.common import StrictSerializer, error_body, validated
-from sessions_app.errors import DepotError
+from sessions_app.api.common import StrictSerializer, validated
+from sessions_app.errors import DepotError, error_body
 from sessions_app.events.feeds import EventFilter, Feed, release_connection
 from sessions_app.events.waiting import events_wait
 from sessions_app.principals import (
@@ -108,7 +108,7 @@ async def answer_long_poll(
     """The long-poll, whatever carried the request: (status, JSON body, extra headers)."""
     try:
         if method not in ("GET", "HEAD"):
-            return 405, {"detail": f'Method "{method}" not allowed.'}, {"Allow": "GET"}
+            return 405, error_body(f'Method "{method}" not allowed.'), {"Allow": "GET"}
         principal = await principal_for_credentials(headers, load_user, session)
         params = validated(EventQuery, query, location="query")
         feed = await feed_for(principal)
