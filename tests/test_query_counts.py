@@ -122,6 +122,14 @@ READS: dict[str, Call] = {
     "flat_artifacts_retrieve": Call(
         "get", lambda w: f"/api/artifacts/{w.text_artifact.root_artifact_id}"
     ),
+    # A file version's content is rendered from storage, not the database.
+    "flat_artifacts_retrieve_file": Call(
+        "get", lambda w: f"/api/artifacts/{w.file_artifact.artifact_id}"
+    ),
+    # The 12 characters seed 001's CLI prints: the exact lookup misses, the prefix one finds.
+    "flat_artifacts_retrieve_prefix": Call(
+        "get", lambda w: f"/api/artifacts/{w.text_artifact.root_artifact_id[:12]}"
+    ),
     "flat_artifacts_content_text": Call(
         "get", lambda w: f"/api/artifacts/{w.text_artifact.root_artifact_id}/content"
     ),
@@ -217,6 +225,8 @@ READ_COUNTS: dict[str, Expected] = {
     "flat_artifacts_list": 4,
     # + the version's derived_from (FlatArtifactResponse lists the parents' ids)
     "flat_artifacts_retrieve": 5,
+    "flat_artifacts_retrieve_file": 5,
+    "flat_artifacts_retrieve_prefix": 6,
     "flat_artifacts_content_text": 4,
     "flat_artifacts_content_file": 4,
     "flat_artifacts_file": 4,

@@ -1,5 +1,9 @@
 """Seed 001: the flat /api/artifacts surface, in the key's default namespace."""
 
+import base64
+import codecs
+import json
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -17,7 +21,6 @@ from artifacts.api.common import (
     BINARY,
     FLAT_ARTIFACT_PARAMETER,
     UPLOAD_ERRORS,
-    lineage_targets,
     session_lookup_for,
 )
 from artifacts.api.serializers import (
@@ -33,11 +36,17 @@ from artifacts.api.serializers import (
     FlatArtifactVersionQuery,
 )
 from artifacts.models import Artifact
-from artifacts.version_bytes import artifact_file, is_valid_utf8, streamed_content_document
+from artifacts.version_bytes import (
+    artifact_bytes,
+    artifact_file,
+    is_valid_utf8,
+    streamed_content_document,
+)
 from attachments import storage
 from attachments.downloads import ClosingBody, file_response, open_stored
 from attachments.file_types import is_textual
-from attachments.uploads import form_data, require_upload
+from attachments.services import staged_discard
+from attachments.uploads import form_data, staged_upload
 from sessions_app.api.common import (
     FILE_OUTSIDE_DATA,
     READ_ERRORS,
@@ -49,18 +58,114 @@ from sessions_app.api.common import (
     validated,
 )
 from sessions_app.auth import get_principal
-from sessions_app.errors import NotFound
+from sessions_app.errors import InvalidInput, NotFound
+
+# A file version up to this size is rendered whole into GET's answer (plain JSON); above it
+# the answer is encoded while it is sent, so memory stays flat whatever the file's size.
+RENDER_WHOLE_MAX = 1024 * 1024
+
+# The two reads that take a unique id prefix (seed 001's CLI shows 12 characters).
+PREFIX_ERRORS = (*READ_ERRORS, 409)
+PREFIX_DESCRIPTION = (
+    "`artifact_id` may also be a unique prefix of an id, at least "
+    f"{selectors.ID_PREFIX_MIN_LENGTH} characters long, among the artifacts the key can see: "
+    "several matches are a 409, none a 404."
+)
 
 
 def _flat_artifact(
-    request: Request, artifact_id: str, query: type[StrictSerializer]
+    request: Request, artifact_id: str, query: type[StrictSerializer], *, by_prefix: bool = False
 ) -> tuple[Artifact, dict[str, Any]]:
     """The query's parameters, and the artifact they name (`?version=N` picks a version)."""
     params = validated(query, query_data(request), location="query")
     artifact = selectors.artifact_get_for_principal(
-        principal=get_principal(request), artifact_id=artifact_id, version=params.get("version")
+        principal=get_principal(request),
+        artifact_id=artifact_id,
+        version=params.get("version"),
+        by_prefix=by_prefix,
     )
     return artifact, params
+
+
+def _open_file(artifact: Artifact) -> tuple[storage.OpenedBlob, bool]:
+    """A file version's bytes, opened, and whether /content sends them as text: a text type
+    (attachments.file_types, the one rule) whose bytes are UTF-8 throughout. The bytes are
+    opened before the UTF-8 check reads them a first time: once open they outlive a delete,
+    so the document is whole or, if they are already gone, a 404."""
+    key = artifact.blob.storage_key  # type: ignore[union-attr]
+    stored = open_stored(key)
+    try:
+        textual = is_textual(artifact.content_type) and is_valid_utf8(key)
+    except storage.BlobMissing:
+        stored.close()
+        raise NotFound("This file was deleted.") from None
+    except BaseException:
+        stored.close()
+        raise
+    return stored, textual
+
+
+def _with_content(data: dict[str, Any], content: str, encoding: str) -> dict[str, Any]:
+    """The detail document with `content` and, right after it, its `content_encoding`."""
+    document: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "content":
+            document.update(content=content, content_encoding=encoding)
+        else:
+            document[key] = value
+    return document
+
+
+def _rendered(artifact: Artifact) -> tuple[str, str]:
+    """(content, content_encoding) of a small file version, read whole: as /content sends it
+    (a text type whose bytes are UTF-8 is text, anything else base64)."""
+    try:
+        data = artifact_bytes(artifact)
+    except storage.BlobMissing:
+        raise NotFound("This file was deleted.") from None
+    if is_textual(artifact.content_type):
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(data).decode(), "base64"
+
+
+async def _json_string_body(stored: AsyncIterable[bytes], textual: bool) -> AsyncIterator[bytes]:
+    """The inside of a JSON string holding the bytes, piece by piece: the text escaped, or
+    base64 in 3-byte-aligned pieces (so the pieces joined are the base64 of the whole)."""
+    if textual:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        async for chunk in stored:
+            yield json.dumps(decoder.decode(chunk))[1:-1].encode()
+        yield json.dumps(decoder.decode(b"", final=True))[1:-1].encode()
+        return
+    carry = b""
+    async for chunk in stored:
+        chunk = carry + chunk
+        cut = len(chunk) - len(chunk) % 3
+        carry = chunk[cut:]
+        if cut:
+            yield base64.b64encode(chunk[:cut])
+    if carry:
+        yield base64.b64encode(carry)
+
+
+async def _streamed_detail(
+    data: dict[str, Any], stored: AsyncIterable[bytes], textual: bool
+) -> AsyncIterator[bytes]:
+    """The detail document of a file version with its bytes as `content`, encoded while it
+    is sent (memory stays flat whatever the file's size; there is no cap: product.md §6 says
+    never null). The keys and their order are FlatArtifactResponse's."""
+    keys = list(data)
+    at = keys.index("content")
+    head = {key: data[key] for key in keys[:at]}
+    tail = {"content_encoding": "utf-8" if textual else "base64"}
+    tail.update((key, data[key]) for key in keys[at + 1 :])
+    yield (json.dumps(head)[:-1] + (", " if head else "") + '"content": "').encode()
+    async for piece in _json_string_body(stored, textual):
+        yield piece
+    yield ('", ' + json.dumps(tail)[1:] if tail else '"}').encode()
 
 
 @extend_schema(tags=["artifacts (seed 001)"])
@@ -89,7 +194,9 @@ class FlatArtifactListView(APIView):
     )
     def post(self, request: Request) -> Response:
         principal = get_principal(request)
-        data = validated(FlatArtifactCreate, request.data)
+        # The serializer also checks the session id's form and resolves `derived_from`, so
+        # one 422 lists every problem of the body.
+        data = validated(FlatArtifactCreate, request.data, context={"principal": principal})
         namespace = principal.default_namespace
         artifact = services.artifact_create(
             namespace=namespace,
@@ -97,7 +204,7 @@ class FlatArtifactListView(APIView):
                 text=data.pop("content"), content_type=data.pop("content_type")
             ),
             session_lookup=session_lookup_for(principal, namespace, data.pop("session_id", None)),
-            derived_from=lineage_targets(principal, data.pop("derived_from", None)),
+            derived_from=data.pop("derived_from", []),
             fields={
                 "name": data.pop("title"),
                 **{key: value for key, value in data.items() if value is not None},
@@ -119,15 +226,25 @@ class FlatArtifactListView(APIView):
 class FlatArtifactDetailView(APIView):
     @extend_schema(
         operation_id="flat_artifacts_retrieve",
+        description=PREFIX_DESCRIPTION,
         parameters=[FlatArtifactQuery],
-        responses={200: FlatArtifactResponse, **error_responses(*READ_ERRORS)},
+        responses={200: FlatArtifactResponse, **error_responses(*PREFIX_ERRORS)},
     )
-    def get(self, request: Request, artifact_id: str) -> Response:
-        artifact, params = _flat_artifact(request, artifact_id, FlatArtifactQuery)
+    def get(self, request: Request, artifact_id: str) -> HttpResponse:
+        artifact, params = _flat_artifact(request, artifact_id, FlatArtifactQuery, by_prefix=True)
         data = FlatArtifactResponse(artifact).data
         if not params["include_content"]:
             data["content"] = None
-        return Response(data)
+            return Response(data)
+        if artifact.blob_id is None:
+            return Response(_with_content(data, data["content"], "utf-8"))
+        if artifact.size_bytes <= RENDER_WHOLE_MAX:
+            return Response(_with_content(data, *_rendered(artifact)))
+        stored, textual = _open_file(artifact)
+        return StreamingHttpResponse(
+            ClosingBody(_streamed_detail(data, stored, textual), stored.close),
+            content_type="application/json",
+        )
 
 
 @extend_schema(tags=["artifacts (seed 001)"], parameters=[FLAT_ARTIFACT_PARAMETER])
@@ -135,11 +252,12 @@ class FlatArtifactContentView(APIView):
     @extend_schema(
         operation_id="flat_artifacts_content",
         summary="The content: UTF-8 text as is, anything else as base64",
+        description=PREFIX_DESCRIPTION,
         parameters=[FlatArtifactVersionQuery],
-        responses={200: FlatArtifactContentResponse, **error_responses(*READ_ERRORS)},
+        responses={200: FlatArtifactContentResponse, **error_responses(*PREFIX_ERRORS)},
     )
     def get(self, request: Request, artifact_id: str) -> HttpResponse:
-        artifact, _ = _flat_artifact(request, artifact_id, FlatArtifactVersionQuery)
+        artifact, _ = _flat_artifact(request, artifact_id, FlatArtifactVersionQuery, by_prefix=True)
         if artifact.blob_id is None:
             body = FlatArtifactContentResponse(
                 {
@@ -151,24 +269,34 @@ class FlatArtifactContentView(APIView):
                 }
             )
             return Response(body.data)
-        key = artifact.blob.storage_key  # type: ignore[union-attr]
-        # Open the bytes to send before the UTF-8 check reads them a first time: once open they
-        # outlive a delete, so the document is whole or, if they are already gone, a 404.
-        stored = open_stored(key)
-        try:
-            textual = is_textual(artifact.content_type) and is_valid_utf8(key)
-        except storage.BlobMissing:
-            stored.close()
-            raise NotFound("This file was deleted.") from None
-        except BaseException:
-            stored.close()
-            raise
+        stored, textual = _open_file(artifact)
         # Streamed, so FlatArtifactContentResponse gives the schema and
         # streamed_content_document the same keys in the same order.
         document = streamed_content_document(artifact, stored, textual)
         return StreamingHttpResponse(
             ClosingBody(document, stored.close), content_type="application/json"
         )
+
+
+def _valid_upload(request: Request) -> tuple[storage.StagedBlob, str]:
+    """The staged file of a valid upload form. The form's problems and a missing `file` are
+    reported together, in one 422 (a file staged for a refused form is removed)."""
+    problems: list[dict[str, Any]] = []
+    try:
+        validated(FlatArtifactUpload, form_data(request), context=FILE_OUTSIDE_DATA)
+    except InvalidInput as error:
+        problems = list(error.errors)
+    upload = staged_upload(request)
+    if upload is None:
+        problems.append(
+            {"loc": ["body", "file"], "msg": "Field required (a file).", "type": "missing"}
+        )
+    if problems:
+        if upload is not None:
+            staged_discard(upload[0])
+        raise InvalidInput(problems)
+    assert upload is not None
+    return upload
 
 
 @extend_schema(tags=["artifacts (seed 001)"], parameters=[FLAT_ARTIFACT_PARAMETER])
@@ -186,8 +314,7 @@ class FlatArtifactUploadView(APIView):
         artifact = selectors.artifact_get_for_principal(
             principal=principal, artifact_id=artifact_id
         )
-        validated(FlatArtifactUpload, form_data(request), context=FILE_OUTSIDE_DATA)
-        staged, file_name = require_upload(request)
+        staged, file_name = _valid_upload(request)
         version, _ = services.artifact_version_create(
             artifact=artifact,
             content=services.NewContent(staged=staged, file_name=file_name),

@@ -29,7 +29,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an artifact with its latest version */
+        /**
+         * Get an artifact with its latest version
+         * @description `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts the key can see: several matches are a 409, none a 404.
+         */
         get: operations["flat_artifacts_retrieve"];
         put?: never;
         post?: never;
@@ -46,7 +49,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The content: UTF-8 text as is, anything else as base64 */
+        /**
+         * The content: UTF-8 text as is, anything else as base64
+         * @description `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts the key can see: several matches are a 409, none a 404.
+         */
         get: operations["flat_artifacts_content"];
         put?: never;
         post?: never;
@@ -1025,7 +1031,15 @@ export interface components {
             session_id?: string | null;
             artifact_type: string;
             is_primary_deliverable: boolean;
+            /** @description The content as `/content` renders it: UTF-8 text as is, any other file as base64 (see `content_encoding`); null with `include_content=false`. */
             content: string | null;
+            /**
+             * @description How `content` holds the bytes; absent with `include_content=false`.
+             *
+             *     * `utf-8` - utf-8
+             *     * `base64` - base64
+             */
+            content_encoding?: components["schemas"]["ContentEncodingEnum"];
             content_type: string;
             content_hash: string;
             size_bytes: number;
@@ -1552,6 +1566,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Validation error. */
             422: {
                 headers: {
@@ -1623,6 +1646,15 @@ export interface operations {
             };
             /** @description Not found (also another tenant's object). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

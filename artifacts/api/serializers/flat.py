@@ -5,13 +5,23 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from artifacts import selectors
 from artifacts.api.serializers.fields import EmptyAsNullCharField, MediaTypeField
+from sessions_app import selectors as session_selectors
 from sessions_app.api.common import (
     MAX_INTEGER,
     JSONObjectField,
     StagedFileFieldsMixin,
     StrictSerializer,
 )
+from sessions_app.errors import InvalidInput
+
+CONTENT_ENCODINGS = ["utf-8", "base64"]
+
+
+def _details(error: InvalidInput) -> list[serializers.ErrorDetail]:
+    """A domain 422's messages as DRF errors of one field, their types kept."""
+    return [serializers.ErrorDetail(item["msg"], item["type"]) for item in error.errors]
 
 
 class FlatArtifactListQuery(StrictSerializer):
@@ -47,6 +57,30 @@ class FlatArtifactCreate(StrictSerializer):
     metadata = JSONObjectField(required=False)
     is_primary_deliverable = serializers.BooleanField(required=False, default=False)
 
+    # Checked here, as field validators, rather than after validation: DRF then reports a bad
+    # session id or lineage target together with every other problem of the body (one 422).
+    def validate_session_id(self, value: str | None) -> str | None:
+        if value:
+            try:
+                session_selectors.validate_session_id(value)
+            except InvalidInput as error:
+                raise serializers.ValidationError(_details(error)) from None
+        return value
+
+    def validate_derived_from(self, value: list[str]) -> list[Any]:
+        """The lineage targets as rows: each id must name an artifact the caller can see
+        (`context["principal"]`), else a 422 at its index."""
+        try:
+            return selectors.artifacts_resolve(
+                scope=selectors.artifact_scope(principal=self.context["principal"]),
+                ids=value,
+                loc=[],
+            )
+        except InvalidInput as error:
+            raise serializers.ValidationError(
+                {item["loc"][-1]: _details(InvalidInput([item])) for item in error.errors}
+            ) from None
+
 
 class FlatArtifactCreateResponse(serializers.Serializer):
     id = serializers.CharField()
@@ -69,7 +103,20 @@ class FlatArtifactResponse(serializers.Serializer):
     session_id = serializers.CharField(source="session.session_id", allow_null=True, default=None)
     artifact_type = serializers.CharField()
     is_primary_deliverable = serializers.BooleanField()
-    content = serializers.CharField(allow_null=True)
+    content = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "The content as `/content` renders it: UTF-8 text as is, any other file as "
+            "base64 (see `content_encoding`); null with `include_content=false`."
+        ),
+    )
+    # Set by the view, beside the content it describes (the key is absent with
+    # `include_content=false`: a file's encoding is known only once its bytes are read).
+    content_encoding = serializers.ChoiceField(
+        choices=CONTENT_ENCODINGS,
+        required=False,
+        help_text="How `content` holds the bytes; absent with `include_content=false`.",
+    )
     content_type = serializers.CharField()
     content_hash = serializers.CharField()
     size_bytes = serializers.IntegerField()
@@ -92,7 +139,7 @@ class FlatArtifactContentResponse(serializers.Serializer):
     artifact_id = serializers.CharField()
     content = serializers.CharField()
     content_type = serializers.CharField()
-    content_encoding = serializers.ChoiceField(choices=["utf-8", "base64"])
+    content_encoding = serializers.ChoiceField(choices=CONTENT_ENCODINGS)
     size_bytes = serializers.IntegerField()
 
 

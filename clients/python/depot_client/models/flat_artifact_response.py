@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.content_encoding_enum import ContentEncodingEnum
 from ..types import UNSET, Unset
 from typing import cast
 import datetime
@@ -34,7 +35,8 @@ class FlatArtifactResponse:
             phase_id (None | str):
             artifact_type (str):
             is_primary_deliverable (bool):
-            content (None | str):
+            content (None | str): The content as `/content` renders it: UTF-8 text as is, any other file as base64 (see
+                `content_encoding`); null with `include_content=false`.
             content_type (str):
             content_hash (str):
             size_bytes (int):
@@ -44,6 +46,8 @@ class FlatArtifactResponse:
             created_by (str):
             metadata (FlatArtifactResponseMetadata):
             session_id (None | str | Unset):
+            content_encoding (ContentEncodingEnum | Unset): * `utf-8` - utf-8
+                * `base64` - base64
      """
 
     id: str
@@ -63,6 +67,7 @@ class FlatArtifactResponse:
     created_by: str
     metadata: FlatArtifactResponseMetadata
     session_id: None | str | Unset = UNSET
+    content_encoding: ContentEncodingEnum | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -113,6 +118,11 @@ class FlatArtifactResponse:
         else:
             session_id = self.session_id
 
+        content_encoding: str | Unset = UNSET
+        if not isinstance(self.content_encoding, Unset):
+            content_encoding = self.content_encoding.value
+
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -136,6 +146,8 @@ class FlatArtifactResponse:
         })
         if session_id is not UNSET:
             field_dict["session_id"] = session_id
+        if content_encoding is not UNSET:
+            field_dict["content_encoding"] = content_encoding
 
         return field_dict
 
@@ -206,6 +218,16 @@ class FlatArtifactResponse:
         session_id = _parse_session_id(d.pop("session_id", UNSET))
 
 
+        _content_encoding = d.pop("content_encoding", UNSET)
+        content_encoding: ContentEncodingEnum | Unset
+        if isinstance(_content_encoding,  Unset):
+            content_encoding = UNSET
+        else:
+            content_encoding = ContentEncodingEnum(_content_encoding)
+
+
+
+
         flat_artifact_response = cls(
             id=id,
             version_id=version_id,
@@ -224,6 +246,7 @@ class FlatArtifactResponse:
             created_by=created_by,
             metadata=metadata,
             session_id=session_id,
+            content_encoding=content_encoding,
         )
 
 

@@ -67,6 +67,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_409
+
     if response.status_code == 422:
         response_422 = ValidationErrorResponse.from_dict(response.json())
 
@@ -112,6 +119,9 @@ def sync_detailed(
 ) -> Response[ErrorResponse | FlatArtifactContentResponse | ValidationErrorResponse]:
     """ The content: UTF-8 text as is, anything else as base64
 
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
+
     Args:
         artifact_id (str):
         version (int | Unset):
@@ -146,6 +156,9 @@ def sync(
 ) -> ErrorResponse | FlatArtifactContentResponse | ValidationErrorResponse | None:
     """ The content: UTF-8 text as is, anything else as base64
 
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
+
     Args:
         artifact_id (str):
         version (int | Unset):
@@ -174,6 +187,9 @@ async def asyncio_detailed(
 
 ) -> Response[ErrorResponse | FlatArtifactContentResponse | ValidationErrorResponse]:
     """ The content: UTF-8 text as is, anything else as base64
+
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
 
     Args:
         artifact_id (str):
@@ -208,6 +224,9 @@ async def asyncio(
 
 ) -> ErrorResponse | FlatArtifactContentResponse | ValidationErrorResponse | None:
     """ The content: UTF-8 text as is, anything else as base64
+
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
 
     Args:
         artifact_id (str):

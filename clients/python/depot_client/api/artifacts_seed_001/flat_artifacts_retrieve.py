@@ -70,6 +70,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = ErrorResponse.from_dict(response.json())
+
+
+
+        return response_409
+
     if response.status_code == 422:
         response_422 = ValidationErrorResponse.from_dict(response.json())
 
@@ -116,6 +123,9 @@ def sync_detailed(
 ) -> Response[ErrorResponse | FlatArtifactResponse | ValidationErrorResponse]:
     """ Get an artifact with its latest version
 
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
+
     Args:
         artifact_id (str):
         include_content (bool | Unset):  Default: True.
@@ -153,6 +163,9 @@ def sync(
 ) -> ErrorResponse | FlatArtifactResponse | ValidationErrorResponse | None:
     """ Get an artifact with its latest version
 
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
+
     Args:
         artifact_id (str):
         include_content (bool | Unset):  Default: True.
@@ -184,6 +197,9 @@ async def asyncio_detailed(
 
 ) -> Response[ErrorResponse | FlatArtifactResponse | ValidationErrorResponse]:
     """ Get an artifact with its latest version
+
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
 
     Args:
         artifact_id (str):
@@ -221,6 +237,9 @@ async def asyncio(
 
 ) -> ErrorResponse | FlatArtifactResponse | ValidationErrorResponse | None:
     """ Get an artifact with its latest version
+
+     `artifact_id` may also be a unique prefix of an id, at least 8 characters long, among the artifacts
+    the key can see: several matches are a 409, none a 404.
 
     Args:
         artifact_id (str):
