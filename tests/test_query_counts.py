@@ -11,14 +11,19 @@ thread, so CaptureQueriesContext sees every statement). A statement here include
 SAVEPOINTs of nested atomic blocks: they are round trips too.
 """
 
+import asyncio
 import os
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -29,8 +34,9 @@ from artifacts.models import Artifact
 from artifacts.search import postgres as search_postgres
 from attachments import storage
 from attachments.services import attachment_create
+from config.asgi import application
 from sessions_app import services as session_services
-from sessions_app.models import DEFAULT_NAMESPACE, Namespace, Session
+from sessions_app.models import DEFAULT_NAMESPACE, Event, Namespace, Session
 from sessions_app.signals import storage_usage
 from tests.support import Tenant
 
@@ -157,10 +163,8 @@ READS: dict[str, Call] = {
     "artifacts_query": Call("post", lambda w: f"{NS}/artifacts/query", {"query": "alpha"}),
 }
 
-# The two long-poll reads (session_artifact_events, namespace_events) are not here: they
-# authenticate and read in worker threads (sync_to_async(thread_sensitive=False)), whose
-# connections neither see this test's uncommitted rows nor report to CaptureQueriesContext.
-# tests/sessions_app/test_events.py covers them.
+# The two long-poll reads, counted apart below (LONG_POLLS): they authenticate and read in
+# worker threads, which CaptureQueriesContext does not see.
 NOT_COUNTED = {"session_artifact_events", "namespace_events"}
 
 # Writes, each from the same starting rows.
@@ -327,3 +331,112 @@ def test_every_read_operation_is_counted() -> None:
     counted = {name.split("_attachment")[0].split("_artifact")[0] for name in READS} | set(READS)
     counted |= {"session_item_retrieve", "flat_artifacts_content"}
     assert gets - counted == NOT_COUNTED
+
+
+# --- the long-polls ---
+# They authenticate and read in worker threads (sync_to_async(thread_sensitive=False)), whose
+# connections neither see a test transaction's rows nor report to CaptureQueriesContext. So
+# these tests commit their rows (transaction=True) and count every statement run in the poll's
+# context, in whatever thread: asgiref copies the context into the threads it runs code in.
+# (On PostgreSQL each read also reconnects, as release_connection hands the connection back
+# before a wait; a connect is not a statement here.)
+LONG_POLLS: dict[str, str] = {
+    "session_artifact_events": "/api/sessions/counted/artifact-events",
+    "namespace_events": f"{NS}/events",
+}
+# The same on both profiles: the request gate's key lookup and its last_used_at (2), the
+# long-poll's own lookup of that key (1: the gate's is not handed on), the feed (1: the
+# watcher's workspace for that session id, or the namespace), then the read: the feed's top
+# sequence and the page after `after` (2).
+LONG_POLL_AT_ONCE = {"session_artifact_events": 6, "namespace_events": 6}
+# A poll that waits: its read finds nothing past the top (the top alone), a write wakes it,
+# and it reads again (the top and the page).
+LONG_POLL_WOKEN = {"session_artifact_events": 7, "namespace_events": 7}
+
+_counted: ContextVar[list[str] | None] = ContextVar("counted", default=None)
+
+
+@pytest.fixture
+def counting_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record each statement made in a context that `_poll` marked, in any thread."""
+    original = CursorWrapper._execute_with_wrappers
+
+    def recorded(self: CursorWrapper, sql: str, params: Any, many: bool, executor: Any) -> Any:
+        seen = _counted.get()
+        if seen is not None:
+            seen.append(sql)
+        return original(self, sql, params, many, executor)
+
+    monkeypatch.setattr(CursorWrapper, "_execute_with_wrappers", recorded)
+
+
+async def _poll(path: str, key: str, seen: list[str], **params: object) -> dict[str, Any]:
+    """One long-poll through the whole ASGI application; `seen` gets the statements it made."""
+
+    async def polling() -> dict[str, Any]:
+        _counted.set(seen)  # this task's context only: the test's own writes are not counted
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", timeout=30
+        ) as client:
+            response = await client.get(path, params=params, headers={"X-API-Key": key})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return await asyncio.create_task(polling())
+
+
+def _report_or_pin(name: str, statements: list[str], expected: int) -> None:
+    if REPORT:
+        _check("read", name, len(statements), statements, 0)
+        return
+    listed = "\n".join(sql[:160] for sql in statements)
+    assert len(statements) == expected, f"{name}: {len(statements)} statements:\n{listed}"
+
+
+def _top(name: str, world: World) -> int:
+    if name == "session_artifact_events":
+        return Event.objects.filter(session=world.session).aggregate(top=Max("sequence"))["top"]
+    top = Event.objects.filter(namespace=world.session.namespace_id)
+    return top.aggregate(top=Max("namespace_sequence"))["top"]
+
+
+def _write(world: World) -> None:
+    attachment_create(
+        session_lookup=lambda: world.session,
+        staged=storage.write_stream(iter([b"later\n"])),
+        original_name="later.txt",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", sorted(LONG_POLLS))
+async def test_long_poll_answering_at_once_statement_count(
+    name: str, world: World, tenant: Tenant, counting_anywhere: None
+) -> None:
+    statements: list[str] = []
+    body = await _poll(LONG_POLLS[name], tenant.owner_key, statements, wait_seconds=30)
+    assert body["events"] and body["timed_out"] is False
+    _report_or_pin(name, statements, LONG_POLL_AT_ONCE[name])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", sorted(LONG_POLLS))
+async def test_long_poll_woken_by_a_write_statement_count(
+    name: str, world: World, tenant: Tenant, counting_anywhere: None
+) -> None:
+    top = await sync_to_async(_top)(name, world)
+    statements: list[str] = []
+    poll = asyncio.create_task(
+        _poll(LONG_POLLS[name], tenant.owner_key, statements, after=top, wait_seconds=30)
+    )
+    # Write once the poll has read the top and is waiting (or about to: it subscribed before
+    # reading, so the wake-up waits for it).
+    for _ in range(1000):
+        if poll.done() or any("MAX(" in sql.upper() for sql in statements):
+            break
+        await asyncio.sleep(0.01)
+    await sync_to_async(_write, thread_sensitive=False)(world)
+    body = await asyncio.wait_for(poll, 20)
+    assert body["timed_out"] is False and [e["name"] for e in body["events"]] == ["later.txt"]
+    _report_or_pin(name, statements, LONG_POLL_WOKEN[name])
