@@ -112,6 +112,11 @@ def test_tuspy_resumes_after_a_connection_killed_mid_chunk(tenant, live_url) -> 
     item = f"{live_url}/api/sessions/tus-run/artifacts/{attachment.attachment_id}"
     assert _call("GET", item + "?mode=stream", headers=auth).content == data
     assert _call("GET", item + "?mode=stream&download=true", headers=auth).content == data
+    assert _call("GET", item + "/stream", headers=auth).content == data
+    assert _call("GET", item + "/stream?download=true", headers=auth).content == data
+    meta = _call("GET", item, headers=auth).json()  # seed 000's data_uri (under 20 MiB)
+    assert base64.b64decode(meta["data_uri"].split(",", 1)[1]) == data
+    assert meta["sha256"] == attachment.sha256
     archive = _call("GET", f"{live_url}/api/sessions/tus-run/download", headers=auth)
     with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
         assert opened.read(opened.namelist()[0]) == data
@@ -165,6 +170,15 @@ def test_tuspy_parallel_partials_joined_by_a_final_upload(tenant, live_url) -> N
         headers={"X-API-Key": tenant.owner_key},
     )
     assert got.content == data
+    # The other route to the bytes: the namespaced API's time-limited URL (S3 presigned, or
+    # Depot-signed on local disk).
+    auth = {"X-API-Key": tenant.owner_key}
+    base = f"{live_url}/api/v1/orgs/acme/workspaces/alpha/namespaces/default/artifacts/"
+    signed = _call("GET", f"{base}{artifact.artifact_id}/download?expires_in=60", headers=auth)
+    assert signed.status_code == 200, signed.text
+    assert _call("GET", signed.json()["download_url"]).content == data  # no key needed
+    assert signed.json()["file_size_bytes"] == len(data)
+    assert Event.objects.count() == 1  # exactly one, the artifact's
     assert Event.objects.filter(artifact_id=artifact.artifact_id).count() == 1
     # HEAD of the final upload names what it joined, in order (tus: the server MUST).
     joined = "final;" + " ".join(urlsplit(u).path for u in urls)
