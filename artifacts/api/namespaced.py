@@ -86,8 +86,23 @@ class NamespaceScoped:
         )
 
 
-def _create_fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if value is not None}
+def _created(
+    request: Request, namespace: Namespace, data: dict[str, Any], content: services.NewContent
+) -> Response:
+    """What a create from JSON and one from a file share: the session, thread and parents
+    that `data` names, and the rest of it as the artifact's fields."""
+    principal = get_principal(request)
+    artifact = services.artifact_create(
+        namespace=namespace,
+        content=content,
+        session_lookup=session_lookup_for(principal, namespace, data.pop("session_id", None)),
+        thread_id=data.pop("thread_id", None),
+        derived_from=lineage_targets(principal, data.pop("derived_from", None)),
+        fields={key: value for key, value in data.items() if value is not None},
+        created_by=principal.label,
+    )
+    artifact = selectors.artifact_reload(artifact=artifact)
+    return Response(ArtifactResponse(artifact).data, status=status.HTTP_201_CREATED)
 
 
 def _page(queryset: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -136,22 +151,12 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
         responses={201: ArtifactResponse, **error_responses(*WRITE_ERRORS)},
     )
     def create(self, request: Request, **kwargs: str) -> Response:
-        principal = get_principal(request)
         namespace = self.namespace()
         data = validated(ArtifactCreate, request.data)
-        artifact = services.artifact_create(
-            namespace=namespace,
-            content=services.NewContent(
-                text=data.pop("content", ""), content_type=data.pop("content_type")
-            ),
-            session_lookup=session_lookup_for(principal, namespace, data.pop("session_id", None)),
-            thread_id=data.pop("thread_id", None),
-            derived_from=lineage_targets(principal, data.pop("derived_from", None)),
-            fields=_create_fields(data),
-            created_by=principal.label,
+        content = services.NewContent(
+            text=data.pop("content", ""), content_type=data.pop("content_type")
         )
-        artifact = selectors.artifact_reload(artifact=artifact)
-        return Response(ArtifactResponse(artifact).data, status=status.HTTP_201_CREATED)
+        return _created(request, namespace, data, content)
 
     @extend_schema(
         operation_id="artifacts_create_with_file",
@@ -160,24 +165,14 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def upload(self, request: Request, **kwargs: str) -> Response:
-        principal = get_principal(request)
         namespace = self.namespace()
         data = validated(ArtifactUpload, form_data(request), context=FILE_OUTSIDE_DATA)
         staged, file_name = require_upload(request)
         # Named after its file when no name is given: the client's raw file name, of any
         # length, cleaned and cut as every display name is (the name column holds 500).
         data.setdefault("name", display_name(file_name))
-        artifact = services.artifact_create(
-            namespace=namespace,
-            content=services.NewContent(staged=staged, file_name=file_name),
-            session_lookup=session_lookup_for(principal, namespace, data.pop("session_id", None)),
-            thread_id=data.pop("thread_id", None),
-            derived_from=lineage_targets(principal, data.pop("derived_from", None)),
-            fields=_create_fields(data),
-            created_by=principal.label,
-        )
-        artifact = selectors.artifact_reload(artifact=artifact)
-        return Response(ArtifactResponse(artifact).data, status=status.HTTP_201_CREATED)
+        content = services.NewContent(staged=staged, file_name=file_name)
+        return _created(request, namespace, data, content)
 
     @extend_schema(
         operation_id="artifacts_query",

@@ -5,38 +5,24 @@ sessions_app/consumers.py's docstring."""
 
 import json
 import logging
-import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.db import connection
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from config.asgi import application
 from tests.support import AsgiClient, Tenant
+from tests.support.live_server import live_uvicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _key(tenant: Tenant) -> list[tuple[bytes, bytes]]:
@@ -243,57 +229,15 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path, isolated_storage: str) -> Iterator[Server]:
-    """uvicorn on a free loopback port, on this test's own database (committed rows, as
-    `transaction=True` leaves them), default WebSocket settings as `make run` starts it."""
-    database = connection.settings_dict
-    if connection.vendor == "postgresql":
-        database_url = (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        )
-    else:
-        database_url = f"sqlite:///{database['NAME']}"
-    env = {
-        **os.environ,
-        "DEPOT_DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": database_url,
-        "DEPOT_EMBEDDED_WORKER": "0",
-        "DEPOT_SEMANTIC_SEARCH": "off",
-    }
-    if settings.STORAGE_BACKEND == "s3":
-        env["S3_PREFIX"] = isolated_storage
-    else:
-        env["DEPOT_BLOB_ROOT"] = isolated_storage
-    port = _free_port()
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
-                *("--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"),
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    running = Server(process, log_path, f"127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 60  # a shared 2-core machine can be slow to import
-        while True:
-            try:
-                if requests.get(f"http://{running.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise AssertionError(f"the server did not start:\n{running.log()}")
-            time.sleep(0.1)
-        yield running
-    finally:
-        running.log()
+def server(tmp_path: Path) -> Iterator[Server]:
+    """uvicorn as `make run` starts it (default WebSocket settings), on this test's own
+    database (committed rows, as `transaction=True` leaves them)."""
+    with live_uvicorn(tmp_path, name="ws-hostile", env={}) as (process, base, log_path):
+        running = Server(process, log_path, base.removeprefix("http://"))
+        try:
+            yield running
+        finally:
+            running.log()
 
 
 # uvicorn's own entry, not Depot's: its default WebSocket protocol (websockets-sansio) decodes a
