@@ -222,6 +222,11 @@ def test_a_large_data_uri_through_a_real_server_keeps_memory_flat(
     meta = json.loads(body)
     assert _decoded(meta) == content
     assert meta["sha256"] == hashlib.sha256(content).hexdigest() and meta["size"] == size
+    head = requests.head(
+        f"{server.base}{meta_path}", headers={"X-API-Key": tenant.owner_key}, timeout=60
+    )
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(body))
     # The bytes route, same file, same run: what streaming the file itself costs.
     (_, streamed), stream_growth = _peak_growth(
         server,
