@@ -35,6 +35,7 @@ from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
 from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
+from config import gate_reads
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
@@ -98,6 +99,17 @@ def _has_body(headers: dict[bytes, bytes]) -> bool:
 @database_sync_to_async
 def _authenticate_key(raw_key: str) -> ApiKey | None:
     return authenticate_raw_key(raw_key)
+
+
+@database_sync_to_async
+def _authenticate_key_and_page(
+    raw_key: str, wanted: tuple[str, int, int | None]
+) -> tuple[ApiKey | None, bytes | None]:
+    """The key lookup and the seed-000 list's page in one trip to the database thread (each
+    trip is about 0.12 ms of CPU here): the key (None: not usable) and the page's body (None:
+    Django answers). Only where no rate limit sits between the two (`reads_unlimited`)."""
+    api_key = authenticate_raw_key(raw_key)
+    return api_key, None if api_key is None else gate_reads.page_body(api_key, *wanted)
 
 
 @database_sync_to_async
@@ -205,14 +217,24 @@ class RequestGate:
                 "authorization": headers.get(b"authorization", b"").decode("latin-1"),
             }
         )
+        page: bytes | None = None
         if raw_key is not None and under_api:
-            api_key = await _authenticate_key(raw_key)
+            # The seed-000 list is answered here, its key and its page read in one trip to the
+            # database thread (config/gate_reads.py), when no rate limit comes between.
+            wanted = gate_reads.list_request(scope, headers)
+            if wanted is not None and gate_reads.reads_unlimited(scope):
+                api_key, page = await _authenticate_key_and_page(raw_key, wanted)
+            else:
+                api_key = await _authenticate_key(raw_key)
             if api_key is None:
                 verdict = await self._rate_check(scope, headers, None)
                 if verdict is not None and not verdict.allowed:
                     await send_json(send, 429, RATE_LIMITED, tuple(verdict.headers()))
                 else:
                     await send_json(send, 401, INVALID_KEY, CHALLENGE)
+                return
+            if page is not None:
+                await gate_reads.send_page(send, page)
                 return
             scope = {**scope, SCOPE_API_KEY: api_key}
             caller = f"key:{api_key.prefix}"
@@ -279,6 +301,16 @@ class RequestGate:
         if is_streamed_upload(scope, headers):
             watched = BodyLimit(receive, send, None, idle)
             await self.uploads(scope, watched.receive, watched.send)
+            return
+        # The seed-000 list in one statement, without Django (config/gate_reads.py), when a
+        # rate check came between the key and here.
+        keyed: ApiKey | None = scope.get(SCOPE_API_KEY)
+        wanted = gate_reads.list_request(scope, headers) if keyed is not None else None
+        if (
+            keyed is not None
+            and wanted is not None
+            and await gate_reads.answer_list(keyed, wanted, send)
+        ):
             return
         cap = self._body_cap(scope, headers, authenticated=scope["depot.authenticated"])
         declared = declared_length(headers)
