@@ -200,10 +200,15 @@ def _variables_read(tmp_path: Path, **extra: str) -> dict[str, Any]:
         os.environ.clear()
         os.environ.update(clean_env(tmp_path, **extra))
         original, config.env.env = config.env.env, reader
+        # The settings star-import config.depot_settings: run it afresh too, then put back the
+        # module the process loaded.
+        loaded = sys.modules.pop("config.depot_settings", None)
         try:
             runpy.run_path(str(ROOT / "config" / "settings.py"))
         finally:
             config.env.env = original
+            if loaded is not None:
+                sys.modules["config.depot_settings"] = config.depot_settings = loaded
     finally:
         os.environ.clear()
         os.environ.update(saved)

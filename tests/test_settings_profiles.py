@@ -173,7 +173,10 @@ def test_every_environment_variable_is_documented() -> None:
     names = set(
         re.findall(
             r'env\.(?:str|bool|int|float|list|db_url)\(\s*"([A-Z0-9_]+)"',
-            (ROOT / "config" / "settings.py").read_text(),
+            "".join(
+                (ROOT / "config" / name).read_text()
+                for name in ("settings.py", "depot_settings.py")
+            ),
         )
     )
     assert {
