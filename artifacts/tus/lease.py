@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connection, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -214,6 +214,9 @@ class Lease:
                 except BaseException as error:  # handed to the writer
                     self._error = error
                 finally:
+                    if connection.vendor != "sqlite":
+                        # Back to the pool between uses: a PATCH holds one connection, not two.
+                        connections.close_all()
                     with self._wake:
                         self._busy = False
                         self._wake.notify_all()
