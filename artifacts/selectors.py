@@ -8,7 +8,7 @@ from django.db.models.lookups import StartsWith
 
 from artifacts.models import Artifact
 from sessions_app.errors import Conflict, InvalidInput, NotFound
-from sessions_app.models import Namespace, Session
+from sessions_app.models import Namespace, Session, artifact_id_of_version_file
 from sessions_app.principals import Principal
 
 LIST_RELATED = ("namespace__workspace", "root", "thread", "session", "promoted_to_source", "blob")
@@ -114,8 +114,17 @@ def artifact_get_in_namespace(
 
 
 def artifact_get_in_session(*, session: Session, artifact_id: str) -> Artifact:
-    """Seed 000: an artifact linked to one session."""
-    return artifact_get(scope=Artifact.objects.filter(session=session), artifact_id=artifact_id)
+    """Seed 000: an artifact linked to one session. A version's file id (`ver_…`, an artifact
+    event's `attachment_id`) is exactly that version, version 1 included; an `art_` root id
+    is the latest version."""
+    version_id = artifact_id_of_version_file(artifact_id)
+    if version_id is None:
+        return artifact_get(scope=Artifact.objects.filter(session=session), artifact_id=artifact_id)
+    found = with_list_related(Artifact.objects.filter(session=session, artifact_id=version_id))
+    version = found.first()
+    if version is None:
+        raise NotFound(f"Artifact '{artifact_id}' not found.")
+    return version
 
 
 def artifact_get_for_principal(

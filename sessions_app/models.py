@@ -228,6 +228,27 @@ class ApiKey(models.Model):
         return self.expires_at is None or self.expires_at > timezone.now()
 
 
+# Seed 000's id for the file of one artifact version (an artifact event's `attachment_id`):
+# `ver_<hex>` for the version `art_<hex>`. An `art_` id on the seed-000 routes stands for the
+# artifact, so version 1's own id (which is also the root's) opens the latest version; this one
+# always opens the version the event is about.
+VERSION_FILE_PREFIX = "ver_"
+ARTIFACT_ID_PREFIX = "art_"
+
+
+def version_file_id(artifact_id: str | None) -> str | None:
+    if artifact_id is None or not artifact_id.startswith(ARTIFACT_ID_PREFIX):
+        return artifact_id
+    return VERSION_FILE_PREFIX + artifact_id.removeprefix(ARTIFACT_ID_PREFIX)
+
+
+def artifact_id_of_version_file(file_id: str) -> str | None:
+    """The version id a `ver_` id names, or None for any other id."""
+    if not file_id.startswith(VERSION_FILE_PREFIX):
+        return None
+    return ARTIFACT_ID_PREFIX + file_id.removeprefix(VERSION_FILE_PREFIX)
+
+
 class EventKind(models.TextChoices):
     ATTACHMENT_CREATED = "attachment.created"
     ATTACHMENT_DELETED = "attachment.deleted"

@@ -30,7 +30,7 @@ from sessions_app.api.common import (
 )
 from sessions_app.auth import get_principal
 from sessions_app.errors import InvalidInput, NotFound
-from sessions_app.models import Namespace, Session
+from sessions_app.models import ARTIFACT_ID_PREFIX, VERSION_FILE_PREFIX, Namespace, Session
 from sessions_app.schema import SESSION_ID_PATH
 
 UPLOAD_ERRORS = (*WRITE_ERRORS, 409, 413)
@@ -107,7 +107,7 @@ class SessionUploadDetailView(APIView):
         session = session_selectors.session_get(
             principal=get_principal(request), session_id=session_id
         )
-        if attachment_id.startswith("art_"):
+        if attachment_id.startswith((ARTIFACT_ID_PREFIX, VERSION_FILE_PREFIX)):
             # An artifact event's attachment_id (README, seed 000): readable here, but this
             # route deletes uploads only; nothing is deleted.
             raise NotFound(

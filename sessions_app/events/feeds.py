@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Max, Q, QuerySet
 
 from sessions_app.events.log import namespace_group, session_group
-from sessions_app.models import Event
+from sessions_app.models import Event, version_file_id
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +24,9 @@ def event_payload(event: Event, *, session_id: str | None = None) -> dict[str, A
     server sends and its clients read (`file_name`, `relative_path`, `mime_type`, bare-hex
     `sha256`, `data_uri`, `extra`), plus Depot's own.
 
-    An artifact event's `attachment_id` is the version's id, the one
-    `GET /api/sessions/{sid}/artifacts/{id}` (meta and stream) serves: in that system every
+    An artifact event's `attachment_id` is its version's file id (`ver_…`, see
+    `version_file_id`), which `GET /api/sessions/{sid}/artifacts/{id}` (meta and stream)
+    serves as exactly that version: in that system every
     file an agent makes is an attachment, and its UI opens an event's file by that id. Worked
     out here rather than stored, so events written before this answer the same way.
     `data_uri` is always null on an event: the bytes are the meta route's, which inlines them
@@ -39,7 +40,7 @@ def event_payload(event: Event, *, session_id: str | None = None) -> dict[str, A
         "change_type": event.change_type,
         "session_id": session_id,
         "artifact_id": event.artifact_id,
-        "attachment_id": event.attachment_id or event.artifact_id,
+        "attachment_id": event.attachment_id or version_file_id(event.artifact_id),
         "node_id": event.node_id,
         "path": event.path,
         "name": event.name,

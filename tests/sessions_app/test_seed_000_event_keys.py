@@ -14,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 
 from artifacts.models import Artifact
 from config.asgi import application
+from sessions_app.models import version_file_id
 from tests.support import AsgiClient, Tenant, client_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,7 +121,8 @@ def test_every_kind_of_event_has_every_key(asgi_owner: AsgiClient, owner) -> Non
     for event in events:
         _assert_real_server_keys(event)
         if event["artifact_id"] is not None:
-            assert event["attachment_id"] == event["artifact_id"]
+            assert event["attachment_id"] == version_file_id(event["artifact_id"])
+            assert event["attachment_id"].startswith("ver_")
     completed = events[-1]
     assert (completed["attachment_id"], completed["sha256"], completed["file_name"]) == (
         None,
@@ -141,14 +143,15 @@ def test_an_agent_made_file_opens_through_its_events_attachment_id(
     ).json()
     [event] = _events(asgi_owner, "agent")
     assert event["kind"] == "artifact.created"
-    assert event["attachment_id"] == event["artifact_id"] == made["artifact_id"]
+    assert event["artifact_id"] == made["artifact_id"]
+    assert event["attachment_id"] == version_file_id(made["artifact_id"])
     _assert_real_server_keys(event)
     assert (event["file_name"], event["mime_type"]) == ("chart.png", "image/png")
     # What a seed-000 UI does with it: meta (its download and preview use data_uri) …
     meta = asgi_owner.get(f"/api/sessions/agent/artifacts/{event['attachment_id']}")
     assert meta.status_code == 200, meta.text
     body = meta.json()
-    assert body["attachment_id"] == event["attachment_id"]
+    assert body["artifact_id"] == made["artifact_id"]
     assert body["sha256"] == event["sha256"] == hashlib.sha256(content).hexdigest()
     assert body["data_uri"] == "data:image/png;base64," + base64.b64encode(content).decode()
     # … and the bytes, on the stream route and through the meta route's mode=stream.
@@ -175,6 +178,35 @@ def test_a_new_versions_event_opens_that_version(asgi_owner: AsgiClient, owner) 
     assert meta["sha256"] == versioned["sha256"] == hashlib.sha256(b"two").hexdigest()
     stream = asgi_owner.get(f"/api/sessions/v/artifacts/{versioned['attachment_id']}/stream")
     assert stream.content == b"two"
+
+
+def test_version_1s_event_opens_version_1_after_a_newer_version(
+    asgi_owner: AsgiClient, owner
+) -> None:  # type: ignore[no-untyped-def]
+    # Version 1's own id is also the artifact's (root) id, which the seed-000 routes read as
+    # the latest version; its event's `ver_` id opens version 1 itself, on meta and stream.
+    first = owner.post(
+        f"{NS}/artifacts",
+        {"name": "plan.md", "content": "one", "content_type": "text/markdown", "session_id": "v1"},
+        format="json",
+    ).json()
+    owner.put(f"{NS}/artifacts/{first['artifact_id']}", {"content": "two"}, format="json")
+    created, _ = _events(asgi_owner, "v1")
+    assert created["artifact_id"] == first["artifact_id"]
+    meta = asgi_owner.get(f"/api/sessions/v1/artifacts/{created['attachment_id']}").json()
+    assert meta["sha256"] == created["sha256"] == hashlib.sha256(b"one").hexdigest()
+    assert meta["artifact_id"] == first["artifact_id"]
+    stream = asgi_owner.get(f"/api/sessions/v1/artifacts/{created['attachment_id']}/stream")
+    assert stream.content == b"one"
+    # The root id still stands for the artifact: the latest version.
+    latest = asgi_owner.get(f"/api/sessions/v1/artifacts/{first['artifact_id']}/stream")
+    assert latest.content == b"two"
+    # A version file id of another session, or of nothing, is a 404 like any unknown id.
+    assert (
+        asgi_owner.get(f"/api/sessions/other/artifacts/{created['attachment_id']}").status_code
+        == 404
+    )
+    assert asgi_owner.get("/api/sessions/v1/artifacts/ver_0000").status_code == 404
 
 
 def test_delete_on_the_uploads_route_does_not_delete_an_artifact(
@@ -204,7 +236,8 @@ def test_the_namespace_feed_has_the_keys(asgi_owner: AsgiClient, owner) -> None:
     response = asgi_owner.get(f"{NS}/events", params={"wait_seconds": 0})
     [event] = response.json()["events"]
     _assert_real_server_keys(event)
-    assert event["attachment_id"] == event["artifact_id"] and event["session_id"] is None
+    assert event["attachment_id"] == version_file_id(event["artifact_id"])
+    assert event["session_id"] is None
 
 
 async def test_the_websocket_sends_the_keys(tenant: Tenant) -> None:
@@ -226,7 +259,7 @@ async def test_the_websocket_sends_the_keys(tenant: Tenant) -> None:
         assert message["type"] == "artifact_created"
         [event] = message["data"]["events"]
         _assert_real_server_keys(event)
-        assert event["attachment_id"] == made.json()["artifact_id"]
+        assert event["attachment_id"] == version_file_id(made.json()["artifact_id"])
         meta = await sync_to_async(asgi.get, thread_sensitive=False)(
             f"/api/sessions/wskeys/artifacts/{event['attachment_id']}"
         )
