@@ -36,9 +36,10 @@ from channels.generic.http import AsyncHttpConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from sessions_app.events import SESSION_ID_RE, Feed, Waiter, events_head_async, events_read_async
+from sessions_app.events import Feed, Waiter, events_head_async, events_read_async
 from sessions_app.events.long_poll import answer_long_poll, namespace_feed, session_feed
 from sessions_app.models import EventKind
+from sessions_app.selectors import is_session_id
 from sessions_app.ws_auth import CLOSE_INVALID, CLOSE_UNAUTHENTICATED
 
 # RFC 6455 §7.4.1 codes for frames we cannot take.
@@ -105,7 +106,7 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
             self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
         )
         after_values = query.get("after")
-        if not SESSION_ID_RE.fullmatch(session_id) or (
+        if not is_session_id(session_id) or (
             # `after=` (empty) and a repeated `after` are malformed too, not "no cursor".
             after_values is not None
             and (len(after_values) != 1 or not AFTER_RE.fullmatch(after_values[0]))

@@ -11,8 +11,13 @@ from sessions_app.principals import Principal
 _session_id_re = re.compile(SESSION_ID_PATTERN)
 
 
+def is_session_id(value: str) -> bool:
+    """The one session-id check: the model's validator has the same pattern."""
+    return _session_id_re.fullmatch(value) is not None
+
+
 def validate_session_id(session_id: str, *, loc: tuple[str, ...] = ("path", "session_id")) -> str:
-    if not _session_id_re.fullmatch(session_id):
+    if not is_session_id(session_id):
         raise InvalidInput.single(
             list(loc),
             SESSION_ID_MESSAGE,

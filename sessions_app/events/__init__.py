@@ -15,7 +15,6 @@ from sessions_app.events.feeds import (
 )
 from sessions_app.events.log import (
     CHANGE_TYPES,
-    SESSION_ID_RE,
     WAKEUP_TYPE,
     EventDraft,
     event_append,
@@ -27,7 +26,6 @@ from sessions_app.events.waiting import Waiter, events_wait
 
 __all__ = [
     "CHANGE_TYPES",
-    "SESSION_ID_RE",
     "WAKEUP_TYPE",
     "EventDraft",
     "EventFilter",

@@ -16,7 +16,6 @@ and also look on a timer, so a dropped wake-up costs latency, never an event.
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +24,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from sessions_app.locks import namespace_sequences_take, require_atomic, session_sequence_next
-from sessions_app.models import SESSION_ID_PATTERN, ChangeType, Event, EventKind, Session
-
-SESSION_ID_RE = re.compile(SESSION_ID_PATTERN)
+from sessions_app.models import ChangeType, Event, EventKind, Session
 
 logger = logging.getLogger(__name__)
 
