@@ -122,6 +122,19 @@ async def base64_chunks(stored: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
         yield base64.b64encode(carry)
 
 
+async def json_string_chunks(stored: AsyncIterable[bytes], textual: bool) -> AsyncIterator[bytes]:
+    """The inside of a JSON string holding a stream's bytes, piece by piece: the text
+    (UTF-8, undecodable bytes replaced) escaped, or its base64 (`base64_chunks`)."""
+    if not textual:
+        async for piece in base64_chunks(stored):
+            yield piece
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    async for chunk in stored:
+        yield json.dumps(decoder.decode(chunk))[1:-1].encode()
+    yield json.dumps(decoder.decode(b"", final=True))[1:-1].encode()
+
+
 async def streamed_content_document(
     artifact: Artifact, stored: AsyncIterable[bytes], textual: bool
 ) -> AsyncIterator[bytes]:
@@ -129,14 +142,8 @@ async def streamed_content_document(
     large file never sits in memory (base64 in 3-byte-aligned pieces, or UTF-8 text)."""
     head = json.dumps({"artifact_id": artifact.root_artifact_id})[:-1]
     yield f'{head}, "content": "'.encode()
-    if textual:
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        async for chunk in stored:
-            yield json.dumps(decoder.decode(chunk))[1:-1].encode()
-        yield json.dumps(decoder.decode(b"", final=True))[1:-1].encode()
-    else:
-        async for piece in base64_chunks(stored):
-            yield piece
+    async for piece in json_string_chunks(stored, textual):
+        yield piece
     tail = {
         "content_type": artifact.content_type,
         "content_encoding": "utf-8" if textual else "base64",

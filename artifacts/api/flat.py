@@ -1,7 +1,6 @@
 """Seed 001: the flat /api/artifacts surface, in the key's default namespace."""
 
 import base64
-import codecs
 import json
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
@@ -40,6 +39,7 @@ from artifacts.version_bytes import (
     artifact_bytes,
     artifact_file,
     is_valid_utf8,
+    json_string_chunks,
     streamed_content_document,
 )
 from attachments import storage
@@ -131,26 +131,6 @@ def _rendered(artifact: Artifact) -> tuple[str, str]:
     return base64.b64encode(data).decode(), "base64"
 
 
-async def _json_string_body(stored: AsyncIterable[bytes], textual: bool) -> AsyncIterator[bytes]:
-    """The inside of a JSON string holding the bytes, piece by piece: the text escaped, or
-    base64 in 3-byte-aligned pieces (so the pieces joined are the base64 of the whole)."""
-    if textual:
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        async for chunk in stored:
-            yield json.dumps(decoder.decode(chunk))[1:-1].encode()
-        yield json.dumps(decoder.decode(b"", final=True))[1:-1].encode()
-        return
-    carry = b""
-    async for chunk in stored:
-        chunk = carry + chunk
-        cut = len(chunk) - len(chunk) % 3
-        carry = chunk[cut:]
-        if cut:
-            yield base64.b64encode(chunk[:cut])
-    if carry:
-        yield base64.b64encode(carry)
-
-
 async def _streamed_detail(
     data: dict[str, Any], stored: AsyncIterable[bytes], textual: bool
 ) -> AsyncIterator[bytes]:
@@ -163,7 +143,7 @@ async def _streamed_detail(
     tail = {"content_encoding": "utf-8" if textual else "base64"}
     tail.update((key, data[key]) for key in keys[at + 1 :])
     yield (json.dumps(head)[:-1] + (", " if head else "") + '"content": "').encode()
-    async for piece in _json_string_body(stored, textual):
+    async for piece in json_string_chunks(stored, textual):
         yield piece
     yield ('", ' + json.dumps(tail)[1:] if tail else '"}').encode()
 
