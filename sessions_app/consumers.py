@@ -39,6 +39,7 @@ from django.conf import settings
 from sessions_app.events import Feed, Waiter, events_head_async, events_read_async
 from sessions_app.events.long_poll import answer_long_poll, namespace_feed, session_feed
 from sessions_app.models import EventKind
+from sessions_app.principals import SCOPE_API_KEY
 from sessions_app.selectors import is_session_id
 from sessions_app.ws_auth import CLOSE_INVALID, CLOSE_UNAUTHENTICATED
 
@@ -262,6 +263,8 @@ class LongPollConsumer(AsyncHttpConsumer):
             load_user=load_user,
             feed_for=feed_for,
             session=self.scope.get("session"),
+            # The key the request gate checked for this request: not looked up again.
+            checked_key=self.scope.get(SCOPE_API_KEY),
         )
         response_headers = [
             (b"Content-Type", b"application/json"),

@@ -345,14 +345,14 @@ LONG_POLLS: dict[str, str] = {
     "session_artifact_events": "/api/sessions/counted/artifact-events",
     "namespace_events": f"{NS}/events",
 }
-# The same on both profiles: the request gate's key lookup and its last_used_at (2), the
-# long-poll's own lookup of that key (1: the gate's is not handed on), the feed (1: the
+# The same on both profiles: the request gate's key lookup and its last_used_at (2; the
+# long-poll takes the key the gate checked, it does not look it up again), the feed (1: the
 # watcher's workspace for that session id, or the namespace), then the read: the feed's top
 # sequence and the page after `after` (2).
-LONG_POLL_AT_ONCE = {"session_artifact_events": 6, "namespace_events": 6}
+LONG_POLL_AT_ONCE = {"session_artifact_events": 5, "namespace_events": 5}
 # A poll that waits: its read finds nothing past the top (the top alone), a write wakes it,
 # and it reads again (the top and the page).
-LONG_POLL_WOKEN = {"session_artifact_events": 7, "namespace_events": 7}
+LONG_POLL_WOKEN = {"session_artifact_events": 6, "namespace_events": 6}
 
 _counted: ContextVar[list[str] | None] = ContextVar("counted", default=None)
 

@@ -14,6 +14,7 @@ from sessions_app.api.common import StrictSerializer, validated
 from sessions_app.errors import DepotError, error_body
 from sessions_app.events.feeds import EventFilter, Feed, release_connection
 from sessions_app.events.waiting import events_wait
+from sessions_app.models import ApiKey
 from sessions_app.principals import (
     Principal,
     acting_organization_of,
@@ -63,9 +64,15 @@ def _principal_of_user(user: Any, session: Any = None) -> Principal | None:
 
 
 async def principal_for_credentials(
-    headers: dict[str, str], load_user: Callable[[], Awaitable[Any]], session: Any = None
+    headers: dict[str, str],
+    load_user: Callable[[], Awaitable[Any]],
+    session: Any = None,
+    checked_key: ApiKey | None = None,
 ) -> Principal:
-    """The caller, from `x-api-key`/`authorization` (lower-case names), else a logged-in user."""
+    """The caller: the key the request gate already checked (`checked_key`), else one from
+    `x-api-key`/`authorization` (lower-case names), else a logged-in user."""
+    if checked_key is not None:
+        return principal_for_key(checked_key)
     raw_key = raw_key_from_headers(headers)
     if raw_key is not None:
         principal = await sync_to_async(_authenticate_key, thread_sensitive=False)(raw_key)
@@ -104,12 +111,13 @@ async def answer_long_poll(
     load_user: Callable[[], Awaitable[Any]],
     feed_for: FeedFor,
     session: Any = None,
+    checked_key: ApiKey | None = None,
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """The long-poll, whatever carried the request: (status, JSON body, extra headers)."""
     try:
         if method not in ("GET", "HEAD"):
             return 405, error_body(f'Method "{method}" not allowed.'), {"Allow": "GET"}
-        principal = await principal_for_credentials(headers, load_user, session)
+        principal = await principal_for_credentials(headers, load_user, session, checked_key)
         params = validated(EventQuery, query, location="query")
         feed = await feed_for(principal)
         page, timed_out = await events_wait(
