@@ -19,7 +19,10 @@ port, an explicit default port (`https://ui.example:443`) being the same origin 
 WebSocket check compares them (sessions_app/ws_auth.py).
 
 Off (the request passes untouched) while no origin is allowed: `DEPOT_CORS_ALLOWED_ORIGINS`
-empty, the default. Settings are the package's `CORS_*` ones (config/settings.py).
+empty, the default. Settings are the package's `CORS_*` ones (config/settings.py). Whether it
+is on is read once (the first request) and kept, not read on every request: settings do not
+change in a running server, and when a test changes a `CORS_*` one (Django's `setting_changed`
+signal, which pytest-django's `settings` fixture and `override_settings` send) it is read again.
 """
 
 from typing import Any
@@ -27,6 +30,8 @@ from urllib.parse import SplitResult
 
 from corsheaders.conf import conf
 from corsheaders.middleware import CorsMiddleware
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
@@ -42,10 +47,25 @@ READ_HEADERS = {
 }
 
 
+_on: bool | None = None  # cors_on()'s answer, once read
+
+
 def cors_on() -> bool:
-    return bool(
-        conf.CORS_ALLOW_ALL_ORIGINS or conf.CORS_ALLOWED_ORIGINS or conf.CORS_ALLOWED_ORIGIN_REGEXES
-    )
+    global _on
+    if _on is None:
+        _on = bool(
+            conf.CORS_ALLOW_ALL_ORIGINS
+            or conf.CORS_ALLOWED_ORIGINS
+            or conf.CORS_ALLOWED_ORIGIN_REGEXES
+        )
+    return _on
+
+
+@receiver(setting_changed)
+def _cors_setting_changed(*, setting: str, **_: Any) -> None:
+    global _on
+    if setting.startswith("CORS_"):
+        _on = None
 
 
 class CorsRules(CorsMiddleware):

@@ -202,3 +202,24 @@ def test_an_allowed_origin_with_an_explicit_default_port_is_the_same_origin(sett
         assert _mcp_preflight(origin).headers["access-control-allow-origin"] == origin
     for origin in ("http://ui.example.test", "https://plain.example.test"):
         assert "access-control-allow-origin" not in _preflight(origin).headers
+
+
+def test_whether_cors_is_on_is_read_once_and_again_when_a_cors_setting_changes(
+    settings: Any, tenant: Tenant
+) -> None:
+    """config/cors.py keeps cors_on()'s answer instead of reading the settings on every
+    request; a CORS_* change (setting_changed) makes it read them again, both ways."""
+    from config import cors as cors_module
+
+    def granted() -> bool:
+        answer = AsgiClient(tenant.owner_key).get("/api/sessions", headers={"Origin": ALLOWED})
+        assert answer.status_code == 200
+        return answer.headers.get("access-control-allow-origin") == ALLOWED
+
+    assert not granted()
+    assert cors_module._on is False  # read by the request, and kept
+    settings.CORS_ALLOWED_ORIGINS = [ALLOWED]
+    assert granted()
+    assert cors_module._on is True
+    settings.CORS_ALLOWED_ORIGINS = []
+    assert not granted()

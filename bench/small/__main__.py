@@ -2,7 +2,9 @@
 Depot on the embedded default, Depot on the production profile (PostgreSQL, Redis; blobs on
 local disk so both Depots write bytes alike) and the bare baseline (bench/small/baseline.py) —
 each workload run on each server in turn, round after round (A, B, C, A, B, C, ...), every
-Depot figure printed as a ratio to the baseline's in the same round (medians over rounds)."""
+Depot figure printed as a ratio to the baseline's in the same round (medians over rounds).
+`--server uvicorn,granian` serves each of them under both ASGI servers in the same run
+(bench/small/servers.py), each Depot's ratio taken to the baseline on its own server."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from bench.common.databases import DEFAULT_PG_ADMIN, database_create, database_d
 from bench.common.process import UvicornServer, bootstrap, depot_env, exit_on_sigterm
 from bench.common.report import fail, finish_run, new_results
 from bench.small import phases, report
+from bench.small.servers import SERVERS, log_path, name_for, server_class
 
 BASELINE_APP = "bench.small.baseline:app"
 
@@ -37,7 +40,17 @@ def _options() -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--only", default="", help="comma list of workloads to run")
-    return parser.parse_args()
+    parser.add_argument(
+        "--server",
+        default="uvicorn",
+        help="comma list of ASGI servers, each serving every app (uvicorn, granian)",
+    )
+    options = parser.parse_args()
+    options.servers = [s for s in options.server.split(",") if s]
+    unknown = set(options.servers) - set(SERVERS)
+    if unknown or not options.servers:
+        parser.error(f"--server: one or more of {', '.join(SERVERS)}")
+    return options
 
 
 def main() -> int:
@@ -49,41 +62,51 @@ def main() -> int:
     workloads = [w for w in phases.WORKLOADS if not options.only or w in options.only.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-small-"))
     results = new_results(
-        "small", work, rounds=rounds, seconds=seconds, flat=flat, fingerprint=True
+        "small",
+        work,
+        rounds=rounds,
+        seconds=seconds,
+        flat=flat,
+        fingerprint=True,
+        servers=options.servers,
     )
     servers: list[UvicornServer] = []
-    database = f"bench_small_{uuid.uuid4().hex[:8]}"
-    made_database = False
+    run_id = uuid.uuid4().hex[:8]
+    databases: list[str] = []  # one per server, so each Depot has its own
     rows: list[Any] = []
     try:
-        embedded = UvicornServer(
-            "embedded", depot_env(work / "embedded"), work / "uvicorn-embedded.log", lifespan="on"
-        )
-        embedded.api_key = bootstrap(embedded.env)["api_key"]
-        servers.append(embedded)
-        if not options.no_prod:
-            database_create(options.pg_admin, database)
-            made_database = True
-            prod_env = depot_env(
-                work / "prod",
-                DATABASE_URL=pg_url(options.pg_admin, database),
-                REDIS_URL=options.redis_url,
+        for kind in options.servers:
+            cls = server_class(kind)
+            name = name_for("embedded", kind, options.servers)
+            embedded = cls(name, depot_env(work / name), log_path(work, name), lifespan="on")
+            embedded.api_key = bootstrap(embedded.env)["api_key"]
+            servers.append(embedded)
+            if not options.no_prod:
+                database = f"bench_small_{run_id}_{kind}"
+                database_create(options.pg_admin, database)
+                databases.append(database)
+                name = name_for("production", kind, options.servers)
+                prod_env = depot_env(
+                    work / name,
+                    DATABASE_URL=pg_url(options.pg_admin, database),
+                    REDIS_URL=options.redis_url,
+                )
+                prod = cls(name, prod_env, log_path(work, name), lifespan="on")
+                prod.api_key = bootstrap(prod.env)["api_key"]
+                servers.append(prod)
+            name = name_for("baseline", kind, options.servers)
+            baseline = cls(
+                name,
+                depot_env(
+                    work / name,
+                    BASELINE_DIR=str(work / name),
+                    DJANGO_SETTINGS_MODULE="config.settings",
+                ),
+                log_path(work, name),
+                lifespan="on",
+                app=BASELINE_APP,
             )
-            prod = UvicornServer("production", prod_env, work / "uvicorn-prod.log", lifespan="on")
-            prod.api_key = bootstrap(prod.env)["api_key"]
-            servers.append(prod)
-        baseline = UvicornServer(
-            "baseline",
-            depot_env(
-                work / "baseline",
-                BASELINE_DIR=str(work / "baseline"),
-                DJANGO_SETTINGS_MODULE="config.settings",
-            ),
-            work / "uvicorn-baseline.log",
-            lifespan="on",
-            app=BASELINE_APP,
-        )
-        servers.append(baseline)
+            servers.append(baseline)
         for server in servers:
             server.start()
         list_session = f"list-{uuid.uuid4().hex[:8]}"
@@ -121,7 +144,7 @@ def main() -> int:
         if flat:
             window = max(1, min(500, flat // 10))
             for server in servers:
-                if server.name == "production":
+                if server.name.startswith("production"):
                     continue
                 log(f"flatness: {flat} uploads into one session on {server.name}")
                 flatness[server.name] = phases.flat_run(server, server.api_key, flat, window)
@@ -136,7 +159,7 @@ def main() -> int:
     finally:
         for server in servers:
             server.stop()
-        if made_database:
+        for database in databases:
             database_drop_logged(options.pg_admin, database)
         finish_run(
             results,
@@ -144,7 +167,7 @@ def main() -> int:
             name="small",
             title="Small requests (bench.small)",
             suffix="-quick" if options.quick else "",
-            latest=not options.quick and not options.only,
+            latest=not options.quick and not options.only and options.servers == ["uvicorn"],
             work=work,
             keep=options.keep,
         )

@@ -8,6 +8,7 @@ import statistics
 from typing import Any
 
 from bench.common.report import Figure, check, info, log_check, passed  # noqa: F401
+from bench.small.servers import baseline_of
 
 TITLES = {
     "healthz": "/healthz, 1 connection",
@@ -32,20 +33,24 @@ def rows(
 ) -> list[Figure]:
     out: list[Figure] = []
     for workload, by_server in windows.items():
-        base = by_server["baseline"]
-        base_rate = _median([w["rate"] for w in base])
-        base_cpu = _median([w["cpu_ms_per_request"] for w in base])
-        out.append(
-            info(
-                f"{TITLES[workload]}: baseline",
-                base_rate,
-                "req/s",
-                target=f"cpu {base_cpu:.2f} ms/req" if base_cpu is not None else None,
-            )
-        )
+        for name, base in by_server.items():
+            if name == baseline_of(name):
+                base_cpu = _median([w["cpu_ms_per_request"] for w in base])
+                out.append(
+                    info(
+                        f"{TITLES[workload]}: {name}",
+                        _median([w["rate"] for w in base]),
+                        "req/s",
+                        target=f"cpu {base_cpu:.2f} ms/req" if base_cpu is not None else None,
+                    )
+                )
         for name, figures in by_server.items():
-            if name == "baseline":
+            if name == baseline_of(name):
                 continue
+            # Each Depot against the baseline on its own server, round by round.
+            base = by_server[baseline_of(name)]
+            base_rate = _median([w["rate"] for w in base])
+            base_cpu = _median([w["cpu_ms_per_request"] for w in base])
             rate = _median([w["rate"] for w in figures])
             ratios = [
                 w["rate"] / b["rate"] for w, b in zip(figures, base, strict=True) if b["rate"]
@@ -94,8 +99,20 @@ def rows(
                 )
             )
             out.append(check("  failed requests", failures, "", failures == 0, target="0"))
+            if "@" in name and name.split("@")[0] in by_server:
+                # The same app on the other server against uvicorn, round by round.
+                plain = by_server[name.split("@")[0]]
+                against = [w["rate"] / u["rate"] for w, u in zip(figures, plain, strict=True)]
+                out.append(
+                    info(
+                        f"  rate against {name.split('@')[0]} under uvicorn",
+                        _median(against),
+                        "x",
+                        digits=2,
+                    )
+                )
     for name, flat in flatness.items():
-        if name == "baseline" or flat.get("ratio") is None:
+        if name == baseline_of(name) or flat.get("ratio") is None:
             continue
         out.append(
             check(
