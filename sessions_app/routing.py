@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from channels.auth import AuthMiddlewareStack
 from django.urls import re_path
 
@@ -9,7 +11,8 @@ websocket_urlpatterns = [
     re_path(r"^ws/sessions/(?P<session_id>[^/]+)/?$", SessionEventsConsumer.as_asgi()),
     # Any other path: accepted and closed with 4404, rather than URLRouter's "No route found"
     # exception (a 500 with a traceback in the server's log).
-    re_path(r"", WebsocketRefusal(CLOSE_NOT_FOUND)),
+    # (Channels' URLRouter takes ASGI apps; Django's re_path stub types only views.)
+    re_path(r"", cast(Any, WebsocketRefusal(CLOSE_NOT_FOUND))),
 ]
 
 # HTTP long-polls served before Django (see LongPollConsumer); the session cookie is read by
