@@ -293,9 +293,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.SessionStatus.choices",
-        # The name the generated SDKs have had since 0.1 (drf-spectacular would derive
-        # SessionCompleteStatusEnum from the serializer now that it is SessionComplete).
-        "SessionCompleteRequestStatusEnum": ["completed", "failed"],
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -271,7 +271,7 @@ def _python_scenario(server: Server) -> None:
     upload = uploads.uploads_create.sync_detailed(
         "py-run",
         client=client,
-        body=models.AttachmentUploadFormRequest(
+        body=models.AttachmentUploadRequest(
             file=types.File(BytesIO(b"# notes\n"), file_name="notes.md", mime_type="text/markdown"),
             path="docs/notes.md",
         ),
@@ -298,7 +298,7 @@ def _python_scenario(server: Server) -> None:
     with_file = artifacts.artifacts_create_with_file.sync_detailed(
         **ns,
         client=client,
-        body=models.ArtifactUploadFormRequest(
+        body=models.ArtifactUploadRequest(
             file=types.File(BytesIO(payload), file_name="blob.bin"),
             session_id="py-run",
             tags=["t1", "t2"],
@@ -368,7 +368,7 @@ def _python_scenario(server: Server) -> None:
     late = uploads.uploads_create.sync(
         "py-run",
         client=client,
-        body=models.AttachmentUploadFormRequest(
+        body=models.AttachmentUploadRequest(
             file=types.File(BytesIO(b"late"), file_name="late.txt", mime_type="text/plain")
         ),
     )

@@ -8,9 +8,6 @@ from sessions_app.api.pagination import KeysetPagination
 class AttachmentUpload(StrictSerializer):
     """Text fields of `POST /api/uploads/{session_id}`; the file itself is the `file` part."""
 
-    class Meta:
-        ref_name = "AttachmentUploadForm"  # the SDKs' model name: AttachmentUploadFormRequest
-
     file = serializers.FileField(help_text="The file (multipart part named `file`).")
     description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     metadata = serializers.CharField(
@@ -73,9 +70,6 @@ AttachmentPageResponse = ATTACHMENT_PAGES.serializer
 
 
 class AppUpload(StrictSerializer):
-    class Meta:
-        ref_name = "AppUploadForm"  # the SDKs' model name: AppUploadFormRequest
-
     file = serializers.FileField(help_text="The file to upload.")
     userReference = serializers.CharField(max_length=255)
     uploadType = serializers.ChoiceField(

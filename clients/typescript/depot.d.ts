@@ -578,7 +578,7 @@ export interface components {
          *     and, when its context says the data is a JSON body (`validated` does), values of the
          *     wrong JSON type.
          */
-        AppUploadFormRequest: {
+        AppUploadRequest: {
             /**
              * Format: binary
              * @description The file to upload.
@@ -728,7 +728,7 @@ export interface components {
          *     and, when its context says the data is a JSON body (`validated` does), values of the
          *     wrong JSON type.
          */
-        ArtifactUploadFormRequest: {
+        ArtifactUploadRequest: {
             description?: string;
             artifact_type?: string;
             thread_id?: string;
@@ -846,7 +846,7 @@ export interface components {
             next_cursor: string | null;
         };
         /** @description Text fields of `POST /api/uploads/{session_id}`; the file itself is the `file` part. */
-        AttachmentUploadFormRequest: {
+        AttachmentUploadRequest: {
             /**
              * Format: binary
              * @description The file (multipart part named `file`).
@@ -1057,7 +1057,7 @@ export interface components {
          *     and, when its context says the data is a JSON body (`validated` does), values of the
          *     wrong JSON type.
          */
-        FlatArtifactUploadFormRequest: {
+        FlatArtifactUploadRequest: {
             /** Format: binary */
             file: string;
         };
@@ -1172,14 +1172,14 @@ export interface components {
          */
         SessionCompleteRequest: {
             /** @description Default: `"completed"`. */
-            status?: components["schemas"]["SessionCompleteRequestStatusEnum"];
+            status?: components["schemas"]["SessionCompleteStatusEnum"];
         };
         /**
          * @description * `completed` - completed
          *     * `failed` - failed
          * @enum {string}
          */
-        SessionCompleteRequestStatusEnum: "completed" | "failed";
+        SessionCompleteStatusEnum: "completed" | "failed";
         /**
          * @description A request serializer that rejects fields it does not know (seed 001: `[key]: never`)
          *     and, when its context says the data is a JSON body (`validated` does), values of the
@@ -1804,7 +1804,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["FlatArtifactUploadFormRequest"];
+                "multipart/form-data": components["schemas"]["FlatArtifactUploadRequest"];
             };
         };
         responses: {
@@ -4006,7 +4006,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["AttachmentUploadFormRequest"];
+                "multipart/form-data": components["schemas"]["AttachmentUploadRequest"];
             };
         };
         responses: {
@@ -5303,7 +5303,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["ArtifactUploadFormRequest"];
+                "multipart/form-data": components["schemas"]["ArtifactUploadRequest"];
             };
         };
         responses: {
@@ -5729,7 +5729,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["AppUploadFormRequest"];
+                "multipart/form-data": components["schemas"]["AppUploadRequest"];
             };
         };
         responses: {

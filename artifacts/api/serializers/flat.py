@@ -144,9 +144,6 @@ class FlatArtifactContentResponse(serializers.Serializer):
 
 
 class FlatArtifactUpload(StagedFileFieldsMixin, StrictSerializer):
-    class Meta:
-        ref_name = "FlatArtifactUploadForm"  # the SDKs' model name: FlatArtifactUploadFormRequest
-
     file = serializers.FileField()
 
 

@@ -151,9 +151,6 @@ class ArtifactCreate(StrictSerializer, ArtifactFieldsMixin):
 
 
 class ArtifactUpload(StagedFileFieldsMixin, StrictSerializer, ArtifactFieldsMixin):
-    class Meta:
-        ref_name = "ArtifactUploadForm"  # the SDKs' model name: ArtifactUploadFormRequest
-
     file = serializers.FileField()
     name = serializers.CharField(max_length=500, required=False)
 

@@ -1,6 +1,6 @@
 """ Contains all the data models used in inputs/outputs """
 
-from .app_upload_form_request import AppUploadFormRequest
+from .app_upload_request import AppUploadRequest
 from .app_upload_response import AppUploadResponse
 from .artifact_create_request import ArtifactCreateRequest
 from .artifact_create_request_metadata import ArtifactCreateRequestMetadata
@@ -12,15 +12,15 @@ from .artifact_update_form import ArtifactUpdateForm
 from .artifact_update_form_metadata import ArtifactUpdateFormMetadata
 from .artifact_update_request import ArtifactUpdateRequest
 from .artifact_update_request_metadata import ArtifactUpdateRequestMetadata
-from .artifact_upload_form_request import ArtifactUploadFormRequest
-from .artifact_upload_form_request_metadata import ArtifactUploadFormRequestMetadata
+from .artifact_upload_request import ArtifactUploadRequest
+from .artifact_upload_request_metadata import ArtifactUploadRequestMetadata
 from .artifact_versions_response import ArtifactVersionsResponse
 from .artifact_with_lineage_response import ArtifactWithLineageResponse
 from .artifact_with_lineage_response_metadata import ArtifactWithLineageResponseMetadata
 from .artifacts_retrieve_include import ArtifactsRetrieveInclude
 from .attachment_list_item import AttachmentListItem
 from .attachment_page_response import AttachmentPageResponse
-from .attachment_upload_form_request import AttachmentUploadFormRequest
+from .attachment_upload_request import AttachmentUploadRequest
 from .attachment_upload_response import AttachmentUploadResponse
 from .change_type_enum import ChangeTypeEnum
 from .completed_part_request import CompletedPartRequest
@@ -41,7 +41,7 @@ from .flat_artifact_create_response import FlatArtifactCreateResponse
 from .flat_artifact_list_item import FlatArtifactListItem
 from .flat_artifact_response import FlatArtifactResponse
 from .flat_artifact_response_metadata import FlatArtifactResponseMetadata
-from .flat_artifact_upload_form_request import FlatArtifactUploadFormRequest
+from .flat_artifact_upload_request import FlatArtifactUploadRequest
 from .flat_artifact_upload_response import FlatArtifactUploadResponse
 from .index_status_enum import IndexStatusEnum
 from .lineage_item import LineageItem
@@ -56,7 +56,7 @@ from .query_response import QueryResponse
 from .query_result_item import QueryResultItem
 from .scope_enum import ScopeEnum
 from .session_complete_request import SessionCompleteRequest
-from .session_complete_request_status_enum import SessionCompleteRequestStatusEnum
+from .session_complete_status_enum import SessionCompleteStatusEnum
 from .session_create_request import SessionCreateRequest
 from .session_create_request_metadata import SessionCreateRequestMetadata
 from .session_item_meta_response import SessionItemMetaResponse
@@ -73,7 +73,7 @@ from .validation_error_item import ValidationErrorItem
 from .validation_error_response import ValidationErrorResponse
 
 __all__ = (
-    "AppUploadFormRequest",
+    "AppUploadRequest",
     "AppUploadResponse",
     "ArtifactCreateRequest",
     "ArtifactCreateRequestMetadata",
@@ -86,14 +86,14 @@ __all__ = (
     "ArtifactUpdateFormMetadata",
     "ArtifactUpdateRequest",
     "ArtifactUpdateRequestMetadata",
-    "ArtifactUploadFormRequest",
-    "ArtifactUploadFormRequestMetadata",
+    "ArtifactUploadRequest",
+    "ArtifactUploadRequestMetadata",
     "ArtifactVersionsResponse",
     "ArtifactWithLineageResponse",
     "ArtifactWithLineageResponseMetadata",
     "AttachmentListItem",
     "AttachmentPageResponse",
-    "AttachmentUploadFormRequest",
+    "AttachmentUploadRequest",
     "AttachmentUploadResponse",
     "ChangeTypeEnum",
     "CompletedPartRequest",
@@ -114,7 +114,7 @@ __all__ = (
     "FlatArtifactListItem",
     "FlatArtifactResponse",
     "FlatArtifactResponseMetadata",
-    "FlatArtifactUploadFormRequest",
+    "FlatArtifactUploadRequest",
     "FlatArtifactUploadResponse",
     "IndexStatusEnum",
     "LineageItem",
@@ -129,7 +129,7 @@ __all__ = (
     "QueryResultItem",
     "ScopeEnum",
     "SessionCompleteRequest",
-    "SessionCompleteRequestStatusEnum",
+    "SessionCompleteStatusEnum",
     "SessionCreateRequest",
     "SessionCreateRequestMetadata",
     "SessionItemMetaResponse",

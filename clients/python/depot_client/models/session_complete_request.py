@@ -8,7 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from ..models.session_complete_request_status_enum import SessionCompleteRequestStatusEnum
+from ..models.session_complete_status_enum import SessionCompleteStatusEnum
 from ..types import UNSET, Unset
 
 
@@ -27,11 +27,11 @@ class SessionCompleteRequest:
     wrong JSON type.
 
         Attributes:
-            status (SessionCompleteRequestStatusEnum | Unset): * `completed` - completed
+            status (SessionCompleteStatusEnum | Unset): * `completed` - completed
                 * `failed` - failed
      """
 
-    status: SessionCompleteRequestStatusEnum | Unset = UNSET
+    status: SessionCompleteStatusEnum | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -60,11 +60,11 @@ class SessionCompleteRequest:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
         _status = d.pop("status", UNSET)
-        status: SessionCompleteRequestStatusEnum | Unset
+        status: SessionCompleteStatusEnum | Unset
         if isinstance(_status,  Unset):
             status = UNSET
         else:
-            status = SessionCompleteRequestStatusEnum(_status)
+            status = SessionCompleteStatusEnum(_status)
 
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.app_upload_form_request import AppUploadFormRequest
+from ...models.app_upload_request import AppUploadRequest
 from ...models.app_upload_response import AppUploadResponse
 from ...models.error_response import ErrorResponse
 from ...models.validation_error_response import ValidationErrorResponse
@@ -21,7 +21,7 @@ def _get_kwargs(
     app_id: str,
     env_name: str,
     *,
-    body: AppUploadFormRequest,
+    body: AppUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def sync_detailed(
     env_name: str,
     *,
     client: AuthenticatedClient,
-    body: AppUploadFormRequest,
+    body: AppUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[AppUploadResponse | ErrorResponse | ValidationErrorResponse]:
@@ -164,8 +164,8 @@ def sync_detailed(
         app_id (str):
         env_name (str):
         idempotency_key (str | Unset):
-        body (AppUploadFormRequest): A request serializer that rejects fields it does not know
-            (seed 001: `[key]: never`)
+        body (AppUploadRequest): A request serializer that rejects fields it does not know (seed
+            001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 
@@ -197,7 +197,7 @@ def sync(
     env_name: str,
     *,
     client: AuthenticatedClient,
-    body: AppUploadFormRequest,
+    body: AppUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> AppUploadResponse | ErrorResponse | ValidationErrorResponse | None:
@@ -207,8 +207,8 @@ def sync(
         app_id (str):
         env_name (str):
         idempotency_key (str | Unset):
-        body (AppUploadFormRequest): A request serializer that rejects fields it does not know
-            (seed 001: `[key]: never`)
+        body (AppUploadRequest): A request serializer that rejects fields it does not know (seed
+            001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 
@@ -235,7 +235,7 @@ async def asyncio_detailed(
     env_name: str,
     *,
     client: AuthenticatedClient,
-    body: AppUploadFormRequest,
+    body: AppUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[AppUploadResponse | ErrorResponse | ValidationErrorResponse]:
@@ -245,8 +245,8 @@ async def asyncio_detailed(
         app_id (str):
         env_name (str):
         idempotency_key (str | Unset):
-        body (AppUploadFormRequest): A request serializer that rejects fields it does not know
-            (seed 001: `[key]: never`)
+        body (AppUploadRequest): A request serializer that rejects fields it does not know (seed
+            001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 
@@ -278,7 +278,7 @@ async def asyncio(
     env_name: str,
     *,
     client: AuthenticatedClient,
-    body: AppUploadFormRequest,
+    body: AppUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> AppUploadResponse | ErrorResponse | ValidationErrorResponse | None:
@@ -288,8 +288,8 @@ async def asyncio(
         app_id (str):
         env_name (str):
         idempotency_key (str | Unset):
-        body (AppUploadFormRequest): A request serializer that rejects fields it does not know
-            (seed 001: `[key]: never`)
+        body (AppUploadRequest): A request serializer that rejects fields it does not know (seed
+            001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 

@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.error_response import ErrorResponse
-from ...models.flat_artifact_upload_form_request import FlatArtifactUploadFormRequest
+from ...models.flat_artifact_upload_request import FlatArtifactUploadRequest
 from ...models.flat_artifact_upload_response import FlatArtifactUploadResponse
 from ...models.validation_error_response import ValidationErrorResponse
 from ...types import UNSET, Unset
@@ -20,7 +20,7 @@ from typing import cast
 def _get_kwargs(
     artifact_id: str,
     *,
-    body: FlatArtifactUploadFormRequest,
+    body: FlatArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def sync_detailed(
     artifact_id: str,
     *,
     client: AuthenticatedClient,
-    body: FlatArtifactUploadFormRequest,
+    body: FlatArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[ErrorResponse | FlatArtifactUploadResponse | ValidationErrorResponse]:
@@ -161,7 +161,7 @@ def sync_detailed(
     Args:
         artifact_id (str):
         idempotency_key (str | Unset):
-        body (FlatArtifactUploadFormRequest): A request serializer that rejects fields it does not
+        body (FlatArtifactUploadRequest): A request serializer that rejects fields it does not
             know (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
@@ -192,7 +192,7 @@ def sync(
     artifact_id: str,
     *,
     client: AuthenticatedClient,
-    body: FlatArtifactUploadFormRequest,
+    body: FlatArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> ErrorResponse | FlatArtifactUploadResponse | ValidationErrorResponse | None:
@@ -201,7 +201,7 @@ def sync(
     Args:
         artifact_id (str):
         idempotency_key (str | Unset):
-        body (FlatArtifactUploadFormRequest): A request serializer that rejects fields it does not
+        body (FlatArtifactUploadRequest): A request serializer that rejects fields it does not
             know (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
@@ -227,7 +227,7 @@ async def asyncio_detailed(
     artifact_id: str,
     *,
     client: AuthenticatedClient,
-    body: FlatArtifactUploadFormRequest,
+    body: FlatArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[ErrorResponse | FlatArtifactUploadResponse | ValidationErrorResponse]:
@@ -236,7 +236,7 @@ async def asyncio_detailed(
     Args:
         artifact_id (str):
         idempotency_key (str | Unset):
-        body (FlatArtifactUploadFormRequest): A request serializer that rejects fields it does not
+        body (FlatArtifactUploadRequest): A request serializer that rejects fields it does not
             know (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
@@ -267,7 +267,7 @@ async def asyncio(
     artifact_id: str,
     *,
     client: AuthenticatedClient,
-    body: FlatArtifactUploadFormRequest,
+    body: FlatArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> ErrorResponse | FlatArtifactUploadResponse | ValidationErrorResponse | None:
@@ -276,7 +276,7 @@ async def asyncio(
     Args:
         artifact_id (str):
         idempotency_key (str | Unset):
-        body (FlatArtifactUploadFormRequest): A request serializer that rejects fields it does not
+        body (FlatArtifactUploadRequest): A request serializer that rejects fields it does not
             know (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.

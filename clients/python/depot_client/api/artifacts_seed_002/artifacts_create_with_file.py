@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.artifact_response import ArtifactResponse
-from ...models.artifact_upload_form_request import ArtifactUploadFormRequest
+from ...models.artifact_upload_request import ArtifactUploadRequest
 from ...models.error_response import ErrorResponse
 from ...models.validation_error_response import ValidationErrorResponse
 from ...types import UNSET, Unset
@@ -22,7 +22,7 @@ def _get_kwargs(
     ws: str,
     ns: str,
     *,
-    body: ArtifactUploadFormRequest,
+    body: ArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def sync_detailed(
     ns: str,
     *,
     client: AuthenticatedClient,
-    body: ArtifactUploadFormRequest,
+    body: ArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[ArtifactResponse | ErrorResponse | ValidationErrorResponse]:
@@ -167,8 +167,8 @@ def sync_detailed(
         ws (str):
         ns (str):
         idempotency_key (str | Unset):
-        body (ArtifactUploadFormRequest): A request serializer that rejects fields it does not
-            know (seed 001: `[key]: never`)
+        body (ArtifactUploadRequest): A request serializer that rejects fields it does not know
+            (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 
@@ -202,7 +202,7 @@ def sync(
     ns: str,
     *,
     client: AuthenticatedClient,
-    body: ArtifactUploadFormRequest,
+    body: ArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> ArtifactResponse | ErrorResponse | ValidationErrorResponse | None:
@@ -213,8 +213,8 @@ def sync(
         ws (str):
         ns (str):
         idempotency_key (str | Unset):
-        body (ArtifactUploadFormRequest): A request serializer that rejects fields it does not
-            know (seed 001: `[key]: never`)
+        body (ArtifactUploadRequest): A request serializer that rejects fields it does not know
+            (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 
@@ -243,7 +243,7 @@ async def asyncio_detailed(
     ns: str,
     *,
     client: AuthenticatedClient,
-    body: ArtifactUploadFormRequest,
+    body: ArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[ArtifactResponse | ErrorResponse | ValidationErrorResponse]:
@@ -254,8 +254,8 @@ async def asyncio_detailed(
         ws (str):
         ns (str):
         idempotency_key (str | Unset):
-        body (ArtifactUploadFormRequest): A request serializer that rejects fields it does not
-            know (seed 001: `[key]: never`)
+        body (ArtifactUploadRequest): A request serializer that rejects fields it does not know
+            (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 
@@ -289,7 +289,7 @@ async def asyncio(
     ns: str,
     *,
     client: AuthenticatedClient,
-    body: ArtifactUploadFormRequest,
+    body: ArtifactUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> ArtifactResponse | ErrorResponse | ValidationErrorResponse | None:
@@ -300,8 +300,8 @@ async def asyncio(
         ws (str):
         ns (str):
         idempotency_key (str | Unset):
-        body (ArtifactUploadFormRequest): A request serializer that rejects fields it does not
-            know (seed 001: `[key]: never`)
+        body (ArtifactUploadRequest): A request serializer that rejects fields it does not know
+            (seed 001: `[key]: never`)
             and, when its context says the data is a JSON body (`validated` does), values of the
             wrong JSON type.
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.attachment_upload_form_request import AttachmentUploadFormRequest
+from ...models.attachment_upload_request import AttachmentUploadRequest
 from ...models.attachment_upload_response import AttachmentUploadResponse
 from ...models.error_response import ErrorResponse
 from ...models.validation_error_response import ValidationErrorResponse
@@ -20,7 +20,7 @@ from typing import cast
 def _get_kwargs(
     session_id: str,
     *,
-    body: AttachmentUploadFormRequest,
+    body: AttachmentUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def sync_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient,
-    body: AttachmentUploadFormRequest,
+    body: AttachmentUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[AttachmentUploadResponse | ErrorResponse | ValidationErrorResponse]:
@@ -161,8 +161,8 @@ def sync_detailed(
     Args:
         session_id (str):
         idempotency_key (str | Unset):
-        body (AttachmentUploadFormRequest): Text fields of `POST /api/uploads/{session_id}`; the
-            file itself is the `file` part.
+        body (AttachmentUploadRequest): Text fields of `POST /api/uploads/{session_id}`; the file
+            itself is the `file` part.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -190,7 +190,7 @@ def sync(
     session_id: str,
     *,
     client: AuthenticatedClient,
-    body: AttachmentUploadFormRequest,
+    body: AttachmentUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> AttachmentUploadResponse | ErrorResponse | ValidationErrorResponse | None:
@@ -199,8 +199,8 @@ def sync(
     Args:
         session_id (str):
         idempotency_key (str | Unset):
-        body (AttachmentUploadFormRequest): Text fields of `POST /api/uploads/{session_id}`; the
-            file itself is the `file` part.
+        body (AttachmentUploadRequest): Text fields of `POST /api/uploads/{session_id}`; the file
+            itself is the `file` part.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,7 +223,7 @@ async def asyncio_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient,
-    body: AttachmentUploadFormRequest,
+    body: AttachmentUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> Response[AttachmentUploadResponse | ErrorResponse | ValidationErrorResponse]:
@@ -232,8 +232,8 @@ async def asyncio_detailed(
     Args:
         session_id (str):
         idempotency_key (str | Unset):
-        body (AttachmentUploadFormRequest): Text fields of `POST /api/uploads/{session_id}`; the
-            file itself is the `file` part.
+        body (AttachmentUploadRequest): Text fields of `POST /api/uploads/{session_id}`; the file
+            itself is the `file` part.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -261,7 +261,7 @@ async def asyncio(
     session_id: str,
     *,
     client: AuthenticatedClient,
-    body: AttachmentUploadFormRequest,
+    body: AttachmentUploadRequest,
     idempotency_key: str | Unset = UNSET,
 
 ) -> AttachmentUploadResponse | ErrorResponse | ValidationErrorResponse | None:
@@ -270,8 +270,8 @@ async def asyncio(
     Args:
         session_id (str):
         idempotency_key (str | Unset):
-        body (AttachmentUploadFormRequest): Text fields of `POST /api/uploads/{session_id}`; the
-            file itself is the `file` part.
+        body (AttachmentUploadRequest): Text fields of `POST /api/uploads/{session_id}`; the file
+            itself is the `file` part.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

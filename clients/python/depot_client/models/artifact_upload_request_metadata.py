@@ -5,34 +5,23 @@ from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-import json
-from .. import types
 
 from ..types import UNSET, Unset
 
-from ..types import File, FileTypes
-from io import BytesIO
 
 
 
 
 
 
-T = TypeVar("T", bound="FlatArtifactUploadFormRequest")
+T = TypeVar("T", bound="ArtifactUploadRequestMetadata")
 
 
 
 @_attrs_define
-class FlatArtifactUploadFormRequest:
-    """ A request serializer that rejects fields it does not know (seed 001: `[key]: never`)
-    and, when its context says the data is a JSON body (`validated` does), values of the
-    wrong JSON type.
+class ArtifactUploadRequestMetadata:
+    
 
-        Attributes:
-            file (File):
-     """
-
-    file: File
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -40,52 +29,23 @@ class FlatArtifactUploadFormRequest:
 
 
     def to_dict(self) -> dict[str, Any]:
-        file = self.file.to_tuple()
-
-
-
+        
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({
-            "file": file,
-        })
 
         return field_dict
 
-
-    def to_multipart(self) -> types.RequestFiles:
-        files: types.RequestFiles = []
-
-        files.append(("file", self.file.to_tuple()))
-
-
-
-
-        for prop_name, prop in self.additional_properties.items():
-            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
-
-
-
-        return files
 
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        file = File(
-             payload = BytesIO(d.pop("file"))
+        artifact_upload_request_metadata = cls(
         )
 
 
-
-
-        flat_artifact_upload_form_request = cls(
-            file=file,
-        )
-
-
-        flat_artifact_upload_form_request.additional_properties = d
-        return flat_artifact_upload_form_request
+        artifact_upload_request_metadata.additional_properties = d
+        return artifact_upload_request_metadata
 
     @property
     def additional_keys(self) -> list[str]:

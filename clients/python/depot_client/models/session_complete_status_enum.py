@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-class SessionCompleteRequestStatusEnum(StrEnum):
+class SessionCompleteStatusEnum(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
 

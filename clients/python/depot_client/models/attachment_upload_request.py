@@ -19,12 +19,12 @@ from io import BytesIO
 
 
 
-T = TypeVar("T", bound="AttachmentUploadFormRequest")
+T = TypeVar("T", bound="AttachmentUploadRequest")
 
 
 
 @_attrs_define
-class AttachmentUploadFormRequest:
+class AttachmentUploadRequest:
     """ Text fields of `POST /api/uploads/{session_id}`; the file itself is the `file` part.
 
         Attributes:
@@ -130,7 +130,7 @@ class AttachmentUploadFormRequest:
 
         path = d.pop("path", UNSET)
 
-        attachment_upload_form_request = cls(
+        attachment_upload_request = cls(
             file=file,
             description=description,
             metadata=metadata,
@@ -139,8 +139,8 @@ class AttachmentUploadFormRequest:
         )
 
 
-        attachment_upload_form_request.additional_properties = d
-        return attachment_upload_form_request
+        attachment_upload_request.additional_properties = d
+        return attachment_upload_request
 
     @property
     def additional_keys(self) -> list[str]:

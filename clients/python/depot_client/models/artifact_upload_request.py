@@ -16,18 +16,18 @@ from io import BytesIO
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.artifact_upload_form_request_metadata import ArtifactUploadFormRequestMetadata
+  from ..models.artifact_upload_request_metadata import ArtifactUploadRequestMetadata
 
 
 
 
 
-T = TypeVar("T", bound="ArtifactUploadFormRequest")
+T = TypeVar("T", bound="ArtifactUploadRequest")
 
 
 
 @_attrs_define
-class ArtifactUploadFormRequest:
+class ArtifactUploadRequest:
     """ A request serializer that rejects fields it does not know (seed 001: `[key]: never`)
     and, when its context says the data is a JSON body (`validated` does), values of the
     wrong JSON type.
@@ -43,7 +43,7 @@ class ArtifactUploadFormRequest:
             tags (list[str] | Unset):
             keywords (list[str] | Unset):
             summary (str | Unset):
-            metadata (ArtifactUploadFormRequestMetadata | Unset):
+            metadata (ArtifactUploadRequestMetadata | Unset):
             source (str | Unset):
             source_execution_id (str | Unset):
             source_step_id (str | Unset):
@@ -67,7 +67,7 @@ class ArtifactUploadFormRequest:
     tags: list[str] | Unset = UNSET
     keywords: list[str] | Unset = UNSET
     summary: str | Unset = UNSET
-    metadata: ArtifactUploadFormRequestMetadata | Unset = UNSET
+    metadata: ArtifactUploadRequestMetadata | Unset = UNSET
     source: str | Unset = UNSET
     source_execution_id: str | Unset = UNSET
     source_step_id: str | Unset = UNSET
@@ -86,7 +86,7 @@ class ArtifactUploadFormRequest:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.artifact_upload_form_request_metadata import ArtifactUploadFormRequestMetadata # noqa: PLC0415
+        from ..models.artifact_upload_request_metadata import ArtifactUploadRequestMetadata # noqa: PLC0415
         file = self.file.to_tuple()
 
 
@@ -203,7 +203,7 @@ class ArtifactUploadFormRequest:
 
 
     def to_multipart(self) -> types.RequestFiles:
-        from ..models.artifact_upload_form_request_metadata import ArtifactUploadFormRequestMetadata # noqa: PLC0415
+        from ..models.artifact_upload_request_metadata import ArtifactUploadRequestMetadata # noqa: PLC0415
         files: types.RequestFiles = []
 
         files.append(("file", self.file.to_tuple()))
@@ -335,7 +335,7 @@ class ArtifactUploadFormRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.artifact_upload_form_request_metadata import ArtifactUploadFormRequestMetadata # noqa: PLC0415
+        from ..models.artifact_upload_request_metadata import ArtifactUploadRequestMetadata # noqa: PLC0415
         d = dict(src_dict)
         file = File(
              payload = BytesIO(d.pop("file"))
@@ -365,11 +365,11 @@ class ArtifactUploadFormRequest:
         summary = d.pop("summary", UNSET)
 
         _metadata = d.pop("metadata", UNSET)
-        metadata: ArtifactUploadFormRequestMetadata | Unset
+        metadata: ArtifactUploadRequestMetadata | Unset
         if isinstance(_metadata,  Unset):
             metadata = UNSET
         else:
-            metadata = ArtifactUploadFormRequestMetadata.from_dict(_metadata)
+            metadata = ArtifactUploadRequestMetadata.from_dict(_metadata)
 
 
 
@@ -405,7 +405,7 @@ class ArtifactUploadFormRequest:
 
         name = d.pop("name", UNSET)
 
-        artifact_upload_form_request = cls(
+        artifact_upload_request = cls(
             file=file,
             description=description,
             artifact_type=artifact_type,
@@ -431,8 +431,8 @@ class ArtifactUploadFormRequest:
         )
 
 
-        artifact_upload_form_request.additional_properties = d
-        return artifact_upload_form_request
+        artifact_upload_request.additional_properties = d
+        return artifact_upload_request
 
     @property
     def additional_keys(self) -> list[str]:

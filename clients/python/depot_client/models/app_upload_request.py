@@ -20,12 +20,12 @@ from io import BytesIO
 
 
 
-T = TypeVar("T", bound="AppUploadFormRequest")
+T = TypeVar("T", bound="AppUploadRequest")
 
 
 
 @_attrs_define
-class AppUploadFormRequest:
+class AppUploadRequest:
     """ A request serializer that rejects fields it does not know (seed 001: `[key]: never`)
     and, when its context says the data is a JSON body (`validated` does), values of the
     wrong JSON type.
@@ -119,7 +119,7 @@ class AppUploadFormRequest:
 
         session_id = d.pop("sessionId", UNSET)
 
-        app_upload_form_request = cls(
+        app_upload_request = cls(
             file=file,
             user_reference=user_reference,
             upload_type=upload_type,
@@ -127,8 +127,8 @@ class AppUploadFormRequest:
         )
 
 
-        app_upload_form_request.additional_properties = d
-        return app_upload_form_request
+        app_upload_request.additional_properties = d
+        return app_upload_request
 
     @property
     def additional_keys(self) -> list[str]:
