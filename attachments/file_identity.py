@@ -174,12 +174,16 @@ def sniff_mime(head: bytes, name: str) -> str:
         if stripped.startswith((b"{", b"[")):
             return "application/json"
         return "text/plain"
+    # Bytes that are not text are no text type, whatever a signature says: puremagic's
+    # one-byte `{` is JSON's (confidence 0.1), which made any binary starting with `{`
+    # application/json, served inline and let past an allow-list that names JSON.
     try:
-        found = puremagic.from_string(head, mime=True, filename=name or None)
+        matches = puremagic.magic_string(head, filename=name or None)
     except (puremagic.PureError, ValueError):
-        found = ""
-    if found:
-        return found
+        matches = []
+    for match in matches:
+        if match.mime_type and not is_textual(match.mime_type):
+            return str(match.mime_type)
     by_name = guess_from_name(name)
     if by_name and not is_textual(by_name):
         return by_name

@@ -23,6 +23,12 @@ from attachments.file_identity import display_name, is_active, sniff_mime
         (b"  <svg viewBox='0 0 1 1'/>", "pic.png", "image/svg+xml"),
         (b"<?xml version='1.0'?><a/>", "a", "application/xml"),
         (b"\x00\x01\x02\x03", "blob", "application/octet-stream"),
+        # Binary bytes that open like JSON (puremagic's one-byte `{` signature) or a JSON array
+        # are not JSON; a named binary type still comes from the name.
+        (b"{\x00\x01\xff" + bytes(range(256)), "weights.bin", "application/octet-stream"),
+        (b"[\x00\xfe\xff" + bytes(range(256)), "", "application/octet-stream"),
+        (b"{\x00\x01\xff" + bytes(range(256)), "clip.mp4", "video/mp4"),
+        (b"GIF89a\x01\x00\x01\x00\x80\x00\x00", "noext", "image/gif"),
         (b"", "empty.txt", "text/plain"),
         ("café".encode(), "c.txt", "text/plain"),
     ],

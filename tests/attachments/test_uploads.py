@@ -342,6 +342,28 @@ def test_disallowed_type_is_422_and_leaves_nothing(asgi_owner: AsgiClient, setti
     assert pdf.status_code == 201 and pdf.json()["mime"] == "application/pdf"
 
 
+def test_binary_opening_with_a_brace_is_not_json(asgi_owner: AsgiClient) -> None:
+    # It was sniffed as application/json (puremagic's one-byte `{`): served inline, and let
+    # past an allow-list naming JSON.
+    binary = b"{\x00\x01\xff" + bytes(range(256)) * 40
+    made = asgi_owner.upload("/api/uploads/brace", binary, name="weights.bin")
+    assert made.status_code == 201 and made.json()["mime"] == "application/octet-stream"
+    served = asgi_owner.get(f"/api/sessions/brace/artifacts/{made.json()['attachment_id']}/stream")
+    assert served.headers["content-type"] == "application/octet-stream"
+    assert served.headers["content-disposition"].startswith("attachment")
+
+
+def test_binary_opening_with_a_brace_is_refused_by_a_json_allow_list(
+    asgi_owner: AsgiClient, settings
+) -> None:  # type: ignore[no-untyped-def]
+    binary = b"{\x00\x01\xff" + bytes(range(256)) * 40
+    settings.DEPOT_ALLOWED_MIME_TYPES = ["application/json"]
+    refused = asgi_owner.upload("/api/uploads/brace2", binary, name="weights.json")
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["type"] == "mime_type_not_allowed"
+    _nothing_left("brace2")
+
+
 def test_file_limit_per_session_is_409_and_leaves_nothing_new(
     asgi_owner: AsgiClient, settings
 ) -> None:  # type: ignore[no-untyped-def]
