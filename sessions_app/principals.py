@@ -4,6 +4,7 @@ services and the ASGI layer can use it."""
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -169,11 +170,14 @@ def api_key_by_prefix(prefix: str) -> ApiKey | None:
 
 
 _KEY_SQL: dict[str, str] = {}
+_PLAUSIBLE_KEY_RE = re.compile(r"[\x21-\x7e]{1,256}")
 
 
 def authenticate_raw_key(raw_key: str) -> ApiKey | None:
     """The usable key matching `raw_key`, or None. Compares hashes in constant time."""
-    if not raw_key.startswith(KEY_PREFIX):
+    # Keys are short printable ASCII; anything else cannot match and must not reach the
+    # database (PostgreSQL refuses a NUL in a parameter with an error: it was a 500).
+    if not raw_key.startswith(KEY_PREFIX) or not _PLAUSIBLE_KEY_RE.fullmatch(raw_key):
         return None
     prefix, _, _ = raw_key[len(KEY_PREFIX) :].partition("_")
     api_key = api_key_by_prefix(prefix)
