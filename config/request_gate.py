@@ -51,6 +51,7 @@ INVALID_KEY = error_body("Invalid, revoked or expired API key.")
 NOT_AUTHENTICATED = error_body("Authentication credentials were not provided.")
 BODY_TIMEOUT = error_body("The request body stopped arriving; nothing was kept.")
 RATE_LIMITED = error_body("Too many requests: try again after Retry-After seconds.")
+NUL_PATH = error_body("Not found.")
 
 
 # `/healthz` as config.views.healthz answers it through Django's middleware, byte for byte:
@@ -202,6 +203,11 @@ class RequestGate:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"]:
+            # No route names anything with a NUL (a `%00` the server decoded), and PostgreSQL
+            # refuses one in a query parameter: each id that reached the database was a 500.
+            await send_json(send, 404, NUL_PATH)
             return
         headers = _headers(scope)
         if scope["path"] == "/healthz" and healthz_here(scope, headers):

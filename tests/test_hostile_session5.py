@@ -231,7 +231,6 @@ def test_prefix_metacharacters_match_nothing(tenant: Tenant, prefix: str) -> Non
             json={"workflow_id": "wf", "artifact_type": "r", "title": title, "content": "x"},
         )
         assert created.status_code == 201, created.text
-    # Give them one shared 8-character prefix of underscores-looking ids: `art_` then hex.
     count = Artifact.objects.count()
     for route in ("", "/content", "/file"):
         response = client.get(f"/api/artifacts/{quote(prefix, safe='%')}{route}")
@@ -545,3 +544,59 @@ def test_hostile_origins_are_not_the_sockets_own(origin: str) -> None:
     scope = {"type": "websocket", "scheme": "ws"}
     assert origin_trust(origin, scope, {"host": "testserver"}) is None, origin
     assert origin_trust("http://testserver", scope, {"host": "testserver"}) is not None
+
+
+# --- a NUL in a path (PostgreSQL refuses one in a query parameter: every id route was a 500) ---
+
+NUL_PATHS = [
+    ("GET", "/api/artifacts/art_%00%00%00%00%00"),
+    ("GET", "/api/artifacts/art_%00/content"),
+    ("GET", "/api/artifacts/art_%00/file"),
+    ("POST", "/api/artifacts/art_%00/upload"),
+    ("GET", "/api/sessions/{sid}/artifacts/art_%00"),
+    ("GET", "/api/sessions/{sid}/artifacts/ver_%00"),
+    ("GET", "/api/sessions/{sid}/artifacts/att_%00"),
+    ("HEAD", "/api/sessions/{sid}/artifacts/f-%00"),
+    ("GET", "/api/sessions/{sid}/artifacts/%00/stream"),
+    ("GET", "/api/sessions/a%00b/artifacts/x"),
+    ("DELETE", "/api/uploads/{sid}/%00"),
+    ("GET", "{ns}/artifacts/%00"),
+    ("GET", "{ns}/threads/%00/artifacts"),
+    ("GET", "/api/v1/orgs/{org}/workspaces/{ws}/namespaces/a%00/artifacts"),
+    ("GET", "/api/v1/orgs/a%00/workspaces/{ws}/namespaces/default/artifacts"),
+    ("GET", "/api/v1/orgs/{org}/workspaces/a%00/namespaces/default/artifacts"),
+    ("GET", "/api/tus/%00"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), NUL_PATHS)
+def test_a_nul_in_a_path_is_a_json_404(tenant: Tenant, method: str, path: str) -> None:
+    from sessions_app.models import Event
+
+    client = AsgiClient(tenant.owner_key)
+    session_id = _session(client, 1)
+    org, ws = tenant.organization.slug, tenant.workspace.slug
+    ns = f"/api/v1/orgs/{org}/workspaces/{ws}/namespaces/default"
+    events = Event.objects.count()
+    response = client.request(method, path.format(sid=session_id, org=org, ws=ws, ns=ns))
+    assert response.status_code == 404, (response.status_code, response.text[:200])
+    if method != "HEAD":
+        _json_4xx(response)
+    assert Event.objects.count() == events
+
+
+def test_a_nul_in_a_path_on_a_real_server(tenant: Tenant) -> None:
+    """The server's parser lets `%00` through (it is decoded into the scope's path)."""
+    import requests
+
+    from tests.support.live_server import in_process_uvicorn
+
+    with in_process_uvicorn() as base:
+        for _, path in NUL_PATHS[:3]:
+            response = requests.get(
+                f"{base}{path}", headers={"X-API-Key": tenant.owner_key}, timeout=30
+            )
+            assert response.status_code == 404, (path, response.status_code, response.text)
+            assert response.json()["detail"]
+        # Without a key too: nothing under a NUL path exists for anyone.
+        assert requests.get(f"{base}/api/artifacts/art_%00", timeout=30).status_code in (401, 404)
