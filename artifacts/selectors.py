@@ -88,6 +88,8 @@ def artifact_get(
     version's id is that version. Anything outside `scope` is a 404. With `by_prefix`, an id
     that names no version exactly may be a unique prefix of one (at least
     ID_PREFIX_MIN_LENGTH characters): it then stands for that id; several matches are a 409."""
+    if "\x00" in artifact_id:  # no id holds one, and PostgreSQL refuses it as a parameter
+        raise NotFound(f"Artifact '{artifact_id}' not found.")
     found = scope.filter(artifact_id=artifact_id).only("id", "root_id").first()
     if found is None and by_prefix:
         found = _by_prefix(scope, artifact_id)
@@ -118,7 +120,7 @@ def artifact_get_in_session(*, session: Session, artifact_id: str) -> Artifact:
     event's `attachment_id`) is exactly that version, version 1 included; an `art_` root id
     is the latest version."""
     version_id = artifact_id_of_version_file(artifact_id)
-    if version_id is None:
+    if version_id is None or "\x00" in version_id:
         return artifact_get(scope=Artifact.objects.filter(session=session), artifact_id=artifact_id)
     found = with_list_related(Artifact.objects.filter(session=session, artifact_id=version_id))
     version = found.first()

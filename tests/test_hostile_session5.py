@@ -600,3 +600,31 @@ def test_a_nul_in_a_path_on_a_real_server(tenant: Tenant) -> None:
             assert response.json()["detail"]
         # Without a key too: nothing under a NUL path exists for anyone.
         assert requests.get(f"{base}/api/artifacts/art_%00", timeout=30).status_code in (401, 404)
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("read_file", {"file_id": "art_\x00"}),
+        ("read_file", {"file_id": "\x00", "session_id": "SESSION"}),
+        ("get_versions", {"artifact_id": "\x00"}),
+        ("diff_versions", {"artifact_id": "art_\x00", "from_version": 1, "to_version": 2}),
+        ("write_artifact", {"artifact_id": "art_\x00", "content": "x"}),
+    ],
+)
+def test_an_mcp_tools_nul_id_is_a_not_found_result(
+    tenant: Tenant, tool: str, arguments: dict[str, Any]
+) -> None:
+    """On PostgreSQL these raised psycopg's DataError out of the tool: a JSON-RPC error
+    carrying the database's message instead of the tool's 404 result."""
+    from agents_mcp.tools import _run
+    from sessions_app.principals import authenticate_raw_key, principal_for_key
+
+    session_id = _session(AsgiClient(tenant.owner_key), 1)
+    if arguments.get("session_id") == "SESSION":
+        arguments = {**arguments, "session_id": session_id}
+    api_key = authenticate_raw_key(tenant.owner_key)
+    assert api_key is not None
+    result = _run(tool, principal_for_key(api_key), arguments)
+    assert result.is_error
+    assert result.structured_content["error"]["status"] == 404, result.structured_content
