@@ -628,3 +628,33 @@ def test_an_mcp_tools_nul_id_is_a_not_found_result(
     result = _run(tool, principal_for_key(api_key), arguments)
     assert result.is_error
     assert result.structured_content["error"]["status"] == 404, result.structured_content
+
+
+def test_with_rates_on_the_gates_list_is_counted_and_refused_like_djangos(
+    tenant: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch, django_seen: list[Any]
+) -> None:
+    from config.rate_limits import Rate
+
+    settings.DEPOT_RATE_LIMIT_READS = Rate(3, 60)
+    settings.DEPOT_RATE_LIMIT_WRITES = Rate(10, 60)
+    client = AsgiClient(tenant.owner_key)
+    session_id = _session(client, 1)
+    path = f"/api/uploads/{session_id}"
+    expected = _via_django(monkeypatch, lambda: client.get(path))
+    before = len(django_seen)
+    fast = client.get(path)
+    assert len(django_seen) == before, "the gate should have answered"
+
+    def without_remaining(response: Any) -> Any:
+        status, headers, body = _answer(response)
+        return status, [(k, v) for k, v in headers if k != "ratelimit-remaining"], body
+
+    assert without_remaining(fast) == without_remaining(expected)
+    assert [expected.headers["ratelimit-remaining"], fast.headers["ratelimit-remaining"]] == [
+        "2",
+        "1",
+    ]
+    client.get(path)
+    refused = client.get(path)
+    assert refused.status_code == 429 and "attachments" not in refused.text
+    _json_4xx(refused)
