@@ -34,6 +34,7 @@ KNOWN_FINDINGS, which says why (an open finding and where its fix belongs, or a 
 gets wrong) and has a test of its own below.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -276,11 +277,23 @@ def judge_stranger(case: Case, stranger: Response, owner: Response) -> None:
 STATEFUL_SCHEMA = schema.exclude(operation_id="sessions_complete")
 
 
+@contextlib.contextmanager
+def _recorded(failures: list[str]) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        failures.append(f"{type(error).__name__}: {error}"[:2000])
+        raise
+
+
 def test_linked_operations(tenant: Tenant, stranger: Stranger) -> None:
     owner_headers = {"X-API-Key": tenant.owner_key}
     seen: set[str] = set()
     probes: dict[int, Response] = {}
     judged: list[str] = []
+    # Every check that failed in any walk, so a failure is reported even when hypothesis's
+    # replay of it ends in FlakyStrategyDefinition (see below).
+    failures: list[str] = []
 
     class LinkedOperations(STATEFUL_SCHEMA.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Case) -> dict[str, Any]:
@@ -297,37 +310,57 @@ def test_linked_operations(tenant: Tenant, stranger: Stranger) -> None:
             # as the owner's step failing too.
             label = f"{case.method} {case.path}"
             if seen and case.path_parameters and label not in CREATES_BY_ID:
-                probes[id(case)] = stranger_probe(case, stranger.key, seen)
+                with _recorded(failures):
+                    probes[id(case)] = stranger_probe(case, stranger.key, seen)
 
         def after_call(self, response: Response, case: Case) -> None:
             probe = probes.pop(id(case), None)
             if probe is not None:
-                judge_stranger(case, probe, response)
+                with _recorded(failures):
+                    judge_stranger(case, probe, response)
                 if 200 <= response.status_code < 300:
                     judged.append(f"{case.method} {case.path}")
             if 200 <= response.status_code < 300:
                 seen.update(_minted_ids(response.content))
 
         def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
-            validate(case, response, owner_headers, STATEFUL_CHECKS)
+            with _recorded(failures):
+                validate(case, response, owner_headers, STATEFUL_CHECKS)
 
     if EXPLORE_SEED is not None:
         # What hypothesis.seed() sets; run_state_machine_as_test reads it from the class.
         LinkedOperations._hypothesis_internal_use_seed = SEED  # type: ignore[attr-defined]
-    LinkedOperations.run(
-        settings=hypothesis.settings(
-            max_examples=SCENARIOS,
-            stateful_step_count=6,
-            derandomize=EXPLORE_SEED is None,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            # No shrinking: a walk's draws depend on what the server answered, so replaying a
-            # failing walk against a database its first run changed draws differently, and
-            # hypothesis then reports FlakyStrategyDefinition instead of the failure itself.
-            phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+
+    def walk(derandomize: bool) -> None:
+        LinkedOperations.run(
+            settings=hypothesis.settings(
+                max_examples=SCENARIOS,
+                stateful_step_count=6,
+                derandomize=derandomize,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                # No shrinking: a walk's draws depend on what the server answered, so replaying
+                # a failing walk against a database its first run changed draws differently,
+                # and hypothesis then reports FlakyStrategyDefinition instead of the failure.
+                phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+            )
         )
-    )
+
+    # Which rules are enabled depends on what earlier walks left in the database (a create
+    # that succeeded once is a 409 the next time, so its bundle stays empty). Now and then a
+    # new walk retraces a recorded prefix under a different state, and hypothesis stops the
+    # run with FlakyStrategyDefinition: no check failed, the draws just diverged (seen in CI
+    # about once in six full runs). The walks up to that point have run their checks; one
+    # more run, on a fresh random seed, walks the rest. A real failure is an AssertionError or
+    # a schemathesis FailureGroup, which neither run catches; and a check that failed in a
+    # walk whose replay then diverged is in `failures`, asserted empty below.
+    try:
+        walk(derandomize=EXPLORE_SEED is None)
+    except hypothesis.errors.FlakyStrategyDefinition:
+        with contextlib.suppress(hypothesis.errors.FlakyStrategyDefinition):
+            walk(derandomize=False)
+    assert not failures, f"{len(failures)} failed checks, the first: {failures[0]}"
     # The walks reached the owner's objects, so the stranger's probes above probed something.
     assert seen, "no step created anything: the stateful links are gone from the schema"
     assert judged, "no stranger probe met an object the owner's key was served"
