@@ -50,6 +50,16 @@ def _attachment_blob(attachment: Attachment) -> Blob | None:
         raise NotFound("This file was deleted.") from None
 
 
+def _attachment_to_serve(attachment: Attachment, blob: Blob) -> FileToServe:
+    return FileToServe(
+        key=blob.storage_key,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        mime_type=attachment.mime_type,
+        name=attachment.name,
+    )
+
+
 def _attachment_meta(attachment: Attachment) -> tuple[dict[str, Any], FileToServe | None]:
     """The meta fields but `data_uri`, and the file its data URI encodes (None once purged)."""
     blob = _attachment_blob(attachment)
@@ -66,14 +76,7 @@ def _attachment_meta(attachment: Attachment) -> tuple[dict[str, Any], FileToServ
     }
     if blob is None:
         return meta, None
-    file = FileToServe(
-        key=blob.storage_key,
-        size=attachment.size,
-        sha256=attachment.sha256,
-        mime_type=attachment.mime_type,
-        name=attachment.name,
-    )
-    return meta, file
+    return meta, _attachment_to_serve(attachment, blob)
 
 
 def _artifact_meta(artifact: Artifact) -> tuple[dict[str, Any], FileToServe]:
@@ -152,14 +155,7 @@ def _attachment_file(request: Request, attachment: Attachment, *, download: bool
     blob = _attachment_blob(attachment)
     if attachment.purged or blob is None:
         raise Gone("This file's bytes were removed when its session completed.")
-    file = FileToServe(
-        key=blob.storage_key,
-        size=attachment.size,
-        sha256=attachment.sha256,
-        mime_type=attachment.mime_type,
-        name=attachment.name,
-    )
-    return file_response(request, file, download=download)
+    return file_response(request, _attachment_to_serve(attachment, blob), download=download)
 
 
 ITEM_ID = OpenApiParameter(

@@ -153,14 +153,7 @@ class Append:
         """Hand the state as of this byte to the helper thread (skipped while one is still
         being recorded: the next boundary takes it)."""
         progress, make_durable = self.appender.snapshot()
-        fields = {
-            "offset": self.position,
-            "sha256_state": self.hasher.state(),
-            "head": bytes(self.head),
-            "parts": progress.parts,
-            "tail_key": progress.tail_key,
-            "tail_size": progress.tail_size,
-        }
+        fields = self._fields(progress)
 
         def record() -> None:
             make_durable()
@@ -170,6 +163,17 @@ class Append:
         if self.lease.submit(record):
             self.snapshot_at = self.position
 
+    def _fields(self, progress: store.Progress) -> dict[str, Any]:
+        """The row's fields that a checkpoint records, as of this byte."""
+        return {
+            "offset": self.position,
+            "sha256_state": self.hasher.state(),
+            "head": bytes(self.head),
+            "parts": progress.parts,
+            "tail_key": progress.tail_key,
+            "tail_size": progress.tail_size,
+        }
+
     def _recorded(self, fields: dict[str, Any], progress: store.Progress) -> None:
         for name, value in fields.items():
             setattr(self.upload, name, value)
@@ -178,14 +182,7 @@ class Append:
     def _record(self) -> None:
         """Make the bytes so far durable, then record offset and hash state with them."""
         progress = self.appender.checkpoint(self.position)
-        fields = {
-            "offset": self.position,
-            "sha256_state": self.hasher.state(),
-            "head": bytes(self.head),
-            "parts": progress.parts,
-            "tail_key": progress.tail_key,
-            "tail_size": progress.tail_size,
-        }
+        fields = self._fields(progress)
         self.lease.renew(**fields)
         self._recorded(fields, progress)
         self.snapshot_at = self.position
