@@ -24,6 +24,7 @@ authentication that decides them must therefore sit in front of both, here:
 """
 
 import asyncio
+from functools import lru_cache
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -75,8 +76,15 @@ def healthz_here(scope: Scope, headers: dict[bytes, bytes]) -> bool:
         return False
     if scope.get("scheme") == "https" or getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         return False
-    host = headers.get(b"host", b"").decode("latin-1")
-    return bool(host) and validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS)
+    host = headers.get(b"host", b"")
+    return bool(host) and _host_allowed(host, tuple(settings.ALLOWED_HOSTS))
+
+
+@lru_cache(maxsize=64)
+def _host_allowed(host: bytes, allowed: tuple[str, ...]) -> bool:
+    """Django's check of a Host header against ALLOWED_HOSTS, kept per (host, setting): a
+    balancer sends the same one every time, and the check was a tenth of a `/healthz`."""
+    return validate_host(split_domain_port(host.decode("latin-1"))[0], list(allowed))
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
