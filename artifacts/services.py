@@ -15,13 +15,19 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
-from artifacts.locks import artifact_latest_for_update, artifact_root_for_update
+from artifacts.locks import (
+    artifact_latest_for_update,
+    artifact_latest_replace,
+    artifact_parents_copy,
+    artifact_root_for_update,
+    artifact_root_lock,
+)
 from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
 from artifacts.tasks import index_artifact as index_artifact_task
 from attachments import storage
@@ -31,7 +37,7 @@ from attachments.services import blob_acquire, blob_release, blob_staged
 from sessions_app import events
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput
-from sessions_app.models import AuditAction, EventKind, Namespace, Session, Thread
+from sessions_app.models import AuditAction, EventKind, Namespace, Session, Thread, Workspace
 from sessions_app.quota import quota_check
 
 # Fields a new version inherits from the one it replaces.
@@ -186,47 +192,112 @@ def artifact_version_create(
     created_by: str = "",
 ) -> tuple[Artifact, bool]:
     """A new latest version of `artifact`'s root. Content identical to the latest makes no new
-    version: the mutable `fields` are then applied in place. Returns (version, created)."""
+    version: the mutable `fields` are then applied in place. Returns (version, created).
+
+    `artifact` is the caller's read, done before the transaction; when it is the latest, its
+    replacement under the locks is one statement that also proves it still is. The new version
+    carries the related rows that read brought (for an answer built without reading again)."""
     fields = dict(fields or {})
     _expiry(fields)
+    root_pk = artifact.root_pk
     with _staged_content(content), transaction.atomic():
-        root = artifact_root_for_update(artifact.root_pk)
-        latest = artifact_latest_for_update(root.pk)
-        if latest.content_hash == content.content_hash:
-            return _update_in_place(latest, fields), False
-        quota_check(
-            organization_id=Namespace.objects.values_list("workspace__organization_id", flat=True)
-            .filter(pk=root.namespace_id)
-            .get(),
-            adding=content.size,
+        # The root row comes with the version (its id is in every answer): from the read when
+        # it brought it, else with its lock.
+        root = _root_read(artifact)
+        if root is None:
+            root = artifact_root_for_update(root_pk)
+        else:
+            artifact_root_lock(root_pk)
+        replace = partial(
+            artifact_latest_replace,
+            root_pk=root_pk,
+            unless_hash=content.content_hash,
+            inherited=INHERITED_FIELDS,
         )
-        number = (
-            Artifact.objects.filter(root=root).aggregate(Max("version"))["version__max"] or 0
-        ) + 1
-        inherited = {name: getattr(latest, name) for name in INHERITED_FIELDS}
+        replaced_pk = artifact.pk
+        # (A read holding the same content as the new one goes straight to the in-place path.)
+        fresh = artifact.is_latest and artifact.content_hash != content.content_hash
+        replaced = replace(latest_pk=replaced_pk) if fresh else None
+        if replaced is None:
+            # Not the latest (any more), or the same content: read the latest under the lock.
+            latest = artifact_latest_for_update(root_pk)
+            if latest.content_hash == content.content_hash:
+                return _update_in_place(latest, fields), False
+            replaced_pk = latest.pk
+            replaced = replace(latest_pk=replaced_pk)
+            if replaced is None:  # the root's and the latest's locks are held: cannot happen
+                raise Conflict("Another version was created at the same time; retry.")
+        _quota_check(artifact, adding=content.size)
         row = Artifact(
-            root=root,
-            version=number,
-            created_by=created_by or latest.created_by,
-            **{**inherited, **fields},
+            root_id=root_pk,
+            version=replaced.number,
+            created_by=created_by or replaced.created_by,
+            **{**replaced.inherited, **fields},
             **_content_fields(content),
         )
+        row.root = root
+        _carry_related(artifact, row)
         if content.staged is not None:
             row.blob = blob_acquire(staged=content.staged)
+        if replaced.chunk_count:
+            # Search reads latest versions only: the replaced one's chunks are dead weight.
+            # (The indexer writes chunks and their count together, under the version's lock.)
+            ArtifactChunk.objects.filter(artifact_id=replaced_pk).delete()
         try:
-            with transaction.atomic():
-                Artifact.objects.filter(pk=latest.pk).update(
-                    is_latest=False, replaced_by_version=number
-                )
-                # Search reads latest versions only: the replaced one's chunks are dead weight.
-                ArtifactChunk.objects.filter(artifact_id=latest.pk).delete()
-                row.save()
+            # No savepoint: a violation ends the whole transaction with the 409.
+            row.save()
         except IntegrityError as error:
             raise Conflict("Another version was created at the same time; retry.") from error
-        row.derived_from.set(latest.derived_from.all())
+        if replaced.has_parents:
+            artifact_parents_copy(from_pk=replaced_pk, to_pk=row.pk)
         index_artifact_task.enqueue(row.pk)
         _record(row, EventKind.ARTIFACT_VERSION_CREATED)
         return row, True
+
+
+def _root_read(artifact: Artifact) -> Artifact | None:
+    """The root row `artifact`'s read brought (version 1 is its own root), or None."""
+    if artifact.pk == artifact.root_pk:
+        return artifact
+    return artifact.root if Artifact.root.is_cached(artifact) else None  # type: ignore[attr-defined]
+
+
+# The related rows, besides the root, that an answer about a version names.
+CARRIED_RELATIONS = ("namespace", "thread", "session", "promoted_to_source")
+
+
+def _carry_related(read: Artifact, row: Artifact) -> None:
+    """Give `row` the related rows `read` already holds, where `row` names the same ones."""
+    for name in CARRIED_RELATIONS:
+        field = Artifact._meta.get_field(name)
+        if not field.is_cached(read):  # type: ignore[union-attr]
+            continue
+        related = field.get_cached_value(read)  # type: ignore[union-attr]
+        if getattr(row, field.attname) == (related.pk if related is not None else None):  # type: ignore[union-attr]
+            field.set_cached_value(row, related)  # type: ignore[union-attr]
+
+
+def _quota_check(artifact: Artifact, *, adding: int) -> None:
+    """The quota check, with the organization `artifact`'s read brought when it did."""
+    namespace = artifact.namespace if Artifact.namespace.is_cached(artifact) else None  # type: ignore[attr-defined]
+    workspace = (
+        namespace.workspace
+        if namespace is not None and Namespace.workspace.is_cached(namespace)  # type: ignore[attr-defined]
+        else None
+    )
+    if workspace is not None and Workspace.organization.is_cached(workspace):  # type: ignore[attr-defined]
+        organization = workspace.organization
+        quota_check(organization_id=organization.pk, adding=adding, organization=organization)
+        return
+    if workspace is not None:
+        quota_check(organization_id=workspace.organization_id, adding=adding)
+        return
+    quota_check(
+        organization_id=Namespace.objects.values_list("workspace__organization_id", flat=True)
+        .filter(pk=artifact.namespace_id)
+        .get(),
+        adding=adding,
+    )
 
 
 def _update_in_place(latest: Artifact, fields: dict[str, Any]) -> Artifact:

@@ -30,6 +30,11 @@ def organization_usage(*, organization_id: int, workspace_id: int | None = None)
     return usage
 
 
+def _quota_of(own: int | None) -> int | None:
+    quota = own if own is not None else settings.DEPOT_STORAGE_QUOTA_BYTES
+    return quota or None
+
+
 def organization_quota(*, organization_id: int) -> int | None:
     """The organization's limit in bytes, or None for none."""
     own = (
@@ -37,15 +42,20 @@ def organization_quota(*, organization_id: int) -> int | None:
         .values_list("storage_quota_bytes", flat=True)
         .first()
     )
-    quota = own if own is not None else settings.DEPOT_STORAGE_QUOTA_BYTES
-    return quota or None
+    return _quota_of(own)
 
 
-def quota_check(*, organization_id: int, adding: int) -> None:
+def quota_check(
+    *, organization_id: int, adding: int, organization: Organization | None = None
+) -> None:
     """QuotaExceeded (413) when `adding` more bytes would take the organization past its
     quota. Checked inside the write's transaction; uploads committing at the same moment may
-    pass it together and exceed the quota by their own size, never more."""
-    quota = organization_quota(organization_id=organization_id)
+    pass it together and exceed the quota by their own size, never more. `organization`: the
+    row, when the caller's request has read it already (its quota is not read again)."""
+    if organization is not None:
+        quota = _quota_of(organization.storage_quota_bytes)
+    else:
+        quota = organization_quota(organization_id=organization_id)
     if quota is None or adding <= 0:
         return
     used = organization_usage(organization_id=organization_id)["bytes"]
