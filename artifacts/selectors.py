@@ -149,6 +149,48 @@ def artifact_reload(*, artifact: Artifact) -> Artifact:
     )
 
 
+def artifact_latest_in_namespace(
+    *, principal: Principal, org: str, workspace: str, namespace: str, artifact_id: str
+) -> Artifact | None:
+    """Seed 002's PUT read, in one statement: the latest version of the artifact whose root
+    id is `artifact_id`, in the namespace the slugs name for the caller, with the related rows
+    an answer names and the organization (its quota). None for anything else (a later
+    version's id, a prefix, an unknown id or namespace): the caller then takes the usual path
+    (`namespace_get`, `artifact_get_in_namespace`), which answers it or says which 404."""
+    if "\x00" in artifact_id:
+        return None
+    found = (
+        with_list_related(Artifact.objects.all())
+        .select_related("namespace__workspace__organization")
+        .filter(
+            root__artifact_id=artifact_id,
+            is_latest=True,
+            namespace__slug=namespace,
+            namespace__workspace__slug=workspace,
+            namespace__workspace__organization__slug=org,
+            namespace__workspace__organization_id=principal.organization_id,
+        )
+        .first()
+    )
+    if found is None or not principal.can_see_workspace(found.namespace.workspace_id):
+        return None
+    return found
+
+
+# The related rows ArtifactResponse names.
+ANSWER_RELATED = ("namespace", "thread", "session", "promoted_to_source", "root")
+
+
+def artifact_answer(*, artifact: Artifact) -> Artifact:
+    """`artifact` itself when it holds every related row an answer names (a version just
+    written from a read that had them: services.artifact_version_create), else read again."""
+    cached = all(
+        Artifact._meta.get_field(name).is_cached(artifact)  # type: ignore[union-attr]
+        for name in ANSWER_RELATED
+    ) and Namespace.workspace.is_cached(artifact.namespace)  # type: ignore[attr-defined]
+    return artifact if cached else artifact_reload(artifact=artifact)
+
+
 def artifact_for_signed_download(*, pk: Any) -> Artifact | None:
     """The version a signed link names (the link's signature is the whole check)."""
     return Artifact.objects.select_related("blob").filter(pk=pk).first()
