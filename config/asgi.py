@@ -27,9 +27,7 @@ from config.threads import BoundToThread  # noqa: E402
 from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
 from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
 
-# Django's sync work for a request runs on one of a few kept threads, whose database
-# connection outlives the request (config/threads.py).
-django_asgi_app = BoundToThread(django_handler)
+django_asgi_app = django_handler
 
 application = ProtocolTypeRouter(
     {
@@ -39,19 +37,27 @@ application = ProtocolTypeRouter(
         # everything else is Django.
         # Browsers on other origins: preflights answered and every answer marked before the
         # gate (config/cors.py; off unless DEPOT_CORS_ALLOWED_ORIGINS is set).
-        "http": CorsLayer(
-            RequestGate(
-                URLRouter(
-                    [
-                        *long_poll_urlpatterns,
-                        # The MCP server (agents_mcp/): Streamable HTTP, the gate's keys and caps.
-                        re_path(r"^mcp/?$", mcp_application),
-                        re_path(r"", django_asgi_app),
-                    ]
-                ),
-                uploads=StreamingUploadMiddleware(django_asgi_app),
-                tus=TusApp(),  # /api/tus/: resumable uploads (artifacts/tus/)
-            )
+        # A request's sync work, from the gate's key lookup to the view, runs on one of a few
+        # kept threads, whose database connection outlives the request (config/threads.py).
+        "http": BoundToThread(
+            CorsLayer(
+                RequestGate(
+                    URLRouter(
+                        [
+                            *long_poll_urlpatterns,
+                            # The MCP server (agents_mcp/): Streamable HTTP, the gate's
+                            # keys and caps.
+                            re_path(r"^mcp/?$", mcp_application),
+                            re_path(r"", django_asgi_app),
+                        ]
+                    ),
+                    uploads=StreamingUploadMiddleware(django_asgi_app),
+                    tus=TusApp(),  # /api/tus/: resumable uploads (artifacts/tus/)
+                )
+            ),
+            # MCP's session tasks outlive the request that starts them, and a thread binding
+            # ends with its request (asgiref refuses calls from a task that outlived it).
+            unbound_prefixes=("/mcp",),
         ),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
         # Starts the embedded default's task worker process (config/lifespan.py).

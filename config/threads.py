@@ -66,10 +66,21 @@ class SyncThreads:
 class BoundToThread:
     """ASGI middleware for `http`: the request's sync work runs on one of the kept threads."""
 
-    def __init__(self, app: Any, threads: SyncThreads | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        threads: SyncThreads | None = None,
+        *,
+        unbound_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.threads = threads or SyncThreads(settings.DEPOT_SYNC_THREADS)
+        # Paths whose application starts tasks that outlive the request: left unbound.
+        self.unbound_prefixes = unbound_prefixes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.unbound_prefixes and scope.get("path", "").startswith(self.unbound_prefixes):
+            await self.app(scope, receive, send)
+            return
         async with self.threads.bound_thread():
             await self.app(scope, receive, send)

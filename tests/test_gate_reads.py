@@ -214,3 +214,45 @@ def test_the_key_and_default_namespace_read_as_the_orm_reads_them(tenant: Tenant
         assert _fields(namespace.workspace.organization) == _fields(expected.workspace.organization)
     assert len(captured) == 0, "the related rows come with the namespace, as select_related"
     assert default_namespace_of(-1) is None
+
+
+def test_ids_and_times_read_as_text_are_what_the_serializers_write(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page reads `uid` and `created_at` as the database's text (attachments/listing.py,
+    TEXT_COLUMNS): each must still be what DRF writes for the row, with and without
+    microseconds (SQLite's text drops a zero fraction, PostgreSQL's to_char writes six zeros),
+    through the gate and through Django."""
+    import datetime as dt
+
+    from rest_framework import serializers
+
+    from attachments.models import Attachment
+
+    client = AsgiClient(tenant.owner_key)
+    session_id = _session_with(client, 3)
+    rows = list(Attachment.objects.filter(session__session_id=session_id).order_by("id"))
+    times = [
+        dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 4, 5, 6, 7, 120, tzinfo=dt.UTC),
+        dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    ]
+    for row, at in zip(rows, times, strict=True):
+        Attachment.objects.filter(pk=row.pk).update(created_at=at)
+    field = serializers.DateTimeField()
+    expected = {
+        f"att_{row.uid.hex}": field.to_representation(at)
+        for row, at in zip(rows, times, strict=True)
+    }
+    assert sorted(expected.values()) == [
+        "2025-12-31T23:59:59.999999Z",
+        "2026-03-04T05:06:07.000120Z",
+        "2026-03-04T05:06:07Z",
+    ]
+    path = f"/api/uploads/{session_id}"
+    through_django = _through_django(monkeypatch, client, path)
+    for answer in (client.get(path), through_django):
+        assert answer.status_code == 200, answer.text
+        items = answer.json()["attachments"]
+        assert {item["attachment_id"]: item["created_at"] for item in items} == expected
+        assert all(item["purged"] is False for item in items)

@@ -4,6 +4,7 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
 from asgiref.sync import sync_to_async
 
 from config.threads import BoundToThread, SyncThreads
@@ -55,3 +56,44 @@ async def test_an_enclosing_context_that_is_not_ours_is_kept() -> None:
     assert outer not in pool
     for executor in threads.executors:
         executor.shutdown()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gates_key_lookup_and_the_view_share_the_requests_kept_thread(
+    tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The binding wraps the whole HTTP application (config/asgi.py), so the gate's key lookup
+    runs on the request's kept thread, beside the view, instead of on asgiref's one global
+    thread, where every request's lookup queued behind every other's (16 connections on one
+    thread and one connection; issue 11)."""
+    import requests
+    from django.core.signals import request_started
+
+    from config import request_gate
+    from tests.support.live_server import in_process_uvicorn
+
+    lookups: list[str] = []
+    views: list[str] = []
+    original = request_gate.authenticate_raw_key
+
+    def recording(raw_key: str) -> Any:
+        lookups.append(threading.current_thread().name)
+        return original(raw_key)
+
+    def started(**kwargs: Any) -> None:
+        views.append(threading.current_thread().name)
+
+    monkeypatch.setattr(request_gate, "authenticate_raw_key", recording)
+    request_started.connect(started, weak=False)
+    try:
+        with in_process_uvicorn() as base:
+            for _ in range(3):
+                answer = requests.get(
+                    f"{base}/api/sessions", headers={"X-API-Key": tenant.owner_key}, timeout=30
+                )
+                assert answer.status_code == 200, answer.text
+    finally:
+        request_started.disconnect(started)
+    assert len(lookups) == len(views) == 3
+    assert lookups == views, (lookups, views)
+    assert all(name.startswith("depot-sync-") for name in lookups), lookups
