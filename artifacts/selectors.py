@@ -1,6 +1,7 @@
 """Reads for artifacts: tenant scope, id resolution, lists, lineage."""
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, F, QuerySet, Sum
@@ -206,11 +207,13 @@ def artifact_list(
     phase_id: str | None = None,
     artifact_type: str | None = None,
     session_id: int | None = None,
+    now: datetime | None = None,
 ) -> QuerySet[Artifact]:
-    """Each artifact once (its latest version), newest artifact first; filters in SQL."""
+    """Each artifact once (its latest version), newest artifact first; filters in SQL. An
+    artifact expired by `now` (default: now) is left out unless `include_expired`."""
     queryset = Artifact.objects.latest_versions().filter(namespace=namespace)
     if not include_expired:
-        queryset = queryset.unexpired()
+        queryset = queryset.unexpired(now)
     if thread_id is not None:
         queryset = queryset.filter(thread__thread_id=thread_id)
     if artifact_types:

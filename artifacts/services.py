@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from artifacts.locks import (
@@ -140,6 +141,13 @@ def _record(artifact: Artifact, kind: EventKind) -> None:
     )
 
 
+def _artifacts_counted(namespace_id: int, delta: int) -> None:
+    """The namespace's artifact count (the seed-002 list's total) moved by `delta`, in the
+    write's transaction. It runs after the event append, which already holds the namespace
+    row, the last lock of the order, so it takes no new lock and waits on nobody."""
+    Namespace.objects.filter(pk=namespace_id).update(artifact_count=F("artifact_count") + delta)
+
+
 def _staged_content(content: NewContent) -> AbstractContextManager[Any]:
     """`blob_staged` for file content; inline text has no bytes to stage."""
     return blob_staged(content.staged) if content.staged is not None else nullcontext()
@@ -181,6 +189,7 @@ def artifact_create(
             row.derived_from.set(derived_from)
         index_artifact_task.enqueue(row.pk)
         _record(row, EventKind.ARTIFACT_CREATED)
+        _artifacts_counted(row.namespace_id, 1)
         return row
 
 
@@ -385,6 +394,7 @@ def artifact_delete(*, artifact: Artifact, actor: Actor = None) -> None:
         detail={"name": latest.name, "versions": latest.version},
     )
     _record(latest, EventKind.ARTIFACT_DELETED)
+    _artifacts_counted(root.namespace_id, -1)
 
 
 @transaction.atomic

@@ -57,6 +57,11 @@ class Namespace(models.Model):
     slug = models.CharField(max_length=64, validators=[slug_validator])
     # The namespace feed's last sequence, bumped under this row's lock like a session's.
     last_event_sequence = models.PositiveBigIntegerField(default=0)
+    # Its artifacts (latest versions, expired ones too until the purge deletes them): the
+    # seed-002 list's `total` without a COUNT. Kept by artifacts.services.artifact_create (+1)
+    # and artifact_delete (-1, also for the purge) under this row's lock, after the event
+    # append took it; the list subtracts its expired-but-unpurged ones (README, Artifacts).
+    artifact_count = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -14,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from artifacts import selectors, services
+from artifacts import list_pages, selectors, services
 from artifacts.api.common import (
     ARTIFACT_PARAMETER,
     NAMESPACE_PARAMETERS,
@@ -105,8 +106,34 @@ def _created(
     return Response(ArtifactResponse(artifact).data, status=status.HTTP_201_CREATED)
 
 
-def _page(queryset: Any, params: dict[str, Any]) -> dict[str, Any]:
-    return ARTIFACT_PAGES.page(queryset, cursor=params.get("cursor"), limit=params["limit"])
+def _page(namespace: Namespace, params: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
+    """A page of the namespace's artifacts (of one thread, of some types) with its total: the
+    namespace's counter unless filtered (list_pages.artifact_list_total), one cut-off for what
+    has expired in both."""
+    now = timezone.now()
+    types = selectors.parse_type_list(params.get("artifact_types"))
+    include_expired = params["include_expired"]
+    queryset = selectors.artifact_list(
+        namespace=namespace,
+        thread_id=thread_id,
+        artifact_types=types,
+        include_expired=include_expired,
+        now=now,
+    )
+    total = list_pages.artifact_list_total(
+        namespace=namespace,
+        queryset=queryset,
+        filtered=thread_id is not None or bool(types),
+        include_expired=include_expired,
+        now=now,
+    )
+    return ARTIFACT_PAGES.page(
+        list_pages.artifact_page_rows(queryset),
+        cursor=params.get("cursor"),
+        limit=params["limit"],
+        total=total,
+        fill=lambda rows: list_pages.artifact_page_filled(rows, namespace=namespace),
+    )
 
 
 @extend_schema(tags=["artifacts (seed 002)"], parameters=NAMESPACE_PARAMETERS)
@@ -137,13 +164,7 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
     )
     def list(self, request: Request, **kwargs: str) -> Response:
         params = validated(ArtifactListQuery, query_data(request), location="query")
-        queryset = selectors.artifact_list(
-            namespace=self.namespace(),
-            thread_id=params.get("thread_id"),
-            artifact_types=selectors.parse_type_list(params.get("artifact_types")),
-            include_expired=params["include_expired"],
-        )
-        return Response(_page(queryset, params))
+        return Response(_page(self.namespace(), params, params.get("thread_id")))
 
     @extend_schema(
         operation_id="artifacts_create",
@@ -363,10 +384,4 @@ class ThreadArtifactListView(NamespaceScoped, APIView):
     )
     def get(self, request: Request, **kwargs: str) -> Response:
         params = validated(ThreadArtifactListQuery, query_data(request), location="query")
-        queryset = selectors.artifact_list(
-            namespace=self.namespace(),
-            thread_id=self.kwargs["thread_id"],
-            artifact_types=selectors.parse_type_list(params.get("artifact_types")),
-            include_expired=params["include_expired"],
-        )
-        return Response(_page(queryset, params))
+        return Response(_page(self.namespace(), params, self.kwargs["thread_id"]))

@@ -126,7 +126,15 @@ class NamespaceAdmin(NoDeleteAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fixed = ["workspace", "slug"] if obj is not None else []
-        return [*fixed, "last_event_sequence", "created_at"]
+        return [*fixed, "last_event_sequence", "artifact_count", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Namespace, form: Any, change: bool) -> None:
+        # The counters move under the row's lock in the services: a change writes only what
+        # the form changed, never a counter read before a concurrent write moved it.
+        if change:
+            obj.save(update_fields=form.changed_data)
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(Membership)

@@ -15,10 +15,15 @@ from sessions_app.api.common import (
     StagedFileFieldsMixin,
     StrictSerializer,
 )
-from sessions_app.api.pagination import KeysetPagination
+from sessions_app.api.pagination import KeysetPagination, PlannedListSerializer
 
 
 class ArtifactResponse(serializers.Serializer):
+    class Meta:
+        # Pages and version lists render their items field by field in one loop (the same
+        # answers: tests/artifacts/test_list_total.py).
+        list_serializer_class = PlannedListSerializer
+
     artifact_id = serializers.CharField()
     workspace_id = serializers.CharField(source="namespace.workspace.slug")
     namespace_id = serializers.CharField(source="namespace.slug")
