@@ -50,6 +50,11 @@ def parse_args() -> argparse.Namespace:
     add("--artifacts", type=int, help="default 100000")
     add("--versions", type=int, help="extra versions via the service (default 3000)")
     add("--requests", type=int, help="per read route (default 500)")
+    add("--small-artifacts", type=int, default=1000, help="artifacts of a second namespace, "
+        "whose list is compared with the big one's (default 1000; 0: no list-scaling phase)")
+    add("--scaling-rounds", type=int, help="rounds of the list-scaling phase (default 500)")
+    add("--no-writes", action="store_true", help="skip the PUT runs; does not overwrite "
+        "results/latest-artifacts.json")
     add("--quick", action="store_true", help="smoke run: 3,000 artifacts, 150 versions, 60 "
         "requests per route, short write windows; does not overwrite results/latest-artifacts.json")
     add("--db-name", default=DEFAULT_DB)
@@ -151,11 +156,61 @@ def write_phase(
     log(f"  distinct artifacts: ok={distinct['ok']} ({distinct['artifacts_checked']} checked)")
 
 
+def list_scaling(
+    r: dict[str, Any],
+    server: UvicornServer,
+    database_url: str,
+    ns_path: str,
+    roots: list[tuple[int, str]],
+    rounds: int,
+    seed: int,
+) -> None:
+    """The seed-002 list at the small namespace's size and at the big one's, and
+    `GET /api/sessions/{sid}`, interleaved in one run (issue 11's list target)."""
+    populate = r["populate"]
+    table = populate["artifact_table"]
+    small_pks = [
+        row[0]
+        for row in pg(
+            database_url,
+            f"SELECT id FROM {table} WHERE id = root_id AND namespace_id = %s",
+            [populate["small_namespace_pk"]],
+        )
+    ]
+    small_path = ns_path.rsplit("/", 1)[0] + f"/{populate['small_namespace']}/artifacts"
+    lists = {
+        f"ns_list_{len(small_pks)}": (small_path, small_pks),
+        f"ns_list_{len(roots)}": (f"{ns_path}/artifacts", [pk for pk, _ in roots]),
+    }
+    log(
+        f"list scaling: {rounds} rounds of the seed-002 list at {len(small_pks)} and at "
+        f"{len(roots)} artifacts and GET /api/sessions/{{sid}}, interleaved"
+    )
+    found = phases.list_scaling_phase(
+        server.base_url,
+        server.api_key,
+        lists,
+        f"/api/sessions/{populate['session_id']}",
+        rounds=rounds,
+        seed=seed + 3,
+    )
+    found["lists"] = list(lists)
+    r["list_scaling"] = found
+    for route in (*lists, "session_detail"):
+        summary = found[route]
+        log(
+            f"  {route:16} p50 {summary['p50_ms']:8.2f} ms  p99 {summary['p99_ms']:8.2f} ms  "
+            f"{summary['mean_bytes']} B  {summary['statuses']}"
+        )
+    log(f"  checks: {found['checks']}")
+
+
 def main() -> int:
     args = parse_args()
     n_artifacts = args.artifacts or (3000 if args.quick else 100_000)
     n_versions = args.versions if args.versions is not None else (150 if args.quick else 3000)
     n_requests = args.requests or (60 if args.quick else 500)
+    n_rounds = args.scaling_rounds or (60 if args.quick else 500)
     max_puts, max_seconds = (60, 3.0) if args.quick else (500, 10.0)
     db_name = args.db_name
     database_url = pg_url(args.pg_admin_url, db_name)
@@ -170,6 +225,9 @@ def main() -> int:
         "artifacts": n_artifacts,
         "extra_versions": n_versions,
         "requests_per_read_route": n_requests,
+        "small_artifacts": args.small_artifacts,
+        "list_scaling_rounds": n_rounds,
+        "writes": not args.no_writes,
         "put_bounds": {"max_puts": max_puts, "max_seconds": max_seconds},
         "text_bytes": [TEXT_MIN_BYTES, TEXT_MAX_BYTES],
         "seed": args.seed,
@@ -207,6 +265,7 @@ def main() -> int:
             "ws": ws,
             "artifacts": n_artifacts,
             "versions": n_versions,
+            "small_artifacts": args.small_artifacts,
             "seed": args.seed,
             "batch": 1000,
             "created_by": f"key:{key_name}",
@@ -226,7 +285,10 @@ def main() -> int:
         results["invariants_after_populate"] = invariants
         log(f"  invariants: ok={invariants['ok']} {invariants['violations']}")
         roots = pg(
-            database_url, f"SELECT id, artifact_id FROM {table} WHERE id = root_id ORDER BY id"
+            database_url,
+            f"SELECT id, artifact_id FROM {table} WHERE id = root_id AND namespace_id = %s "
+            "ORDER BY id",
+            [populate["namespace_pk"]],
         )
         roots = [(pk, public) for pk, public in roots]
         versioned_rows = pg(
@@ -258,6 +320,8 @@ def main() -> int:
                 f"{summary['mean_bytes']} B  {summary['statuses']}"
             )
         log(f"  checks: {reads['checks']}")
+        if args.small_artifacts:
+            list_scaling(results, server, database_url, ns_path, roots, n_rounds, args.seed)
 
         # -- 3. queries per request -------------------------------------------------------------
         log("queries per request (Django test client + CaptureQueriesContext, same database)")
@@ -284,6 +348,11 @@ def main() -> int:
         log(f"  {gap}")
 
         # -- 4. version creation ----------------------------------------------------------------
+        if args.no_writes:
+            results["invariants_at_end"] = phases.check_invariants(database_url, table, event_table)
+            results["server_log_errors"], results["server_log_tail"] = server.log_errors()
+            rows = artifact_rows(results)
+            return 0 if passed(rows) else 1
         rng = random.Random(args.seed + 7)
         pool = [item for item in unversioned if item[1] not in (qc_put_target, gap["victim"])]
         rng.shuffle(pool)
@@ -317,8 +386,8 @@ def main() -> int:
             rows,
             name="artifacts",
             title=f"Depot artifact benchmarks, {n_artifacts} artifacts, PostgreSQL",
-            suffix="-quick" if args.quick else "",
-            latest=not args.quick,
+            suffix="-quick" if args.quick else "-reads" if args.no_writes else "",
+            latest=not args.quick and not args.no_writes,
             work=work,
             keep=args.keep,
         )

@@ -170,6 +170,82 @@ def read_phase(
     return out
 
 
+def list_scaling_phase(
+    base_url: str,
+    api_key: str,
+    lists: dict[str, tuple[str, list[int]]],
+    session_path: str,
+    *,
+    rounds: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The seed-002 list of each namespace in `lists` (route name -> (artifacts URL path, its
+    root pks)) and `GET <session_path>`, one request of each per round in a shuffled order, on
+    one keep-alive connection, so that every route sees the same machine noise. Each list runs
+    read_phase's cycle of 10 (a first page, 4 next_cursor pages, a resume at a random depth, 4
+    next_cursor pages). Off the clock: every page's `total` equals the namespace's artifact
+    count, holds 50 items in root order."""
+    import requests
+
+    rng = random.Random(seed)
+    headers = {"X-API-Key": api_key}
+    routes = [*lists, "session_detail"]
+    times: dict[str, list[float]] = {route: [] for route in routes}
+    sizes: dict[str, list[int]] = {route: [] for route in routes}
+    statuses: dict[str, dict[str, int]] = {route: {} for route in routes}
+    cursors: dict[str, str | None] = dict.fromkeys(lists)
+    ordered = {route: sorted(pks, reverse=True) for route, (_, pks) in lists.items()}
+    wrong_total = wrong_page = 0
+    problems: list[str] = []
+    with requests.Session() as http:
+        for index in range(rounds):
+            order = routes[:]
+            rng.shuffle(order)
+            for route in order:
+                if route == "session_detail":
+                    url = f"{base_url}{session_path}"
+                else:
+                    path, pks = lists[route][0], ordered[route]
+                    step, cursor = index % 10, cursors[route]
+                    if step == 0 or cursor is None:
+                        query = ""
+                    elif step == 5:
+                        low = len(pks) // 10
+                        rank = rng.randrange(low, max(low + 1, len(pks) - 300))
+                        query = f"&cursor={encode_cursor(pks[rank])}"
+                    else:
+                        query = f"&cursor={cursor}"
+                    url = f"{base_url}{path}?limit=50{query}"
+                began = time.perf_counter()
+                response = http.get(url, headers=headers, timeout=60)
+                body = response.content
+                took = time.perf_counter() - began
+                times[route].append(took)
+                sizes[route].append(len(body))
+                key = str(response.status_code)
+                statuses[route][key] = statuses[route].get(key, 0) + 1
+                if response.status_code != 200:
+                    if len(problems) < 20:
+                        problems.append(f"{route} {url}: {response.status_code} {body[:200]!r}")
+                    continue
+                if route != "session_detail":
+                    page = json.loads(body)
+                    cursors[route] = page["next_cursor"]
+                    wrong_total += page["total"] != len(ordered[route])
+                    items = [item["root_artifact_id"] for item in page["artifacts"]]
+                    wrong_page += len(items) != 50 or len(set(items)) != 50
+    out: dict[str, Any] = {
+        route: {
+            **latency_summary(times[route]),
+            "statuses": statuses[route],
+            "mean_bytes": round(statistics.fmean(sizes[route])) if sizes[route] else None,
+        }
+        for route in routes
+    }
+    out["checks"] = {"wrong_total": wrong_total, "wrong_page": wrong_page, "problems": problems}
+    return out
+
+
 def cursor_gap_check(
     base_url: str, api_key: str, ns_path: str, roots: list[tuple[int, str]]
 ) -> dict[str, Any]:
@@ -397,6 +473,9 @@ INVARIANT_QUERIES = {
     "HAVING min(namespace_sequence) <> 1 OR max(namespace_sequence) <> count(*)) x",
     "feed_counter_wrong": "SELECT count(*) FROM sessions_app_namespace n WHERE "
     "n.last_event_sequence <> (SELECT count(*) FROM {e} e WHERE e.namespace_id = n.id)",
+    # The namespace's live-artifact counter (the list's total) at its artifacts' count.
+    "artifact_counter_wrong": "SELECT count(*) FROM sessions_app_namespace n WHERE "
+    "n.artifact_count <> (SELECT count(*) FROM {t} a WHERE a.namespace_id = n.id AND a.is_latest)",
 }
 
 

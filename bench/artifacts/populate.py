@@ -20,6 +20,7 @@ import uuid
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -27,6 +28,7 @@ from artifacts import services
 from artifacts.models import Artifact
 from bench.artifacts.phases import ARTIFACT_TYPES, TextGen
 from bench.common.orm import db_ms, explain_slow, new_ids, statements, version1_artifact
+from sessions_app import services as session_services
 from sessions_app.events import CHANGE_TYPES
 from sessions_app.models import Event, EventKind, Namespace
 
@@ -52,17 +54,13 @@ def _created_event(row: Artifact, namespace_sequence: int) -> Event:
     )
 
 
-def populate(params: dict[str, Any]) -> dict[str, Any]:
-    """Bulk-inserts `artifacts` version-1 rows (and their `artifact.created` events) as
-    artifacts.services.artifact_create writes them, then `versions` extra versions through the
-    real artifacts.services.artifact_version_create, then VACUUM (ANALYZE)."""
-    namespace = Namespace.objects.get(
-        workspace__organization__slug=params["org"], workspace__slug=params["ws"], slug="default"
-    )
-    label, total, batch = params["created_by"], params["artifacts"], params["batch"]
-    gen = TextGen(params["seed"])
-    table = Artifact._meta.db_table
-    started = time.perf_counter()
+def _bulk_artifacts(
+    namespace: Namespace, total: int, *, params: dict[str, Any], gen: TextGen
+) -> int:
+    """`total` version-1 rows (and their `artifact.created` events) in `namespace`, `batch` a
+    transaction, as artifacts.services.artifact_create leaves them: the feed advanced and the
+    namespace's live-artifact counter (`artifact_count`, which artifact_create bumps) counted."""
+    label, batch = params["created_by"], params["batch"]
     created = 0
     while created < total:
         count = min(batch, total - created)
@@ -89,10 +87,43 @@ def populate(params: dict[str, Any]) -> dict[str, Any]:
             Event.objects.bulk_create(
                 _created_event(row, feed + i) for i, row in enumerate(rows, start=1)
             )
-            Namespace.objects.filter(pk=namespace.pk).update(last_event_sequence=feed + len(rows))
+            Namespace.objects.filter(pk=namespace.pk).update(
+                last_event_sequence=feed + len(rows), artifact_count=F("artifact_count") + len(rows)
+            )
         created += count
         if created % (batch * 10) == 0 or created == total:
-            print(f"  inserted {created}/{total}", file=sys.stderr, flush=True)
+            print(f"  {namespace.slug}: inserted {created}/{total}", file=sys.stderr, flush=True)
+    return created
+
+
+def populate(params: dict[str, Any]) -> dict[str, Any]:
+    """Bulk-inserts `artifacts` version-1 rows (and their `artifact.created` events) as
+    artifacts.services.artifact_create writes them, then `versions` extra versions through the
+    real artifacts.services.artifact_version_create, then VACUUM (ANALYZE). With
+    `small_artifacts`, a second namespace (`small`, made by sessions_app.services.
+    namespace_create) gets that many rows the same way, and a session (session_create) is
+    made for `GET /api/sessions/{sid}`: the list-scaling phase compares the two lists."""
+    namespace = Namespace.objects.get(
+        workspace__organization__slug=params["org"], workspace__slug=params["ws"], slug="default"
+    )
+    label, total = params["created_by"], params["artifacts"]
+    gen = TextGen(params["seed"])
+    table = Artifact._meta.db_table
+    started = time.perf_counter()
+    created = _bulk_artifacts(namespace, total, params=params, gen=gen)
+    small: dict[str, Any] = {}
+    if params.get("small_artifacts"):
+        small_ns = session_services.namespace_create(workspace=namespace.workspace, slug="small")
+        small = {
+            "small_namespace": small_ns.slug,
+            "small_namespace_pk": small_ns.pk,
+            "small_artifacts": _bulk_artifacts(
+                small_ns, params["small_artifacts"], params=params, gen=gen
+            ),
+            "session_id": session_services.session_create(
+                organization_id=namespace.workspace.organization_id, namespace=namespace
+            ).session_id,
+        }
     insert_seconds = time.perf_counter() - started
 
     # Extra versions through the real service, on a random subset (about 3 per artifact).
@@ -141,6 +172,7 @@ def populate(params: dict[str, Any]) -> dict[str, Any]:
         "artifact_table": table,
         "event_table": Event._meta.db_table,
         "namespace_pk": namespace.pk,
+        **small,
     }
 
 

@@ -33,6 +33,70 @@ def invariants_check(figure: str, found: dict[str, Any]) -> Figure:
     return check(figure, value, "", found["ok"], target="all hold")
 
 
+def scaling_rows(r: dict[str, Any]) -> list[Figure]:
+    """Issue 11's list target: p50 at the big namespace <= 1.3 x at the small one, and <= 3 x
+    `GET /api/sessions/{sid}` in the same run."""
+    if "list_scaling" not in r:
+        return []
+    found = r["list_scaling"]
+    small, big = (found[name] for name in found["lists"])
+    session = found["session_detail"]
+    small_name, big_name = (name.removeprefix("ns_list_") for name in found["lists"])
+    checks = found["checks"]
+    failed = sum(
+        count
+        for name in (*found["lists"], "session_detail")
+        for code, count in found[name]["statuses"].items()
+        if code != "200"
+    )
+    growth, to_session = big["p50_ms"] / small["p50_ms"], big["p50_ms"] / session["p50_ms"]
+    return [
+        info(
+            "scaling: GET /api/sessions/{sid}",
+            p50_p99(session),
+            MS,
+            baseline=f"{session['mean_bytes'] / 1000:.1f} kB",
+        ),
+        info(
+            f"scaling: seed-002 list at {small_name} artifacts",
+            p50_p99(small),
+            MS,
+            baseline=f"{small['mean_bytes'] / 1000:.1f} kB",
+            ratio=small["p50_ms"] / session["p50_ms"],
+            target="ratio: p50 / session",
+        ),
+        info(
+            f"scaling: seed-002 list at {big_name} artifacts",
+            p50_p99(big),
+            MS,
+            baseline=f"{big['mean_bytes'] / 1000:.1f} kB",
+            ratio=to_session,
+            target="ratio: p50 / session",
+        ),
+        check(
+            f"scaling: list p50 at {big_name} / at {small_name}",
+            round(growth, 2),
+            "x",
+            growth <= 1.3,
+            target="<= 1.3",
+        ),
+        check(
+            "scaling: list p50 at the big namespace / session GET",
+            round(to_session, 2),
+            "x",
+            to_session <= 3.0,
+            target="<= 3",
+        ),
+        check(
+            "scaling: non-200 / wrong total / wrong page",
+            f"{failed} / {checks['wrong_total']} / {checks['wrong_page']}",
+            "",
+            failed == checks["wrong_total"] == checks["wrong_page"] == 0,
+            target="0 / 0 / 0",
+        ),
+    ]
+
+
 # The rows below are laid out by hand, one figure in one to three lines; the formatter would
 # give every keyword its own line.
 # fmt: off
@@ -83,8 +147,9 @@ def rows(r: dict[str, Any]) -> list[Figure]:
     for name in ("ns_list_deep", "ns_detail_versioned", "ns_put_new_version"):
         out.append(info(f"queries: {name}", counts[name]["queries"], "queries",
                         baseline=f"DB {counts[name]['db_ms']} ms"))
-    writes = r["writes"]
-    for label in WRITE_RUNS:
+    out += scaling_rows(r)
+    writes = r.get("writes", {})
+    for label in (WRITE_RUNS if writes else ()):
         run = writes[label]
         base = writes["distinct_artifacts_8_writers" if label.endswith("8_writers")
                       else "distinct_artifacts_1_writer"]
@@ -95,6 +160,10 @@ def rows(r: dict[str, Any]) -> list[Figure]:
                          baseline=latency + (f", {failures} failed" if failures else ""),
                          ratio=run["versions_per_s"] / base["versions_per_s"]
                          if label.startswith("one") else None))
+    if not writes:
+        return [*out, invariants_check("model invariants at the end (every row)",
+                                       r["invariants_at_end"]),
+                log_check("server log", r["server_log_errors"])]
     one, distinct = r["verify_one_artifact"], r["verify_distinct_artifacts"]
     one_detail = next(iter(one["detail"].values()), {})
     return [
