@@ -61,3 +61,53 @@ def convert_row(
             value = step(value, expression, connection)
         values[index] = value
     return tuple(values)
+
+
+def chain_columns(
+    chain: Sequence[tuple[str, type[models.Model]]], connection: BaseDatabaseWrapper
+) -> str:
+    """The select list of every concrete column of each (alias, model) of `chain`, in order:
+    the columns `select_related` would read for those models."""
+    return ", ".join(
+        f"{alias}.{column(model, field.attname, connection)}"
+        for alias, model in chain
+        for field in model._meta.concrete_fields
+    )
+
+
+def chain_instances(
+    row: Sequence[Any],
+    chain: Sequence[tuple[str, type[models.Model]]],
+    connection: BaseDatabaseWrapper,
+) -> list[models.Model]:
+    """The instances of a row read with `chain_columns(chain)`, one per model, converted as the
+    ORM converts them; each related row is left cached on the one before it, through the
+    forward key of that name, as `select_related` leaves it (the models must form a chain of
+    foreign keys: the second is the first's, the third the second's)."""
+    instances: list[models.Model] = []
+    start = 0
+    for _, model in chain:
+        names = [field.attname for field in model._meta.concrete_fields]
+        values = convert_row(
+            row[start : start + len(names)], converters(model, names, connection), connection
+        )
+        instance = model.from_db(connection.alias, names, values)
+        if instances:
+            parent = instances[-1]
+            _forward_key(type(parent), model).set_cached_value(parent, instance)
+        instances.append(instance)
+        start += len(names)
+    return instances
+
+
+_FORWARD_KEYS: dict[tuple[type[models.Model], type[models.Model]], Any] = {}
+
+
+def _forward_key(model: type[models.Model], target: type[models.Model]) -> Any:
+    found = _FORWARD_KEYS.get((model, target))
+    if found is None:
+        keys = [f for f in model._meta.concrete_fields if f.related_model is target]
+        if len(keys) != 1:
+            raise LookupError(f"{model.__name__} has no one foreign key to {target.__name__}")
+        found = _FORWARD_KEYS[(model, target)] = keys[0]
+    return found
