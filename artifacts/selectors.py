@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.lookups import StartsWith
 
+from artifacts import hot_reads
 from artifacts.models import Artifact
 from sessions_app.errors import Conflict, InvalidInput, NotFound
 from sessions_app.models import Namespace, Session, artifact_id_of_version_file
@@ -154,24 +155,21 @@ def artifact_latest_in_namespace(
     *, principal: Principal, org: str, workspace: str, namespace: str, artifact_id: str
 ) -> Artifact | None:
     """Seed 002's PUT read, in one statement: the latest version of the artifact whose root
-    id is `artifact_id`, in the namespace the slugs name for the caller, with the related rows
-    an answer names and the organization (its quota). None for anything else (a later
-    version's id, a prefix, an unknown id or namespace): the caller then takes the usual path
-    (`namespace_get`, `artifact_get_in_namespace`), which answers it or says which 404."""
+    id is `artifact_id`, in the namespace the slugs name for the caller, with the columns the
+    write decides by (the fields a new version inherits come from the replaced row under its
+    lock: artifacts.locks.artifact_latest_replace) and the related rows an answer names and the
+    organization (its quota), as prepared SQL (artifacts/hot_reads.py). None for anything else
+    (a later version's id, a prefix, an unknown id or namespace): the caller then takes the
+    usual path (`namespace_get`, `artifact_get_in_namespace`), which answers it or says which
+    404."""
     if "\x00" in artifact_id:
         return None
-    found = (
-        with_list_related(Artifact.objects.all())
-        .select_related("namespace__workspace__organization")
-        .filter(
-            root__artifact_id=artifact_id,
-            is_latest=True,
-            namespace__slug=namespace,
-            namespace__workspace__slug=workspace,
-            namespace__workspace__organization__slug=org,
-            namespace__workspace__organization_id=principal.organization_id,
-        )
-        .first()
+    found = hot_reads.latest_in_namespace(
+        organization_id=principal.organization_id,
+        org=org,
+        workspace=workspace,
+        namespace=namespace,
+        artifact_id=artifact_id,
     )
     if found is None or not principal.can_see_workspace(found.namespace.workspace_id):
         return None

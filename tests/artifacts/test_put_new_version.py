@@ -22,7 +22,7 @@ from artifacts.services import (
 )
 from sessions_app import services as session_services
 from sessions_app.models import DEFAULT_NAMESPACE, Namespace
-from tests.support import Tenant
+from tests.support import Tenant, client_with
 
 pytestmark = pytest.mark.django_db
 NS = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
@@ -203,3 +203,18 @@ def test_a_put_past_the_quota_is_a_413_and_makes_nothing(tenant: Tenant, owner: 
     assert response.status_code == 413, response.content
     versions = Artifact.objects.filter(root__artifact_id=made["artifact_id"])
     assert [(v.version, v.is_latest) for v in versions] == [(1, True)]
+
+
+def test_the_one_read_refuses_what_the_usual_path_refuses(tenant: Tenant, owner: APIClient) -> None:
+    """A key limited to another workspace, another organization's slug, an unknown id: the
+    same 404s as the namespace and artifact lookups give, and no version made."""
+    made = _created(owner)
+    path = f"{NS}/artifacts/{made['artifact_id']}"
+    limited = client_with(tenant.limited_key).put(path, {"content": "v2"}, format="json")
+    assert (limited.status_code, limited.json()) == (404, {"detail": "Namespace not found."})
+    other_org = owner.put(path.replace("/orgs/acme/", "/orgs/other/"), {"content": "v2"}, "json")
+    assert (other_org.status_code, other_org.json()) == (404, {"detail": "Namespace not found."})
+    unknown = owner.put(f"{NS}/artifacts/art_{'0' * 32}", {"content": "v2"}, format="json")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": f"Artifact 'art_{'0' * 32}' not found."}
+    assert Artifact.objects.filter(root__artifact_id=made["artifact_id"]).count() == 1
