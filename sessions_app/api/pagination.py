@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, empty
 
 from sessions_app.api.common import keyset_page
 
@@ -35,7 +35,17 @@ _PLAIN: dict[type, Callable[[serializers.Field, Any], Any]] = {
     serializers.IntegerField: _plain_integer,
     serializers.BooleanField: _plain_boolean,
 }
-_Plan = list[tuple[serializers.Field, str, tuple[str, ...], Callable[[Any, Any], Any]]]
+_Plan = list[tuple[serializers.Field, str, tuple[str, ...], Callable[[Any, Any], Any], Any]]
+# No value of its own: what DRF answers for a field whose source runs into None midway is
+# then left to DRF's get_attribute.
+_ASK_DRF = object()
+
+
+def _midway(field: serializers.Field) -> Any:
+    """What DRF's get_attribute gives when the source path meets None before its end (the
+    AttributeError it catches): a plain default as it is; anything else is DRF's to say."""
+    default = field.default
+    return _ASK_DRF if default is empty or callable(default) else default
 
 
 class PlannedListSerializer(serializers.ListSerializer):
@@ -60,6 +70,7 @@ class PlannedListSerializer(serializers.ListSerializer):
                     field.field_name,
                     tuple(field.source_attrs),
                     _PLAIN.get(type(field), type(field).to_representation),
+                    _midway(field),
                 )
                 for field in self.child._readable_fields
             ]
@@ -74,10 +85,13 @@ class PlannedListSerializer(serializers.ListSerializer):
     @staticmethod
     def _item(plan: _Plan, row: Any) -> dict[str, Any]:
         item: dict[str, Any] = {}
-        for field, name, attrs, convert in plan:
+        for field, name, attrs, convert, midway in plan:
             value = row
             try:
                 for attr in attrs:
+                    if value is None and midway is not _ASK_DRF:
+                        value = midway  # e.g. `thread.thread_id` of a version without a thread
+                        break
                     value = getattr(value, attr)
                 if callable(value):
                     raise AttributeError(name)
