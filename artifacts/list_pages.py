@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import NullIf
 
 from artifacts.models import PREVIEW_CHARS, Artifact
@@ -31,8 +32,20 @@ def artifact_list_total(
     counted over the namespace/type index alone."""
     if filtered:
         return queryset.count()
-    # One short statement, written out: the ORM's Subquery took 1.2 ms of Python to compile,
-    # the statement itself 0.04 ms (artifact_ns_expiring_idx).
+    sql, params = _counted_total(namespace, include_expired=include_expired, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", params)
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        raise NotFound("Namespace not found.")
+    return int(row[0])
+
+
+def _counted_total(
+    namespace: Namespace, *, include_expired: bool, now: datetime
+) -> tuple[str, list[Any]]:
+    """The unfiltered total as one SQL expression, written out: the ORM's Subquery took 1.2 ms
+    of Python to compile, the statement itself 0.04 ms (artifact_ns_expiring_idx)."""
     quote = connection.ops.quote_name
     artifacts, namespaces = quote(Artifact._meta.db_table), quote(Namespace._meta.db_table)
     params: list[Any] = [namespace.pk]
@@ -43,15 +56,19 @@ def artifact_list_total(
             "AND NOT a.is_pinned AND a.expires_at <= %s)"
         )
         params.insert(0, connection.ops.adapt_datetimefield_value(now))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT n.artifact_count - {expired} FROM {namespaces} n WHERE n.id = %s",  # noqa: S608
-            params,
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise NotFound("Namespace not found.")
-    return int(row[0])
+    sql = f"(SELECT n.artifact_count - {expired} FROM {namespaces} n WHERE n.id = %s)"  # noqa: S608
+    return sql, params
+
+
+def artifact_page_with_total(
+    queryset: QuerySet[Artifact], *, namespace: Namespace, include_expired: bool, now: datetime
+) -> QuerySet[Artifact]:
+    """`artifact_page_rows` of an unfiltered list with its total in the same statement (one
+    round trip, one snapshot): each row's `list_total`. A page without rows (a cursor past the
+    end) has none: then `artifact_list_total` asks."""
+    sql, params = _counted_total(namespace, include_expired=include_expired, now=now)
+    # The SQL holds table names from _meta; the values are parameters.
+    return artifact_page_rows(queryset).annotate(list_total=RawSQL(sql, params))  # noqa: S611
 
 
 # What the seed-002 list's items read: the version's columns and the related rows the answer

@@ -107,9 +107,9 @@ def _created(
 
 
 def _page(namespace: Namespace, params: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
-    """A page of the namespace's artifacts (of one thread, of some types) with its total: the
-    namespace's counter unless filtered (list_pages.artifact_list_total), one cut-off for what
-    has expired in both."""
+    """A page of the namespace's artifacts (of one thread, of some types) with its total:
+    unfiltered, the namespace's counter read with the page's rows (list_pages), else a COUNT;
+    one cut-off for what has expired in both."""
     now = timezone.now()
     types = selectors.parse_type_list(params.get("artifact_types"))
     include_expired = params["include_expired"]
@@ -120,18 +120,31 @@ def _page(namespace: Namespace, params: dict[str, Any], thread_id: str | None) -
         include_expired=include_expired,
         now=now,
     )
-    total = list_pages.artifact_list_total(
-        namespace=namespace,
-        queryset=queryset,
-        filtered=thread_id is not None or bool(types),
-        include_expired=include_expired,
-        now=now,
+    filtered = thread_id is not None or bool(types)
+
+    def total(rows: list[Artifact]) -> int:
+        if rows and not filtered:
+            return int(rows[0].list_total)  # type: ignore[attr-defined]
+        return list_pages.artifact_list_total(
+            namespace=namespace,
+            queryset=queryset,
+            filtered=filtered,
+            include_expired=include_expired,
+            now=now,
+        )
+
+    rows = (
+        list_pages.artifact_page_rows(queryset)
+        if filtered
+        else list_pages.artifact_page_with_total(
+            queryset, namespace=namespace, include_expired=include_expired, now=now
+        )
     )
     return ARTIFACT_PAGES.page(
-        list_pages.artifact_page_rows(queryset),
+        rows,
         cursor=params.get("cursor"),
         limit=params["limit"],
-        total=total,
+        total=total if not filtered else total([]),
         fill=lambda rows: list_pages.artifact_page_filled(rows, namespace=namespace),
     )
 

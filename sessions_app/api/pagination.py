@@ -150,16 +150,21 @@ class KeysetPagination:
         *,
         cursor: str | None,
         limit: int,
-        total: int | None = None,
+        total: int | Callable[[list[Any]], int] | None = None,
         fill: Callable[[list[Any]], list[Any]] | None = None,
     ) -> dict[str, Any]:
         """The rendered page: the count first (when the envelope has one: `total` when the
-        caller knows it, else the queryset's COUNT), then the rows, through `fill` if given
-        (what the queryset left for the caller to set on them)."""
+        caller knows it, or works it out from the page's rows, else the queryset's COUNT),
+        then the rows, through `fill` if given (what the queryset left for the caller to set
+        on them)."""
         body: dict[str, Any] = {}
-        if "total" in self.fields:
-            body["total"] = queryset.count() if total is None else total
+        if "total" in self.fields and total is None:
+            body["total"] = queryset.count()
+        elif "total" in self.fields and not callable(total):
+            body["total"] = total
         found = keyset_page(queryset, cursor=cursor, limit=limit, key=self.key)
+        if "total" in self.fields and callable(total):
+            body["total"] = total(found.items)
         body.update(has_more=found.has_more, next_cursor=found.next_cursor)
         body[self.items] = fill(found.items) if fill is not None else found.items
         return self.serializer(body).data

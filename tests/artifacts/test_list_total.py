@@ -123,6 +123,16 @@ def test_the_total_equals_the_real_count_after_every_kind_of_write(
     _tus_create(owner)
     _mcp_write(tenant)
     assert _totals_hold(owner, namespace) == (7, 7)
+    # Read with the page's rows, and asked apart when the page has none (past the end).
+    first = owner.get(f"{NS}/artifacts", {"limit": 2}).json()
+    assert first["total"] == 7 and len(first["artifacts"]) == 2 and first["has_more"]
+    walked = owner.get(f"{NS}/artifacts", {"limit": 7}).json()
+    last = walked["artifacts"][-1]["root_artifact_id"]
+    cursor = base64.urlsafe_b64encode(
+        f"id:{Artifact.objects.get(artifact_id=last).pk}".encode()
+    ).decode()
+    past = owner.get(f"{NS}/artifacts", {"cursor": cursor.rstrip("=")}).json()
+    assert past["artifacts"] == [] and past["total"] == 7
 
     # New versions and in-place changes move nothing.
     put = owner.put(f"{NS}/artifacts/{plan['artifact_id']}", {"content": "v2"}, format="json")
