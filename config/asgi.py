@@ -24,6 +24,7 @@ from config.lifespan import Lifespan  # noqa: E402
 from config.observability import Observed  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
 from config.threads import BoundToThread  # noqa: E402
+from sessions_app.events.log import WakeUpsSent  # noqa: E402
 from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
 from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
 
@@ -64,6 +65,9 @@ application = ProtocolTypeRouter(
         "lifespan": Lifespan(),
     }
 )
+# An HTTP request ends once the wake-ups of its writes are sent, after its answer
+# (sessions_app/events/log.py).
+application = WakeUpsSent(application)
 # The outermost layer: request ids, the access log, request metrics and /metrics itself
 # (config/observability.py).
 application = Observed(application)

@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import logging
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,18 +72,69 @@ async def _send_wake_ups(layer: Any, groups: list[str]) -> None:
 _in_flight: set[asyncio.Task[None]] = set()
 
 
-def _wake_done(task: asyncio.Task[None], groups: list[str]) -> None:
+class _RequestWakeUps:
+    """The wake-up tasks a request's writes started, for `WakeUpsSent` to wait on. Closed when
+    the request ends: a task that outlives it (an MCP session's) adds nothing after that."""
+
+    __slots__ = ("open", "tasks")
+
+    def __init__(self) -> None:
+        self.open = True
+        self.tasks: set[asyncio.Task[None]] = set()  # those not done yet
+
+
+# Shared with the request's threads: asgiref runs sync code in a copy of the caller's context.
+_request_wake_ups: ContextVar[_RequestWakeUps | None] = ContextVar(
+    "depot_request_wake_ups", default=None
+)
+
+
+def _wake_done(
+    task: asyncio.Task[None], groups: list[str], request: _RequestWakeUps | None
+) -> None:
     _in_flight.discard(task)
+    if request is not None:
+        request.tasks.discard(task)
     error = None if task.cancelled() else task.exception()
     if error is not None:
         _wake_failed(groups, error)
 
 
-def _start_wake(layer: Any, groups: list[str]) -> None:
+def _start_wake(layer: Any, groups: list[str], request: _RequestWakeUps | None) -> None:
     """On the event loop: send the wake-ups as a task of their own."""
     task = asyncio.get_running_loop().create_task(_send_wake_ups(layer, groups))
     _in_flight.add(task)
-    task.add_done_callback(lambda done: _wake_done(done, groups))
+    if request is not None and request.open:
+        request.tasks.add(task)
+    else:
+        request = None
+    task.add_done_callback(lambda done: _wake_done(done, groups, request))
+
+
+class WakeUpsSent:
+    """ASGI middleware: a request ends once the wake-ups its writes started are sent, after
+    its answer (nobody waits on them before it). Under uvicorn the loop outlives every request
+    anyway; a loop that ends with the request (`asyncio.run` per request, as test clients
+    do) would otherwise cancel them, and a watcher would learn of the write only from its
+    timer."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = _RequestWakeUps()
+        token = _request_wake_ups.set(request)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _request_wake_ups.reset(token)
+            request.open = False
+            if request.tasks:
+                # asyncio.wait, not gather: a cancelled request does not cancel its wake-ups.
+                await asyncio.wait(set(request.tasks))
 
 
 def _serving_loop() -> asyncio.AbstractEventLoop | None:
@@ -100,8 +152,9 @@ def _wake(groups: list[str]) -> None:
     are handed to the event loop and not waited for: waiting held the request's thread for
     about a fifth of an upload's time in the view (issue 11), and a wake-up carries nothing
     (readers go back to the database), so there is no answer to wait for. Wake-ups are
-    scheduled in commit order, each write's before its response is sent. Without a serving
-    loop (management commands, the task worker, WSGI) they are sent and waited for here."""
+    scheduled in commit order, each write's before its response is sent, and the request
+    ends once they are sent (`WakeUpsSent`). Without a serving loop (management commands,
+    the task worker, WSGI) they are sent and waited for here."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -109,13 +162,14 @@ def _wake(groups: list[str]) -> None:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
+    request = _request_wake_ups.get()
     if running is not None:  # sync code called on the loop itself
-        _start_wake(layer, groups)
+        _start_wake(layer, groups, request)
         return
     loop = _serving_loop()
     if loop is not None:
         try:
-            loop.call_soon_threadsafe(_start_wake, layer, groups)
+            loop.call_soon_threadsafe(_start_wake, layer, groups, request)
             return
         except RuntimeError:  # the loop closed since we looked
             pass

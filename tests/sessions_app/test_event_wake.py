@@ -16,7 +16,7 @@ from config.asgi import application
 from sessions_app import events as event_log
 from sessions_app.events import log as event_writes
 from sessions_app.models import Namespace
-from tests.support import Tenant, multipart_body
+from tests.support import AsgiClient, Tenant, http_scope, multipart_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,9 +45,9 @@ def _expected_groups(tenant: Tenant, session_id: str) -> list[str]:
 async def test_a_write_does_not_wait_for_its_wake_up(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The channel layer holds every wake-up until released: the upload is answered anyway
-    (the request's thread used to wait on the loop for the layer, and this upload hung), and
-    the wake-ups go out, session then namespace, once the layer lets them."""
+    """The channel layer holds every wake-up until released: the upload's answer is sent
+    anyway (the request's thread used to wait on the loop for the layer, and this upload hung),
+    the request ends only once its wake-ups went out, session then namespace."""
     release = asyncio.Event()
     sent: list[str] = []
 
@@ -56,17 +56,61 @@ async def test_a_write_does_not_wait_for_its_wake_up(
         sent.append(group)
 
     monkeypatch.setattr(get_channel_layer(), "group_send", held)
+    body, content_type = multipart_body("file", "a.txt", b"woken\n")
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+    answered = asyncio.Event()
+    statuses: list[int] = []
+
+    async def receive() -> dict:
+        try:
+            return next(messages)
+        except StopIteration:
+            await asyncio.Event().wait()  # the client stays connected
+            raise AssertionError("unreachable") from None
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
+
+    scope = http_scope(
+        "POST",
+        "/api/uploads/held-wake",
+        headers=[
+            (b"host", b"testserver"),
+            (b"x-api-key", tenant.owner_key.encode()),
+            (b"content-type", content_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    )
+    request = asyncio.create_task(application(scope, receive, send))
     try:
-        response = await asyncio.wait_for(_upload(tenant.owner_key, "held-wake", "a.txt"), 10)
-        assert response.status_code == 201, response.text
-        assert sent == []  # answered while its wake-ups wait
+        await asyncio.wait_for(answered.wait(), 10)
+        assert statuses == [201]
+        assert sent == [] and not request.done()  # answered while its wake-ups wait
     finally:
         release.set()
-    for _ in range(100):
-        if len(sent) == 2:
-            break
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(request, 5)
     assert sent == await sync_to_async(_expected_groups)(tenant, "held-wake")
+
+
+def test_a_request_on_a_loop_of_its_own_ends_after_its_wake_ups(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test client runs each request on a loop of its own (asyncio.run), which cancels
+    what is still running when it ends: the request waits for its wake-ups, so a slow layer
+    (Redis) still gets them."""
+    sent: list[str] = []
+
+    async def slow(group: str, message: dict) -> None:
+        await asyncio.sleep(0.1)
+        sent.append(group)
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", slow)
+    response = AsgiClient(tenant.owner_key).upload("/api/uploads/own-loop", b"x", name="x.txt")
+    assert response.status_code == 201, response.text
+    assert sent == _expected_groups(tenant, "own-loop")
 
 
 async def test_wake_ups_go_out_in_commit_order(
