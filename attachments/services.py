@@ -51,6 +51,7 @@ def blob_acquire(*, staged: storage.StagedBlob) -> Blob:
     bytes_lost = not storage.exists(blob_key(staged.sha256))
     if bytes_lost and (not storage.exists(staged.temp_key) or not storage.promote(staged)):
         raise StorageUnavailable("The stored bytes changed during the upload; retry.")
+    staged.gone = staged.gone or bytes_lost  # our copy was moved in
     return blob
 
 
@@ -86,10 +87,14 @@ def blob_collect(*, blob_id: int) -> bool:
 
 
 def staged_discard(staged: storage.StagedBlob) -> None:
+    if staged.gone:
+        return
     try:
         storage.delete(staged.temp_key)
     except Exception:
         logger.warning("could not delete staged upload %s", staged.temp_key, exc_info=True)
+    else:
+        staged.gone = True
 
 
 def _drop_unclaimed(staged: storage.StagedBlob) -> None:
@@ -114,6 +119,9 @@ def blob_staged(staged: storage.StagedBlob) -> Iterator[storage.StagedBlob]:
     rollback."""
     try:
         moved = storage.promote(staged)
+        # Moved: the temporary key is gone (a local rename, or S3's copy and delete), and
+        # deleting it again would be one more storage call (an S3 DELETE) for nothing.
+        staged.gone = staged.gone or moved
         try:
             yield staged
         except BaseException:

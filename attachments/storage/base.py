@@ -28,6 +28,9 @@ class StagedBlob:
     sha256: str
     size: int
     head: bytes
+    # True once nothing is left under `temp_key` (moved to the content key, or deleted), so
+    # whoever staged it has nothing to clean up (the upload middleware skips its delete).
+    gone: bool = False
 
 
 Chunk = bytes | bytearray | memoryview

@@ -92,6 +92,12 @@ def is_streamed_upload(scope: dict[str, Any], headers: dict[bytes, bytes]) -> bo
     )
 
 
+def _write_and_finish(writer: storage.BlobWriter, pieces: list[memoryview]) -> storage.StagedBlob:
+    if pieces:
+        writer.write_many(pieces)
+    return writer.finish()
+
+
 class StreamingUploadMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -207,15 +213,18 @@ class StreamingUploadMiddleware:
             if part.writer is None:
                 part.writer = await asyncio.to_thread(storage.open_writer)
             finishing = final or part.done
-            if part.pending and (finishing or part.pending_bytes >= WRITE_BATCH):
+            if finishing and part.result is None:
+                # The last bytes and the finish in one trip to a worker thread (each trip
+                # costs the event loop about 0.1 ms of CPU, issue 11).
+                await part.wait_for_write()
+                pieces, part.pending, part.pending_bytes = part.pending, [], 0
+                part.result = await asyncio.to_thread(_write_and_finish, part.writer, pieces)
+            elif part.pending and part.pending_bytes >= WRITE_BATCH:
                 await part.wait_for_write()
                 pieces, part.pending, part.pending_bytes = part.pending, [], 0
                 part.in_flight = asyncio.ensure_future(
                     asyncio.to_thread(part.writer.write_many, pieces)
                 )
-            if finishing and part.result is None:
-                await part.wait_for_write()
-                part.result = await asyncio.to_thread(part.writer.finish)
 
     async def _discard(self, collector: FormCollector) -> None:
         """Remove every temporary key this request wrote (a no-op for consumed ones)."""
@@ -230,8 +239,16 @@ class StreamingUploadMiddleware:
             # A failed write does not matter any more: everything is being thrown away.
             with contextlib.suppress(Exception):
                 await part.wait_for_write()
+        # A part the view consumed (moved to its content key, or deleted) has nothing left.
+        left = [
+            part
+            for part in collector.files
+            if part.writer is not None and not (part.result is not None and part.result.gone)
+        ]
+        if not left:
+            return
         results = await asyncio.gather(
-            *(asyncio.to_thread(discard, part) for part in collector.files),
+            *(asyncio.to_thread(discard, part) for part in left),
             return_exceptions=True,
         )
         for result in results:
