@@ -28,7 +28,7 @@ from attachments.file_identity import display_name, sniff_mime
 from attachments.locks import blob_for_update, existing_blob_for_update
 from attachments.models import Attachment, AttachmentSource, Blob, IndexStatus, blob_key
 from attachments.tasks import extract_attachment_text
-from sessions_app import events
+from sessions_app import events, raw_writes
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, StorageUnavailable
 from sessions_app.locks import session_file_added, session_for_update
@@ -202,7 +202,8 @@ def attachment_create(
         _count_file_in(session)
         locked = session
         quota_check(organization_id=locked.organization_id, adding=staged.size)
-        attachment = Attachment.objects.create(
+        # One prepared INSERT instead of the ORM's compiled one (sessions_app/raw_writes.py).
+        attachment = Attachment(
             session=locked,
             blob=blob,
             name=name,
@@ -219,6 +220,7 @@ def attachment_create(
             user_reference=user_reference,
             **_index_state(mime_type),
         )
+        raw_writes.insert(attachment)
         if extractor_for(mime_type) is not None:
             # Queued in this transaction: the task commits with the attachment, or not at all.
             extract_attachment_text.enqueue(attachment.pk)
