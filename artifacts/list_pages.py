@@ -80,7 +80,7 @@ PAGE_RELATED = ("thread", "session", "promoted_to_source")
 def artifact_page_rows(queryset: QuerySet[Artifact]) -> QuerySet[Artifact]:
     """`queryset`'s rows for a page: the related rows the answer names in the same query, the
     root's public id, and the three texts from what they share. `content_preview` is
-    `content_text`'s start (as every writer makes it: services._content_fields,
+    `content_text`'s start (as every writer makes it: new_content.content_fields,
     indexing.artifact_index), so it is not read; `content_text` comes only where it differs
     from `content` (an HTML version's extracted text, a file's), else the content's one read
     serves both. Fill the rows with `artifact_page_filled`."""

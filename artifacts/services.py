@@ -9,11 +9,8 @@ Locks follow the one order of sessions_app/locks.py: root → latest version →
 namespace, the namespace last (by the event append, the last statement of every write).
 """
 
-import hashlib
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -29,92 +26,24 @@ from artifacts.locks import (
     artifact_root_for_update,
     artifact_root_lock,
 )
-from artifacts.models import PREVIEW_CHARS, Artifact, ArtifactChunk, Source
+from artifacts.models import Artifact, ArtifactChunk, Source
+from artifacts.new_content import (
+    INDEXED_FIELDS,
+    INHERITED_FIELDS,
+    NewContent,
+    content_fields,
+    staged_content,
+)
 from artifacts.tasks import index_artifact as index_artifact_task
 from attachments import storage
-from attachments.file_identity import display_name, sniff_mime
+from attachments.file_identity import display_name
 from attachments.file_types import is_textual  # noqa: F401  (callers outside import it from here)
-from attachments.services import blob_acquire, blob_release, blob_staged
+from attachments.services import blob_acquire, blob_release
 from sessions_app import events
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput
 from sessions_app.models import AuditAction, EventKind, Namespace, Session, Thread, Workspace
 from sessions_app.quota import quota_check
-
-# Fields a new version inherits from the one it replaces.
-INHERITED_FIELDS = (
-    "namespace_id",
-    "session_id",
-    "thread_id",
-    "name",
-    "description",
-    "artifact_type",
-    "workflow_id",
-    "phase_id",
-    "tags",
-    "keywords",
-    "summary",
-    "metadata",
-    "scope",
-    "status",
-    "is_primary_deliverable",
-    "source",
-    "source_execution_id",
-    "source_step_id",
-    "source_tool",
-    "ttl_seconds",
-    "expires_at",
-    "is_pinned",
-    "promoted_to_source_id",
-)
-# Fields searched along with the content: changing one in place re-indexes the version.
-INDEXED_FIELDS = {"name", "description", "summary", "tags", "keywords"}
-
-
-@dataclass
-class NewContent:
-    """Inline text or staged file bytes for a new artifact version."""
-
-    text: str | None = None
-    content_type: str = "text/markdown"
-    staged: storage.StagedBlob | None = None
-    file_name: str = ""
-
-    @property
-    def size(self) -> int:
-        return self.staged.size if self.staged is not None else len((self.text or "").encode())
-
-    @property
-    def content_hash(self) -> str:
-        if self.staged is not None:
-            return f"sha256:{self.staged.sha256}"
-        return f"sha256:{hashlib.sha256((self.text or '').encode()).hexdigest()}"
-
-
-def _content_fields(content: NewContent) -> dict[str, Any]:
-    """Row fields for `content`; a file's blob is attached by the caller under its lock."""
-    if content.staged is not None:
-        name = display_name(content.file_name)
-        return {
-            "content": None,
-            "content_type": sniff_mime(content.staged.head, name),
-            "file_name": name,
-            "content_hash": content.content_hash,
-            "size_bytes": content.staged.size,
-            "content_text": "",
-            "content_preview": "",
-        }
-    text = content.text or ""
-    return {
-        "content": text,
-        "content_type": content.content_type or "text/markdown",
-        "blob": None,
-        "file_name": "",
-        "content_hash": content.content_hash,
-        "size_bytes": len(text.encode()),
-        "content_text": text,
-        "content_preview": text[:PREVIEW_CHARS],
-    }
 
 
 def _expiry(fields: dict[str, Any]) -> None:
@@ -148,11 +77,6 @@ def _artifacts_counted(namespace_id: int, delta: int) -> None:
     Namespace.objects.filter(pk=namespace_id).update(artifact_count=F("artifact_count") + delta)
 
 
-def _staged_content(content: NewContent) -> AbstractContextManager[Any]:
-    """`blob_staged` for file content; inline text has no bytes to stage."""
-    return blob_staged(content.staged) if content.staged is not None else nullcontext()
-
-
 def artifact_create(
     *,
     namespace: Namespace,
@@ -167,7 +91,7 @@ def artifact_create(
     it creates is rolled back with the artifact if anything fails."""
     fields = dict(fields)
     _expiry(fields)
-    with _staged_content(content), transaction.atomic():
+    with staged_content(content), transaction.atomic():
         # The blob before the session lookup, which may insert (and so lock) a session row.
         blob = blob_acquire(staged=content.staged) if content.staged is not None else None
         quota_check(organization_id=namespace.workspace.organization_id, adding=content.size)
@@ -176,7 +100,7 @@ def artifact_create(
             session=session_lookup() if session_lookup else None,
             created_by=created_by,
             **fields,
-            **_content_fields(content),
+            **content_fields(content),
         )
         if blob is not None:
             row.blob = blob
@@ -209,7 +133,7 @@ def artifact_version_create(
     fields = dict(fields or {})
     _expiry(fields)
     root_pk = artifact.root_pk
-    with _staged_content(content), transaction.atomic():
+    with staged_content(content), transaction.atomic():
         # The root row comes with the version (its id is in every answer): from the read when
         # it brought it, else with its lock.
         root = _root_read(artifact)
@@ -242,7 +166,7 @@ def artifact_version_create(
             version=replaced.number,
             created_by=created_by or replaced.created_by,
             **{**replaced.inherited, **fields},
-            **_content_fields(content),
+            **content_fields(content),
         )
         row.root = root
         _carry_related(artifact, row)

@@ -463,7 +463,7 @@ INVARIANT_QUERIES = {
     "HAVING max(version) <> max(version) FILTER (WHERE is_latest)) x",
     "replaced_by_wrong": "SELECT count(*) FROM {t} WHERE (is_latest AND replaced_by_version <> 0)"
     " OR (NOT is_latest AND replaced_by_version <> version + 1)",
-    # Inline content fields as services._content_fields computes them.
+    # Inline content fields as new_content.content_fields computes them.
     "inline_fields_wrong": "SELECT count(*) FROM {t} WHERE blob_id IS NULL AND ("
     "content_hash <> 'sha256:' || encode(sha256(convert_to(content, 'UTF8')), 'hex') "
     "OR size_bytes <> octet_length(convert_to(content, 'UTF8')) "

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import connection
 
-from artifacts import services
+from artifacts import new_content
 from artifacts.models import Artifact
 
 
@@ -25,7 +25,7 @@ def version1_artifact(pk: int, *, text: str, **fields: Any) -> Artifact:
     """An unsaved version-1 row of inline `text` as artifacts.services.artifact_create leaves
     it: the service's own content columns (hash, size, text, preview); id = root_id, version 1
     and is_latest restate what artifact_create does (it saves, then sets root_id to the id)."""
-    content = services._content_fields(services.NewContent(text=text))
+    content = new_content.content_fields(new_content.NewContent(text=text))
     return Artifact(id=pk, root_id=pk, version=1, is_latest=True, **fields, **content)
 
 
