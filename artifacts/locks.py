@@ -8,20 +8,37 @@ from typing import Any
 from django.db import connection
 
 from artifacts.models import Artifact
+from sessions_app.errors import NotFound
 from sessions_app.locks import require_atomic
 from sessions_app.raw_reads import column, convert_row, converters, table
+
+
+class ArtifactDeleted(NotFound, Artifact.DoesNotExist):
+    """The artifact a writer read before its transaction was deleted before the writer got its
+    lock (a DELETE or the purge committed in between): the write's answer is a 404, as the
+    session's lock helpers answer for a deleted session. Still an `Artifact.DoesNotExist` for
+    the callers that skip a vanished artifact (the purge, tus)."""
+
+    def __init__(self) -> None:
+        super().__init__("The artifact was deleted.")
 
 
 def artifact_root_for_update(pk: int) -> Artifact:
     """The root row stands for the whole artifact: its lock serialises version numbering,
     in-place updates and deletion of that artifact."""
     require_atomic("artifact_root_for_update")
-    return Artifact.objects.select_for_update().get(pk=pk)
+    try:
+        return Artifact.objects.select_for_update().get(pk=pk)
+    except Artifact.DoesNotExist:
+        raise ArtifactDeleted from None
 
 
 def artifact_latest_for_update(root_pk: int) -> Artifact:
     require_atomic("artifact_latest_for_update")
-    return Artifact.objects.select_for_update().get(root_id=root_pk, is_latest=True)
+    try:
+        return Artifact.objects.select_for_update().get(root_id=root_pk, is_latest=True)
+    except Artifact.DoesNotExist:
+        raise ArtifactDeleted from None
 
 
 def artifact_root_lock(pk: int) -> None:
@@ -37,7 +54,7 @@ def artifact_root_lock(pk: int) -> None:
         )
         found = cursor.fetchone()
     if found is None:
-        raise Artifact.DoesNotExist(f"artifact {pk}")
+        raise ArtifactDeleted
 
 
 @dataclass(frozen=True)

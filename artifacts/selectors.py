@@ -103,9 +103,14 @@ def artifact_get(
         if chosen is None:
             raise NotFound(f"Artifact '{artifact_id}' has no version {version}.")
         return chosen
+    # A DELETE that commits between the two reads leaves nothing to answer: the same 404.
     if found.pk == found.root_id:
-        return queryset.get(root_id=found.root_id, is_latest=True)
-    return queryset.get(pk=found.pk)
+        chosen = queryset.filter(root_id=found.root_id, is_latest=True).first()
+    else:
+        chosen = queryset.filter(pk=found.pk).first()
+    if chosen is None:
+        raise NotFound(f"Artifact '{artifact_id}' not found.")
+    return chosen
 
 
 def artifact_get_in_namespace(

@@ -289,7 +289,7 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
         )
         # A form body parses to a QueryDict (which is also a dict); JSON to a plain dict.
         is_form = hasattr(request.data, "getlist")
-        raw = form_data(request) if is_form else dict(request.data)
+        raw = form_data(request) if is_form else request.data  # a list, a string: a 422
         data = validated(ArtifactUpdate, raw, context=FILE_OUTSIDE_DATA)
         version = services.artifact_put(
             artifact=artifact,
