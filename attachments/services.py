@@ -30,7 +30,7 @@ from attachments.models import Attachment, AttachmentSource, Blob, IndexStatus, 
 from attachments.tasks import extract_attachment_text
 from sessions_app import events, raw_writes
 from sessions_app.audit import Actor, audit_record
-from sessions_app.errors import Conflict, InvalidInput, StorageUnavailable
+from sessions_app.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from sessions_app.locks import session_file_added, session_for_update
 from sessions_app.models import AuditAction, EventKind, Session
 from sessions_app.quota import quota_check
@@ -244,7 +244,10 @@ def attachment_delete(*, attachment: Attachment, actor: Actor = None) -> None:
     # under it, completion purges them under it), so take it before deleting one.
     session = session_for_update(attachment.session_id)
     blob_id = attachment.blob_id
-    attachment.delete()
+    # The caller read the row before this lock: a DELETE of it that committed meanwhile left
+    # nothing to delete (and nothing to count down, release or announce again).
+    if not attachment.delete()[1].get(Attachment._meta.label):
+        raise NotFound(f"Attachment '{attachment.attachment_id}' not found.")
     Session.objects.filter(pk=session.pk).update(file_count=F("file_count") - 1)
     if blob_id is not None:
         blob_release(blob_id=blob_id)

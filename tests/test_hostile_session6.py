@@ -289,3 +289,67 @@ def test_a_delete_between_the_two_reads_of_an_id_is_a_404(
     _json_4xx(response, 404)
     assert not Artifact.objects.exists()
     assert _counter(_namespace(tenant)) == 0
+
+
+# --- an upload deleted twice at once: the session's file counter and the blob ---
+
+
+def _upload(client: AsgiClient, session_id: str, content: bytes, name: str = "a.txt") -> str:
+    response = client.upload(f"/api/uploads/{session_id}", content, name=name)
+    assert response.status_code == 201, response.text
+    return response.json()["attachment_id"]
+
+
+def test_an_upload_deleted_by_two_requests_at_once_counts_once(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DELETE reads the attachment, then `attachment_delete` locks the session and deletes
+    the row. A second DELETE of the same file that read it before the first committed went
+    on with a row that was gone: `attachment.delete()` deleted nothing, yet the session's
+    `file_count` went down again, a second `attachment.deleted` event and audit row were
+    written, and it answered 204. Now it is a 404 that changes nothing."""
+    from attachments import selectors as attachment_selectors
+    from attachments import services as attachment_services
+    from attachments.models import Attachment
+    from sessions_app.models import Session
+
+    client = AsgiClient(tenant.owner_key)
+    session_id = "twice-deleted"
+    kept = _upload(client, session_id, b"kept")
+    doomed = _upload(client, session_id, b"doomed")
+    original = attachment_selectors.attachment_get
+
+    def read_then_deleted_by_another(*args: Any, **kwargs: Any) -> Any:
+        found = original(*args, **kwargs)
+        monkeypatch.setattr(attachment_selectors, "attachment_get", original)
+        attachment_services.attachment_delete(attachment=original(*args, **kwargs))
+        return found
+
+    monkeypatch.setattr(attachment_selectors, "attachment_get", read_then_deleted_by_another)
+    response = client.delete(f"/api/uploads/{session_id}/{doomed}")
+    _json_4xx(response, 404)
+    session = Session.objects.get(session_id=session_id)
+    assert session.file_count == Attachment.objects.filter(session=session).count() == 1
+    deleted = Event.objects.filter(kind=EventKind.ATTACHMENT_DELETED)
+    assert deleted.count() == 1
+    listed = client.get(f"/api/uploads/{session_id}").json()["attachments"]
+    assert [item["attachment_id"] for item in listed] == [kept]
+
+
+@pytest.mark.postgres
+def test_concurrent_deletes_of_one_upload_leave_the_file_counter_right(tenant: Tenant) -> None:
+    from attachments.models import Attachment
+    from sessions_app.models import Session
+
+    client = AsgiClient(tenant.owner_key)
+    session_id = "racing-deletes"
+    _upload(client, session_id, b"kept")
+    doomed = _upload(client, session_id, b"doomed")
+    answers = _in_threads(6, lambda number: client.delete(f"/api/uploads/{session_id}/{doomed}"))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [204, 404, 404, 404, 404, 404], [
+        (r.status_code, r.text[:200]) for r in answers
+    ]
+    session = Session.objects.get(session_id=session_id)
+    assert session.file_count == Attachment.objects.filter(session=session).count() == 1
+    assert Event.objects.filter(kind=EventKind.ATTACHMENT_DELETED).count() == 1
