@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, cast
 
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
 
 from sessions_app.audit import Actor, audit_record
@@ -213,7 +213,14 @@ def session_update(*, session: Session, **fields: Any) -> Session:
         raise InvalidInput.single(["body", sorted(unknown)[0]], "This field cannot be changed.")
     for name, value in fields.items():
         setattr(session, name, value)
-    session.save(update_fields=[*fields, "updated_at"])
+    try:
+        session.save(update_fields=[*fields, "updated_at"])
+    except DatabaseError as error:
+        # Django's own "did not affect any rows" (not a subclass from the driver): the session
+        # was deleted since the caller read it.
+        if type(error) is not DatabaseError:
+            raise
+        raise NotFound("The session was deleted.") from error
     return session
 
 

@@ -353,3 +353,45 @@ def test_concurrent_deletes_of_one_upload_leave_the_file_counter_right(tenant: T
     session = Session.objects.get(session_id=session_id)
     assert session.file_count == Attachment.objects.filter(session=session).count() == 1
     assert Event.objects.filter(kind=EventKind.ATTACHMENT_DELETED).count() == 1
+
+
+# --- a session deleted between a request's read and its write ---
+
+SESSION_WRITES = {
+    "PATCH": lambda client, sid: client.request(
+        "PATCH", f"/api/sessions/{sid}", json={"reference": "changed"}
+    ),
+    "complete": lambda client, sid: client.post(f"/api/sessions/{sid}/complete", json={}),
+    "DELETE": lambda client, sid: client.delete(f"/api/sessions/{sid}"),
+    "upload": lambda client, sid: client.upload(f"/api/uploads/{sid}", b"late", name="l.txt"),
+}
+
+
+@pytest.mark.parametrize("write", list(SESSION_WRITES), ids=list(SESSION_WRITES))
+def test_a_session_deleted_between_a_writes_read_and_its_write_is_a_404(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    from sessions_app import selectors as session_selectors
+    from sessions_app import services as session_services
+    from sessions_app.models import Session
+
+    client = AsgiClient(tenant.owner_key)
+    session_id = "deleted-meanwhile"
+    _upload(client, session_id, b"first")
+    original = session_selectors.session_find
+
+    def found_then_deleted(*args: Any, **kwargs: Any) -> Any:
+        found = original(*args, **kwargs)
+        if found is not None and Session.objects.filter(pk=found.pk).exists():
+            session_services.session_delete(session=Session.objects.get(pk=found.pk))
+        return found
+
+    monkeypatch.setattr(session_selectors, "session_find", found_then_deleted)
+    response = SESSION_WRITES[write](client, session_id)
+    monkeypatch.setattr(session_selectors, "session_find", original)
+    if write == "upload":
+        # An upload by id makes the session it names when there is none: a new one, or a 404.
+        assert response.status_code in (201, 404), (response.status_code, response.text[:300])
+        return
+    _json_4xx(response, 404)
+    assert not Session.objects.filter(session_id=session_id).exists()
