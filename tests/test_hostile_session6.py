@@ -395,3 +395,43 @@ def test_a_session_deleted_between_a_writes_read_and_its_write_is_a_404(
         return
     _json_4xx(response, 404)
     assert not Session.objects.filter(session_id=session_id).exists()
+
+
+def test_a_file_put_that_loses_to_a_delete_leaves_no_bytes(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The multipart PUT staged its file before the write; the write found the artifact gone
+    (a 404 now): the staged bytes go too, and no blob is kept for them."""
+    from attachments.models import Blob
+    from tests.support import stored_keys
+
+    client = AsgiClient(tenant.owner_key)
+    artifact_id = _created(client)
+    before = stored_keys()
+    _deleted_after(monkeypatch, artifact_selectors, "artifact_latest_in_namespace", tenant)
+    body, content_type = multipart_body("file", "late.bin", b"\x00late bytes" * 100, {})
+    response = client.request(
+        "PUT", f"{NS}/artifacts/{artifact_id}", content=body, headers={"Content-Type": content_type}
+    )
+    _json_4xx(response, 404)
+    assert stored_keys() == before
+    assert not Blob.objects.exists()
+    _only_the_delete_left(tenant, artifact_id)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="artifacts/services.py _artifacts_counted: a namespace whose artifact_count is "
+    "already below its real count (an artifact written without the counter: a server of "
+    "before migration sessions_app 0008 during a rolling deploy, a bulk import) makes every "
+    "DELETE that would take it below 0 an IntegrityError on the PositiveBigIntegerField's "
+    "CHECK, a 500; the total also under-counts with nothing to repair it",
+)
+def test_a_counter_below_the_real_count_never_makes_a_delete_a_500(tenant: Tenant) -> None:
+    client = AsgiClient(tenant.owner_key)
+    artifact_id = _created(client)
+    namespace = _namespace(tenant)
+    Namespace.objects.filter(pk=namespace.pk).update(artifact_count=0)  # written without it
+    response = client.delete(f"{NS}/artifacts/{artifact_id}")
+    assert response.status_code == 204, (response.status_code, response.text[:300])
+    assert _counter(namespace) == _real_count(namespace) == 0
