@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from artifacts.locks import (
@@ -74,7 +75,30 @@ def _artifacts_counted(namespace_id: int, delta: int) -> None:
     """The namespace's artifact count (the seed-002 list's total) moved by `delta`, in the
     write's transaction. It runs after the event append, which already holds the namespace
     row, the last lock of the order, so it takes no new lock and waits on nobody."""
-    Namespace.objects.filter(pk=namespace_id).update(artifact_count=F("artifact_count") + delta)
+    count = F("artifact_count") + delta
+    # Never below zero: a count that fell behind (artifacts written by a server still on the
+    # code before the counter, during a rolling deploy) must not turn a DELETE into a CHECK
+    # violation; `manage.py recount_artifacts` (artifacts_recount) sets it right.
+    Namespace.objects.filter(pk=namespace_id).update(
+        artifact_count=count if delta >= 0 else Greatest(count, 0)
+    )
+
+
+def artifacts_recount(*, namespace: Namespace | None = None) -> int:
+    """Each namespace's `artifact_count` set to its artifacts (latest versions) as they are:
+    the repair for a count that drifted (see `_artifacts_counted`). Each under its namespace
+    row's lock, the last of the lock order and the one every counting write holds, so no write
+    counts in between. Returns how many namespaces were corrected."""
+    corrected = 0
+    namespaces = [namespace] if namespace is not None else Namespace.objects.order_by("pk")
+    for pk in [row.pk for row in namespaces]:
+        with transaction.atomic():
+            locked = Namespace.objects.select_for_update().only("artifact_count").get(pk=pk)
+            real = Artifact.objects.filter(namespace_id=pk, is_latest=True).count()
+            if locked.artifact_count != real:
+                Namespace.objects.filter(pk=pk).update(artifact_count=real)
+                corrected += 1
+    return corrected
 
 
 def artifact_create(
