@@ -63,6 +63,33 @@ def encode_cursor(pk: int) -> str:
     return base64.urlsafe_b64encode(f"id:{pk}".encode()).decode().rstrip("=")
 
 
+def _timed_get(
+    http: Any,
+    url: str,
+    headers: dict[str, str],
+    route: str,
+    times: dict[str, list[float]],
+    sizes: dict[str, list[int]],
+    statuses: dict[str, dict[str, int]],
+    problems: list[str],
+) -> tuple[float, bytes | None]:
+    """One GET of `route`, timed and counted; its body, or None (recorded as a problem) when
+    it was not a 200."""
+    began = time.perf_counter()
+    response = http.get(url, headers=headers, timeout=60)
+    body = response.content
+    took = time.perf_counter() - began
+    times[route].append(took)
+    sizes[route].append(len(body))
+    key = str(response.status_code)
+    statuses[route][key] = statuses[route].get(key, 0) + 1
+    if response.status_code != 200:
+        if len(problems) < 20:
+            problems.append(f"{route} {url}: {response.status_code} {body[:200]!r}")
+        return took, None
+    return took, body
+
+
 def read_phase(
     base_url: str,
     api_key: str,
@@ -119,17 +146,8 @@ def read_phase(
                     public = roots[rng.randrange(len(roots))][1]
                     prefix = f"{base_url}{ns_path}" if route == "ns_detail" else f"{base_url}/api"
                     url = f"{prefix}/artifacts/{public}"
-                began = time.perf_counter()
-                response = http.get(url, headers=headers, timeout=60)
-                body = response.content
-                took = time.perf_counter() - began
-                times[route].append(took)
-                sizes[route].append(len(body))
-                key = str(response.status_code)
-                statuses[route][key] = statuses[route].get(key, 0) + 1
-                if response.status_code != 200:
-                    if len(problems) < 20:
-                        problems.append(f"{route} {url}: {response.status_code} {body[:200]!r}")
+                took, body = _timed_get(http, url, headers, route, times, sizes, statuses, problems)
+                if body is None:
                     continue
                 # Correctness checks, off the clock.
                 if route == "ns_list":
@@ -216,17 +234,8 @@ def list_scaling_phase(
                     else:
                         query = f"&cursor={cursor}"
                     url = f"{base_url}{path}?limit=50{query}"
-                began = time.perf_counter()
-                response = http.get(url, headers=headers, timeout=60)
-                body = response.content
-                took = time.perf_counter() - began
-                times[route].append(took)
-                sizes[route].append(len(body))
-                key = str(response.status_code)
-                statuses[route][key] = statuses[route].get(key, 0) + 1
-                if response.status_code != 200:
-                    if len(problems) < 20:
-                        problems.append(f"{route} {url}: {response.status_code} {body[:200]!r}")
+                _, body = _timed_get(http, url, headers, route, times, sizes, statuses, problems)
+                if body is None:
                     continue
                 if route != "session_detail":
                     page = json.loads(body)
