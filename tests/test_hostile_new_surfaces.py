@@ -152,9 +152,20 @@ def test_one_key_cannot_hold_any_number_of_listen_watches(
                 assert "DEPOT_MCP_MAX_WATCHES_PER_KEY" in str(refused.value)
                 async with client.listen(resource_subscriptions=uris[3:]):
                     pass  # the one place left
-            # The streams' watches end with them: the whole limit is free again.
-            async with client.listen(resource_subscriptions=uris):
-                pass
+            # The streams' watches end with them: the whole limit is free again, once the
+            # server has seen the streams close. Leaving `listen` does not wait for that (the
+            # SDK cancels its request and returns), so a listen sent at once may still meet
+            # the old watches (CI saw it once on PostgreSQL); it must get in within seconds.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while True:
+                try:
+                    async with client.listen(resource_subscriptions=uris):
+                        break
+                except MCPError as error:
+                    assert "DEPOT_MCP_MAX_WATCHES_PER_KEY" in str(error)
+                    assert loop.time() < deadline, "the closed streams' watches were never freed"
+                    await asyncio.sleep(0.05)
 
     asyncio.run(asyncio.wait_for(run(), 60))
 
