@@ -90,8 +90,11 @@ def artifacts_recount(*, namespace: Namespace | None = None) -> int:
     row's lock, the last of the lock order and the one every counting write holds, so no write
     counts in between. Returns how many namespaces were corrected."""
     corrected = 0
-    namespaces = [namespace] if namespace is not None else Namespace.objects.order_by("pk")
-    for pk in [row.pk for row in namespaces]:
+    if namespace is not None:
+        pks = [namespace.pk]
+    else:
+        pks = list(Namespace.objects.order_by("pk").values_list("pk", flat=True))
+    for pk in pks:
         with transaction.atomic():
             locked = Namespace.objects.select_for_update().only("artifact_count").get(pk=pk)
             real = Artifact.objects.filter(namespace_id=pk, is_latest=True).count()

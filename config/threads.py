@@ -75,7 +75,8 @@ class BoundToThread:
     ) -> None:
         self.app = app
         self.threads = threads or SyncThreads(settings.DEPOT_SYNC_THREADS)
-        # Paths whose application starts tasks that outlive the request: left unbound.
+        # Paths left unbound: those whose application starts tasks that outlive the request
+        # (MCP), and those answered with no sync work (`/healthz`); config/asgi.py names them.
         self.unbound_prefixes = unbound_prefixes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
