@@ -6,7 +6,9 @@ through the `storage_usage` signal, so this app imports neither."""
 from typing import Any
 
 from django.conf import settings
+from django.db import connections, router
 
+from sessions_app import raw_reads
 from sessions_app.errors import DepotError
 from sessions_app.models import Organization
 from sessions_app.signals import storage_usage
@@ -35,14 +37,29 @@ def _quota_of(own: int | None) -> int | None:
     return quota or None
 
 
+def _own_quota(organization_id: int) -> int | None:
+    """The organization's own `storage_quota_bytes` (None: unset, or no such organization), as
+    `values_list(...).first()` reads it, in one prepared statement: the ORM built that query
+    anew for every upload, about 0.3 ms of CPU around a primary-key read (issue 11)."""
+    connection = connections[router.db_for_read(Organization)]
+    conversions = raw_reads.converters(Organization, _QUOTA_FIELDS, connection)
+    sql = (
+        f"SELECT {raw_reads.column(Organization, 'storage_quota_bytes', connection)}"  # noqa: S608
+        f" FROM {raw_reads.table(Organization, connection)}"
+        f" WHERE {raw_reads.column(Organization, 'id', connection)} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id])
+        row = cursor.fetchone()
+    return None if row is None else raw_reads.convert_row(row, conversions, connection)[0]
+
+
+_QUOTA_FIELDS = ("storage_quota_bytes",)
+
+
 def organization_quota(*, organization_id: int) -> int | None:
     """The organization's limit in bytes, or None for none."""
-    own = (
-        Organization.objects.filter(pk=organization_id)
-        .values_list("storage_quota_bytes", flat=True)
-        .first()
-    )
-    return _quota_of(own)
+    return _quota_of(_own_quota(organization_id))
 
 
 def quota_check(
