@@ -35,8 +35,9 @@ class FilePart:
         # Zero-copy views into the received chunks, waiting to be written.
         self.pending: list[memoryview] = []
         self.pending_bytes = 0
-        # At most one write runs in a worker thread while the next data is received and parsed.
-        self.in_flight: asyncio.Future[None] | None = None
+        # At most one write runs in a worker thread while the next data is received and parsed;
+        # it answers with the part's writer (opened by the part's first write).
+        self.in_flight: asyncio.Future[tuple[storage.BlobWriter, Any]] | None = None
         self.size = 0
         self.done = False
 
@@ -48,7 +49,7 @@ class FilePart:
     async def wait_for_write(self) -> None:
         if self.in_flight is not None:
             in_flight, self.in_flight = self.in_flight, None
-            await in_flight
+            self.writer, _ = await in_flight
 
 
 class FormCollector:
