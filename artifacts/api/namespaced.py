@@ -24,7 +24,6 @@ from artifacts.api.common import (
     session_lookup_for,
 )
 from artifacts.api.serializers import (
-    ARTIFACT_PAGES,
     ArtifactCreate,
     ArtifactDetailQuery,
     ArtifactListQuery,
@@ -108,44 +107,16 @@ def _created(
 
 def _page(namespace: Namespace, params: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
     """A page of the namespace's artifacts (of one thread, of some types) with its total:
-    unfiltered, the namespace's counter read with the page's rows (list_pages), else a COUNT;
-    one cut-off for what has expired in both."""
-    now = timezone.now()
-    types = selectors.parse_type_list(params.get("artifact_types"))
-    include_expired = params["include_expired"]
-    queryset = selectors.artifact_list(
+    unfiltered, the namespace's counter read with the page's rows, else a COUNT; one cut-off
+    for what has expired in both (list_pages.artifact_page)."""
+    return list_pages.artifact_page(
         namespace=namespace,
         thread_id=thread_id,
-        artifact_types=types,
-        include_expired=include_expired,
-        now=now,
-    )
-    filtered = thread_id is not None or bool(types)
-
-    def total(rows: list[Artifact]) -> int:
-        if rows and not filtered:
-            return int(rows[0].list_total)  # type: ignore[attr-defined]
-        return list_pages.artifact_list_total(
-            namespace=namespace,
-            queryset=queryset,
-            filtered=filtered,
-            include_expired=include_expired,
-            now=now,
-        )
-
-    rows = (
-        list_pages.artifact_page_rows(queryset)
-        if filtered
-        else list_pages.artifact_page_with_total(
-            queryset, namespace=namespace, include_expired=include_expired, now=now
-        )
-    )
-    return ARTIFACT_PAGES.page(
-        rows,
+        artifact_types=selectors.parse_type_list(params.get("artifact_types")),
+        include_expired=params["include_expired"],
         cursor=params.get("cursor"),
         limit=params["limit"],
-        total=total if not filtered else total([]),
-        fill=lambda rows: list_pages.artifact_page_filled(rows, namespace=namespace),
+        now=timezone.now(),
     )
 
 

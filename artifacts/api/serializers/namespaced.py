@@ -20,8 +20,9 @@ from sessions_app.api.pagination import KeysetPagination, PlannedListSerializer
 
 class ArtifactResponse(serializers.Serializer):
     class Meta:
-        # Pages and version lists render their items field by field in one loop (the same
-        # answers: tests/artifacts/test_list_total.py).
+        # Version lists render their items field by field in one loop (the same answers:
+        # tests/artifacts/test_list_total.py). The list's pages are made from rows by
+        # artifacts.list_pages, as this renders them (tests/artifacts/test_list_rows.py).
         list_serializer_class = PlannedListSerializer
 
     artifact_id = serializers.CharField()
@@ -97,7 +98,8 @@ class ArtifactWithLineageResponse(ArtifactResponse):
 
 
 # Seed 002's page: the count of the whole filtered list, then the page. Keyed on the root id
-# (artifact creation order), so a new version does not move an artifact.
+# (artifact creation order), so a new version does not move an artifact. The schema's
+# component; list_pages.artifact_page renders the answer.
 ARTIFACT_PAGES = KeysetPagination(
     component="ArtifactPageResponse",
     items="artifacts",

@@ -1,0 +1,189 @@
+"""Seed 002's list pages are read as rows and rendered without model instances or the DRF
+serializer (artifacts.list_pages.artifact_page, issue 11). Every page here must be, byte for
+byte, what DRF renders of the ORM's instances through ArtifactResponse field by field: text,
+HTML (its extracted text differs), large and unicode texts (U+2028 and U+2029 included), JSON
+fields of every shape, files and their versions, text versions, expired and pinned ones,
+threads, sessions, promoted sources, times with and without microseconds, another time zone;
+and every kind of page: filtered, with expired ones, after a cursor, past the end, empty."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIClient
+
+from artifacts import selectors
+from artifacts.api.serializers import ArtifactResponse
+from artifacts.indexing import artifact_index
+from artifacts.models import Artifact
+from artifacts.services import NewContent, artifact_create, artifact_put
+from attachments import storage
+from sessions_app.api.common import encode_cursor, keyset_page
+from sessions_app.models import Namespace
+from sessions_app.services import session_create
+from tests.support import Tenant
+
+pytestmark = pytest.mark.django_db
+NS = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
+UNICODE = 'Zeile\u2028zwei\u2029drei \u00e9\u00e8 \u4e2d\u6587 \U0001f600 "q" \\ \t\x01 </script>'
+
+
+def _drf_page(
+    namespace: Namespace,
+    *,
+    thread_id: str | None = None,
+    types: tuple[str, ...] = (),
+    include_expired: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> bytes:
+    """What DRF renders: the list's queryset, its COUNT, its keyset page, and each instance
+    through Serializer.to_representation (DRF's own per-field path, not the planned one)."""
+    queryset = selectors.artifact_list(
+        namespace=namespace,
+        thread_id=thread_id,
+        artifact_types=list(types),
+        include_expired=include_expired,
+        now=timezone.now(),
+    )
+    total = queryset.count()
+    found = keyset_page(queryset, cursor=cursor, limit=limit, key="root_id")
+    items = [
+        serializers.Serializer.to_representation(ArtifactResponse(row), row) for row in found.items
+    ]
+    body = {
+        "total": total,
+        "has_more": found.has_more,
+        "next_cursor": found.next_cursor,
+        "artifacts": items,
+    }
+    return JSONRenderer().render(body)
+
+
+def _file(namespace: Namespace, data: bytes, file_name: str, **fields: Any) -> Artifact:
+    staged = storage.write_stream(iter([data]))
+    content = NewContent(staged=staged, file_name=file_name)
+    return artifact_create(
+        namespace=namespace, content=content, fields={"name": file_name, **fields}
+    )
+
+
+def _text(namespace: Namespace, text: str, **fields: Any) -> Artifact:
+    content_type = fields.pop("content_type", "text/markdown")
+    thread_id, session = fields.pop("thread", None), fields.pop("session", None)
+    return artifact_create(
+        namespace=namespace,
+        content=NewContent(text=text, content_type=content_type),
+        fields={"name": fields.pop("name", "Doc"), **fields},
+        thread_id=thread_id,
+        session_lookup=(lambda: session) if session is not None else None,
+    )
+
+
+@pytest.fixture
+def namespace(tenant: Tenant, owner: APIClient) -> Namespace:
+    namespace = Namespace.objects.get(workspace=tenant.workspace, slug="default")
+    session = session_create(organization_id=tenant.organization.pk, namespace=namespace)
+    plain = _text(namespace, "plain words", artifact_type="plan", thread="t-1", session=session)
+    _text(namespace, "x" * 120_000 + UNICODE, name=UNICODE, description=UNICODE)
+    html = _text(namespace, f"<p>Hello <b>{UNICODE}</b></p>", content_type="text/html")
+    _text(namespace, "", tags=["a", UNICODE], keywords=[], summary=UNICODE)
+    _text(
+        namespace,
+        "json",
+        metadata={"n": 1, "f": 1.5, "none": None, "list": [1, "two", {"x": UNICODE}], "u": UNICODE},
+        is_primary_deliverable=True,
+        workflow_id="wf",
+        phase_id="p",
+        source="s",
+        scope="sc",
+        status="draft",
+    )
+    expired = _text(namespace, "gone soon", ttl_seconds=3600, artifact_type="plan")
+    pinned = _text(namespace, "kept", ttl_seconds=3600, is_pinned=True)
+    living = _text(namespace, "later", ttl_seconds=7200)
+    past = timezone.now() - timedelta(seconds=30)
+    Artifact.objects.filter(pk__in=[expired.pk, pinned.pk]).update(expires_at=past)
+    # A time without microseconds (isoformat then writes none).
+    Artifact.objects.filter(pk=living.pk).update(created_at=past.replace(microsecond=0))
+    upload = _file(namespace, b"file words " * 50, "notes.txt")
+    artifact_put(artifact=upload, data={}, upload=(storage.write_stream(iter([b"v2"])), "v2.bin"))
+    artifact_put(artifact=plain, data={"content": "plain words, second version"})
+    artifact_put(artifact=html, data={"summary": "changed in place"})
+    promoted = owner.post(f"{NS}/artifacts/{plain.artifact_id}/promote", {}, format="json")
+    assert promoted.status_code == 200, promoted.content
+    for artifact in Artifact.objects.filter(is_latest=True, namespace=namespace)[:4]:
+        artifact_index(artifact_pk=artifact.pk)
+    # Stored JSON that no API write makes: ListField and DictField render it their way.
+    odd = _text(namespace, "odd json")
+    Artifact.objects.filter(pk=odd.pk).update(tags=[1, None, True], keywords=["k", 2.5])
+    return namespace
+
+
+def test_every_page_is_what_drf_renders(namespace: Namespace, owner: APIClient) -> None:
+    latest = Artifact.objects.filter(namespace=namespace, is_latest=True).order_by("-root_id")
+    middle = encode_cursor(latest[4].root_id)
+    cases: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+        ("/artifacts", {}, {}),
+        ("/artifacts", {"include_expired": "true"}, {"include_expired": True}),
+        ("/artifacts", {"limit": 3}, {"limit": 3}),
+        ("/artifacts", {"limit": 3, "cursor": middle}, {"limit": 3, "cursor": middle}),
+        ("/artifacts", {"cursor": encode_cursor(1)}, {"cursor": encode_cursor(1)}),
+        ("/artifacts", {"cursor": ""}, {"cursor": ""}),
+        ("/artifacts", {"artifact_types": "plan"}, {"types": ("plan",)}),
+        (
+            "/artifacts",
+            {"artifact_types": "plan, ,other", "include_expired": "true"},
+            {"types": ("plan", "other"), "include_expired": True},
+        ),
+        ("/artifacts", {"thread_id": "t-1"}, {"thread_id": "t-1"}),
+        ("/threads/t-1/artifacts", {}, {"thread_id": "t-1"}),
+        ("/threads/none/artifacts", {}, {"thread_id": "none"}),
+        ("/artifacts", {"artifact_types": "nothing"}, {"types": ("nothing",)}),
+    ]
+    for path, query, expect in cases:
+        response = owner.get(f"{NS}{path}", query)
+        assert response.status_code == 200, response.content
+        assert response.content == _drf_page(namespace, **expect), (path, query)
+    with timezone.override("America/St_Johns"):
+        for query in ({}, {"include_expired": "true"}):
+            response = owner.get(f"{NS}/artifacts", query)
+            assert response.content == _drf_page(namespace, **{"include_expired": bool(query)})
+    body = owner.get(f"{NS}/artifacts", {"include_expired": "true"}).json()
+    items = body["artifacts"]
+    assert {item["is_expired"] for item in items} == {True, False}
+    assert any(item["has_file"] and item["version"] == 2 for item in items)
+    assert any(item["root_artifact_id"] != item["artifact_id"] for item in items)
+    assert any(item["indexed_at"] for item in items)
+    assert any(item["promoted_to_source_id"] and item["session_id"] for item in items)
+    assert any(item["thread_id"] == "t-1" for item in items)
+    assert any(item["content_text"] != item["content"] for item in items)
+    assert any(len(item["content"] or "") > 100_000 for item in items)
+    assert b"\\u2028" in owner.get(f"{NS}/artifacts").content
+
+
+def test_an_empty_namespace_and_the_browsable_page(tenant: Tenant, owner: APIClient) -> None:
+    namespace = Namespace.objects.get(workspace=tenant.workspace, slug="default")
+    response = owner.get(f"{NS}/artifacts")
+    assert (
+        response.content
+        == _drf_page(namespace)
+        == (b'{"total":0,"has_more":false,"next_cursor":null,"artifacts":[]}')
+    )
+    _text(namespace, UNICODE)
+    html = owner.get(f"{NS}/artifacts", HTTP_ACCEPT="text/html")
+    assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
+
+
+def test_bad_input_is_the_same_4xx(tenant: Tenant, owner: APIClient) -> None:
+    bad = owner.get(f"{NS}/artifacts", {"cursor": "not-a-cursor"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+    filtered = owner.get(f"{NS}/artifacts", {"cursor": "bm8", "artifact_types": "plan"})
+    assert filtered.status_code == 422
+    missing = owner.get("/api/v1/orgs/acme/workspaces/alpha/namespaces/nope/artifacts")
+    assert missing.status_code == 404
+    assert owner.get(f"{NS}/artifacts", {"limit": 0}).status_code == 422
