@@ -61,18 +61,20 @@ class PlannedListSerializer(serializers.ListSerializer):
     _plans: dict[type, _Plan] = {}
 
     def _plan(self) -> _Plan:
-        kind = type(self.child)
+        child = self.child
+        assert isinstance(child, serializers.Serializer)  # the item serializer, never None
+        kind = type(child)
         plan = self._plans.get(kind)
         if plan is None:
             plan = [
                 (
                     field,
-                    field.field_name,
+                    str(field.field_name),  # set by bind(), before any field is read
                     tuple(field.source_attrs),
                     _PLAIN.get(type(field), type(field).to_representation),
                     _midway(field),
                 )
-                for field in self.child._readable_fields
+                for field in child._readable_fields
             ]
             self._plans[kind] = plan
         return plan

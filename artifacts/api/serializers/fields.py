@@ -15,7 +15,8 @@ class EmptyAsNullCharField(serializers.CharField):
         kwargs.setdefault("allow_null", True)
         super().__init__(**kwargs)
 
-    def to_representation(self, value: Any) -> str | None:
+    # None is the point of this field, though CharField's stub promises a str.
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
         return value or None
 
 

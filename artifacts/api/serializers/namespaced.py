@@ -51,7 +51,8 @@ class ArtifactResponse(serializers.Serializer):
     keywords = serializers.ListField(child=serializers.CharField())
     tags = serializers.ListField(child=serializers.CharField())
     metadata = serializers.DictField()
-    source = serializers.CharField()
+    # A field named `source` shadows Field.source (str | None) in django-stubs' view.
+    source = serializers.CharField()  # type: ignore[assignment]
     source_execution_id = serializers.CharField()
     source_step_id = serializers.CharField()
     source_tool = serializers.CharField()
@@ -137,7 +138,7 @@ class ArtifactFieldsMixin(serializers.Serializer):
     keywords = StringListField(required=False)
     summary = serializers.CharField(required=False, allow_blank=True)
     metadata = FormJSONObjectField(required=False)
-    source = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    source = serializers.CharField(required=False, allow_blank=True, max_length=255)  # type: ignore[assignment]
     source_execution_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
     source_step_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
     source_tool = serializers.CharField(required=False, allow_blank=True, max_length=255)
