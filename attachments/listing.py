@@ -48,7 +48,7 @@ def _statement(connection: Any, limited: bool, after_cursor: bool) -> str:
             return raw_reads.column(Session, name, connection)
 
         columns = ", ".join(
-            _as_text(connection, name, f"a.{raw_reads.column(Attachment, name, connection)}")
+            as_text(connection, name, f"a.{raw_reads.column(Attachment, name, connection)}")
             for name in LIST_COLUMNS
         )
         workspace = session_column("workspace")
@@ -90,7 +90,7 @@ TEXT_COLUMNS = {
 }
 
 
-def _as_text(connection: Any, name: str, column: str) -> str:
+def as_text(connection: Any, name: str, column: str) -> str:
     return TEXT_COLUMNS[connection.vendor].get(name, "{}").format(column)
 
 

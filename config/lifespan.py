@@ -19,6 +19,8 @@ from typing import Any
 
 from django.conf import settings
 
+from config import loop_reads
+
 logger = logging.getLogger(__name__)
 
 STOP_SECONDS = 10.0
@@ -62,5 +64,6 @@ class Lifespan:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.worker.stop()
+                loop_reads.close_all()  # the event loop's own connections (config/loop_reads.py)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

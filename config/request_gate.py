@@ -24,7 +24,6 @@ authentication that decides them must therefore sit in front of both, here:
 """
 
 import asyncio
-from functools import lru_cache
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -33,10 +32,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib import auth
 from django.http.cookie import parse_cookie
-from django.http.request import split_domain_port, validate_host
 
 from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
-from config import gate_reads
+from config import gate_reads, loop_reads
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
@@ -77,14 +75,7 @@ def healthz_here(scope: Scope, headers: dict[bytes, bytes]) -> bool:
     if scope.get("scheme") == "https" or getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
         return False
     host = headers.get(b"host", b"")
-    return bool(host) and _host_allowed(host, tuple(settings.ALLOWED_HOSTS))
-
-
-@lru_cache(maxsize=64)
-def _host_allowed(host: bytes, allowed: tuple[str, ...]) -> bool:
-    """Django's check of a Host header against ALLOWED_HOSTS, kept per (host, setting): a
-    balancer sends the same one every time, and the check was a tenth of a `/healthz`."""
-    return validate_host(split_domain_port(host.decode("latin-1"))[0], list(allowed))
+    return bool(host) and gate_reads.host_allowed(host, tuple(settings.ALLOWED_HOSTS))
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -237,6 +228,12 @@ class RequestGate:
             # database thread (config/gate_reads.py), when no rate limit comes between.
             wanted = gate_reads.list_request(scope, headers)
             if wanted is not None and gate_reads.reads_unlimited(scope):
+                # First on the event loop's own connection (config/loop_reads.py), which
+                # answers only the plain case; anything else by the thread path.
+                page = await loop_reads.list_page(raw_key, wanted)
+                if page is not None:
+                    await gate_reads.send_page(send, page)
+                    return
                 api_key, page = await _authenticate_key_and_page(raw_key, wanted)
             else:
                 api_key = await _authenticate_key(raw_key)

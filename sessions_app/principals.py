@@ -173,11 +173,15 @@ _KEY_SQL: dict[str, str] = {}
 _PLAUSIBLE_KEY_RE = re.compile(r"[\x21-\x7e]{1,256}")
 
 
+def plausible_key(raw_key: str) -> bool:
+    """Keys are short printable ASCII with our prefix; anything else cannot match and must not
+    reach the database (PostgreSQL refuses a NUL in a parameter with an error: it was a 500)."""
+    return raw_key.startswith(KEY_PREFIX) and bool(_PLAUSIBLE_KEY_RE.fullmatch(raw_key))
+
+
 def authenticate_raw_key(raw_key: str) -> ApiKey | None:
     """The usable key matching `raw_key`, or None. Compares hashes in constant time."""
-    # Keys are short printable ASCII; anything else cannot match and must not reach the
-    # database (PostgreSQL refuses a NUL in a parameter with an error: it was a 500).
-    if not raw_key.startswith(KEY_PREFIX) or not _PLAUSIBLE_KEY_RE.fullmatch(raw_key):
+    if not plausible_key(raw_key):
         return None
     prefix, _, _ = raw_key[len(KEY_PREFIX) :].partition("_")
     api_key = api_key_by_prefix(prefix)

@@ -104,6 +104,16 @@ def on_postgres() -> bool:
 # --- storage and the ASGI stack ---
 
 
+@pytest.fixture(scope="session", autouse=True)
+def loop_readers_closed(django_db_setup):  # type: ignore[no-untyped-def]
+    """The event loop's own database connections (config/loop_reads.py) closed before the
+    test databases are dropped (PostgreSQL refuses to drop a database in use)."""
+    from config import loop_reads
+
+    yield
+    loop_reads.close_all()
+
+
 @pytest.fixture(autouse=True)
 def isolated_storage(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Each test gets its own blob store: a temp folder on local disk, a fresh key prefix in

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.core.signals import request_started
 
-from config import gate_reads
+from config import gate_reads, loop_reads
 from sessions_app import services as session_services
 from sessions_app.models import ApiKey, Session
 from tests.conftest import AsgiClient, Tenant
@@ -164,12 +164,18 @@ def test_a_revoked_key_is_refused_on_its_next_request(tenant: Tenant) -> None:
     assert AsgiClient("dpt_nothere_x").get(f"/api/uploads/{session_id}").status_code == 401
 
 
-def test_the_gates_list_is_two_statements(
+def test_the_gates_thread_path_is_two_statements(
     tenant: Tenant,
     asgi_owner: AsgiClient,
     statements: Statements,  # noqa: F811
     django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # What answers when the loop's read does not (tests/test_loop_reads.py).
+    async def not_on_the_loop(*args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(loop_reads, "list_page", not_on_the_loop)
     session_id = _session_with(asgi_owner, 3)
     asgi_owner.get(f"/api/uploads/{session_id}")  # the key's last-used stamp is fresh now
     statements.clear()

@@ -1,0 +1,257 @@
+"""The seed-000 list (`GET /api/uploads/{sid}`) read on the event loop itself: the key and the
+page in one statement, on a connection the loop keeps, with no trip to a thread.
+
+Agents poll this list. After the request gate learnt to answer it (config/gate_reads.py) it
+still cost about 0.9 ms of server CPU against 0.13 ms for a bare ASGI app reading the same rows
+(issue 11), and only 0.18 ms of that was the key read, the page and its JSON: the rest was the
+trip to a database thread and back (futures, wake-ups, GIL hand-offs) and, on PostgreSQL,
+Django's pool checkout and return around it. Here:
+
+- SQLite (the embedded default): a connection of the loop's own, `query_only` and with no busy
+  wait. A read in WAL mode does not wait for writers; the few pages it reads are in the page
+  cache, so the loop is held for tens of microseconds, less than the trip to a thread costs.
+- PostgreSQL: one psycopg `AsyncConnection`, with its statements bounded by a timeout. Reads
+  there never wait for row locks, so one connection serves the loop's lists one after another.
+
+The statement checks the key as `authenticate_raw_key` does (its hash compared in constant
+time, not revoked, not expired) and answers only when the key's `last_used_at` is fresh
+enough to need no write. Anything else — no such key, a key to refresh, a session the caller
+does not have, any error from the database — returns None, and the gate goes on as before
+(the thread path), which answers that case. So this path may only ever say yes sooner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import sqlite3
+from typing import Any
+
+from django.db import connections, router
+from django.utils import timezone
+
+from attachments import listing
+from attachments.models import Attachment
+from sessions_app import raw_reads
+from sessions_app.models import ApiKey, Session
+from sessions_app.principals import (
+    KEY_PREFIX,
+    LAST_USED_RESOLUTION,
+    hash_secret,
+    plausible_key,
+)
+
+logger = logging.getLogger(__name__)
+
+# A statement that takes longer than this on PostgreSQL is cancelled; the request goes on by
+# the thread path, which waits as long as Django would.
+STATEMENT_TIMEOUT_MS = 2000
+# PostgreSQL connections the loop keeps (besides the pool's, DEPOT_DB_POOL_MAX).
+LOOP_CONNECTIONS = 2
+_KEY_COLUMNS = 4  # which part, secret_hash, usable-and-fresh, the session's id
+
+
+def statement(connection: Any, after_cursor: bool) -> str:
+    """The key (by prefix), the caller's session of the given id and that session's page:
+    first the key's row (0, secret_hash, usable_and_fresh, the session's id or NULL, NULLs),
+    then the page's, newest first (1, NULL, NULL, NULL, *LIST_COLUMNS). No row: no such key.
+    Parameters: now, fresh_since, session_id, session_id, prefix, [before], limit + 1."""
+
+    def key_column(name: str) -> str:
+        return f"k.{raw_reads.column(ApiKey, name, connection)}"
+
+    def session_column(name: str) -> str:
+        return f"s.{raw_reads.column(Session, name, connection)}"
+
+    # The caller's session of that id, as `session_find` chooses it: the default workspace's
+    # (a workspace-limited key's only workspace, by the model's constraint), else the newest
+    # the key may see. Two MAX()es: SQLite refuses an outer column in a subquery's ORDER BY.
+    def newest(where: str) -> str:
+        return (
+            f"(SELECT MAX({session_column('id')}) FROM {raw_reads.table(Session, connection)} s"  # noqa: S608
+            f" WHERE {session_column('organization')} = {key_column('organization')}"
+            f" AND {session_column('session_id')} = %s AND {where})"
+        )
+
+    workspace, limit = session_column("workspace"), key_column("workspace")
+    in_default = newest(f"{workspace} = {key_column('default_workspace')}")
+    visible = newest(f"({limit} IS NULL OR {workspace} = {limit})")
+    usable = (
+        f"CASE WHEN {key_column('revoked_at')} IS NULL"
+        f" AND ({key_column('expires_at')} IS NULL OR {key_column('expires_at')} > %s)"
+        f" AND {key_column('last_used_at')} > %s THEN 1 ELSE 0 END"
+    )
+    # The key's row, with its session's id as a column, then the page as one range of the
+    # attachments' (session, id) index, newest first, which needs no sort. (Joined to the
+    # session table instead, PostgreSQL hashed the whole table; joined to the key's row, it
+    # sorted the whole session.) The LIMIT 1 keeps the planners from merging the key's row
+    # into the page's query.
+    caller = (
+        f"SELECT {key_column('secret_hash')} AS secret_hash, {usable} AS usable,"  # noqa: S608
+        f" COALESCE({in_default}, {visible}) AS session_pk"
+        f" FROM {raw_reads.table(ApiKey, connection)} k WHERE {key_column('prefix')} = %s LIMIT 1"
+    )
+    columns = ", ".join(
+        listing.as_text(connection, name, f"a.{raw_reads.column(Attachment, name, connection)}")
+        for name in listing.LIST_COLUMNS
+    )
+    nulls = ", ".join(["NULL"] * len(listing.LIST_COLUMNS))
+    attachment_id = f"a.{raw_reads.column(Attachment, 'id', connection)}"
+    session = raw_reads.column(Attachment, "session", connection)
+    where = f"a.{session} = (SELECT session_pk FROM c)"  # noqa: S608
+    if after_cursor:
+        where += f" AND {attachment_id} < %s"
+    return (
+        f"WITH c AS ({caller})"  # noqa: S608
+        f" SELECT 0, secret_hash, usable, session_pk, {nulls} FROM c UNION ALL"
+        f" SELECT 1, NULL, NULL, NULL, page.* FROM (SELECT {columns}"
+        f" FROM {raw_reads.table(Attachment, connection)} a WHERE {where}"
+        f" ORDER BY {attachment_id} DESC LIMIT %s) page"
+    )
+
+
+class _SqliteReader:
+    def __init__(self, django_connection: Any) -> None:
+        # timeout=0: a read that would wait (a WAL reset in progress) fails at once instead,
+        # and the thread path answers.
+        self.connection = sqlite3.connect(
+            str(django_connection.settings_dict["NAME"]),
+            timeout=0,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self.connection.execute("PRAGMA query_only = ON")
+        self.sql = {
+            after: statement(django_connection, after).replace("%s", "?") for after in (False, True)
+        }
+        self.adapt = django_connection.ops.adapt_datetimefield_value
+
+    async def rows(self, after_cursor: bool, params: list[Any]) -> list[tuple[Any, ...]]:
+        return self.connection.execute(self.sql[after_cursor], params).fetchall()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class _PostgresReader:
+    """`LOOP_CONNECTIONS` connections, each asked in turn: one connection's statements run one
+    after another, and PostgreSQL runs each connection's on one core."""
+
+    def __init__(self, django_connection: Any) -> None:
+        params = django_connection.get_connection_params()
+        params.pop("cursor_factory", None)  # Django's; plain cursors here
+        options = params.get("options", "")
+        params["options"] = f"{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip()
+        # Prepared once per connection: planning this statement cost PostgreSQL 0.7 ms, more
+        # than running it. Only where Depot pools its own connections (DEPOT_DB_POOL): a
+        # pooler in between may run each statement on another server connection.
+        self.prepare = bool(django_connection.settings_dict["OPTIONS"].get("pool"))
+        # (Django's None turns preparing off in psycopg, even when a statement asks for it.)
+        params["prepare_threshold"] = 0 if self.prepare else None
+        self.params = params
+        self.connections: list[Any] = [None] * LOOP_CONNECTIONS
+        self.turn = 0
+        self.sql = {after: statement(django_connection, after) for after in (False, True)}
+        self.adapt = lambda value: value  # psycopg adapts aware datetimes itself
+
+    async def rows(self, after_cursor: bool, params: list[Any]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        slot = self.turn = (self.turn + 1) % len(self.connections)
+        connection = self.connections[slot]
+        if connection is None or connection.closed:
+            connection = await psycopg.AsyncConnection.connect(autocommit=True, **self.params)
+            self.connections[slot] = connection
+        try:
+            cursor = await connection.execute(
+                self.sql[after_cursor], params, prepare=self.prepare or None
+            )
+            return await cursor.fetchall()
+        except BaseException:
+            self._close(slot)  # a fresh connection next time
+            raise
+
+    def _close(self, slot: int) -> None:
+        connection, self.connections[slot] = self.connections[slot], None
+        if connection is not None and not connection.closed:
+            # libpq's close is synchronous: it works from any loop, or none.
+            connection.pgconn.finish()
+
+    def close(self) -> None:
+        for slot in range(len(self.connections)):
+            self._close(slot)
+
+
+class _Current:
+    """The one reader in use: a server has one loop and one database; tests run many of each,
+    one at a time. The loop itself is kept, so its id is never another loop's."""
+
+    loop: Any = None
+    database = ""
+    reader: Any = None
+
+
+def _reader() -> Any:
+    """The reader for the running loop and the current database (None: no reader for it)."""
+    connection = connections[router.db_for_read(Attachment)]
+    loop, database = asyncio.get_running_loop(), str(connection.settings_dict["NAME"])
+    if _Current.loop is not loop or _Current.database != database or _Current.reader is None:
+        close_all()
+        if connection.vendor == "sqlite":
+            _Current.reader = _SqliteReader(connection)
+        elif connection.vendor == "postgresql":
+            _Current.reader = _PostgresReader(connection)
+        _Current.loop, _Current.database = loop, database
+    return _Current.reader
+
+
+def close_all() -> None:
+    """The reader's connections (at shutdown, on another loop, before a test database is
+    dropped)."""
+    reader, _Current.reader, _Current.loop = _Current.reader, None, None
+    if reader is not None:
+        with contextlib.suppress(Exception):
+            reader.close()
+
+
+async def list_page(raw_key: str, wanted: tuple[str, int, int | None]) -> bytes | None:
+    """The list's body for a usable, freshly used key and its session; None: the gate goes on
+    by the thread path (see the module's docstring)."""
+    if not plausible_key(raw_key):
+        return None
+    session_id, limit, before_id = wanted
+    prefix = raw_key[len(KEY_PREFIX) :].partition("_")[0]
+    try:
+        reader = _reader()
+        if reader is None:
+            return None
+        now = timezone.now()
+        params: list[Any] = [
+            reader.adapt(now),
+            reader.adapt(now - LAST_USED_RESOLUTION),
+            session_id,
+            session_id,
+            prefix,
+        ]
+        if before_id is not None:
+            params.append(before_id)
+        params.append(limit + 1)
+        rows = await reader.rows(before_id is not None, params)
+    except Exception:  # the thread path meets the same database and answers its way
+        logger.debug("loop read failed; the thread path answers", exc_info=True)
+        return None
+    key_rows = [row for row in rows if row[0] == 0]
+    if not key_rows:
+        return None
+    _, secret_hash, usable, session_pk = key_rows[0][:_KEY_COLUMNS]
+    if not usable or not hmac.compare_digest(str(secret_hash), hash_secret(raw_key)):
+        return None
+    if session_pk is None:
+        return None  # no such session for this caller: Django answers the 404
+    # UNION ALL keeps each part's order in both databases, but SQL does not promise it.
+    page = sorted(
+        (row[_KEY_COLUMNS:] for row in rows if row[0] == 1), key=lambda row: row[0], reverse=True
+    )
+    return listing.render(listing.page(page, limit))
