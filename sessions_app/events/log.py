@@ -26,6 +26,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from sessions_app import raw_writes
 from sessions_app.locks import namespace_sequences_take, require_atomic, session_sequence_next
 from sessions_app.models import ChangeType, Event, EventKind, Session
 
@@ -210,16 +211,20 @@ def event_append(
         raise ValueError("an event needs a session or a namespace")
     namespace_sequence = _namespace_sequences(namespace_id, 1)
     groups.append(namespace_group(namespace_id))
-    event = Event.objects.create(
-        event_id=Event.mint_id(),
-        session_id=session.pk if session is not None else None,
-        session_public_id=session_public_id,
-        sequence=sequence,
-        namespace_id=namespace_id,
-        namespace_sequence=namespace_sequence,
-        kind=kind,
-        change_type=CHANGE_TYPES[kind],
-        **payload,
+    # One prepared INSERT instead of the ORM's compiled one (sessions_app/raw_writes.py): the
+    # compiler was about 0.07 ms of every write's CPU (issue 11).
+    event = raw_writes.insert(
+        Event(
+            event_id=Event.mint_id(),
+            session_id=session.pk if session is not None else None,
+            session_public_id=session_public_id,
+            sequence=sequence,
+            namespace_id=namespace_id,
+            namespace_sequence=namespace_sequence,
+            kind=kind,
+            change_type=CHANGE_TYPES[kind],
+            **payload,
+        )
     )
     transaction.on_commit(lambda: _wake(groups))
     return event
