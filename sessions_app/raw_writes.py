@@ -7,7 +7,7 @@ takes a few microseconds. `insert` writes the same row: each field's `pre_save` 
 UUID and datetime adaptation), the model's own table and column names, the new id read back
 with `RETURNING`, and the `pre_save` and `post_save` signals sent as `save()` sends them."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model
@@ -15,6 +15,7 @@ from django.db.models.signals import post_save, pre_save
 
 from sessions_app import raw_reads
 
+M = TypeVar("M", bound=Model)
 _INSERT_SQL: dict[tuple[str, type[Model]], tuple[str, list[Any]]] = {}
 
 
@@ -37,7 +38,7 @@ def _statement(model: type[Model], alias: str) -> tuple[str, list[Any]]:
     return found
 
 
-def insert(instance: Model) -> Model:
+def insert(instance: M) -> M:
     """`instance.save(force_insert=True)` for a new row of a plain model (an auto primary key,
     no database defaults, no expressions among its values, no parent models): the row
     inserted, its id set, the instance marked saved, its save signals sent."""
