@@ -3,19 +3,18 @@ itself, its rows read by one statement as narrowly as the answer allows and its 
 from them. Beside selectors.py, whose `artifact_list` is the same list as a queryset."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.conf import settings
 from django.db import connection, connections, models, router
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from artifacts import selectors
-from artifacts.models import PREVIEW_CHARS, Artifact, Source
+from artifacts.models import Artifact, Source
 from sessions_app import raw_reads
 from sessions_app.api.common import decode_cursor, encode_cursor
 from sessions_app.errors import NotFound
-from sessions_app.models import Namespace, Session, Thread
+from sessions_app.models import Namespace, Organization, Session, Thread, Workspace
+from sessions_app.principals import Principal
 
 
 def artifact_list_total(
@@ -119,6 +118,22 @@ ROW_FIELDS = (
     "created_at",
     "updated_at",
 )
+ROW_EXTRAS = (
+    "content_text_unlike_content",
+    "root_public_id",
+    "thread_id",
+    "session_id",
+    "source_id",
+)
+
+
+class PageRows(NamedTuple):
+    total: int
+    has_more: bool
+    next_cursor: str | None
+    rows: list[tuple[Any, ...]]
+
+
 # (connection alias, thread filter, number of types, include_expired, after a cursor, total)
 _Shape = tuple[str, bool, int, bool, bool, bool]
 _STATEMENTS: dict[_Shape, str] = {}
@@ -181,10 +196,11 @@ def artifact_page(
     cursor: str | None,
     limit: int,
     now: datetime,
-) -> dict[str, Any]:
-    """Seed 002's ArtifactPageResponse of the namespace's artifacts (of one thread, of some
-    types), newest artifact first from `cursor`, as `keyset_page` pages them: unfiltered
-    in one statement with its total (`_counted_total`), else after the filtered COUNT."""
+) -> PageRows:
+    """A page of the namespace's artifacts (of one thread, of some types), newest artifact
+    first from `cursor`, as `keyset_page` pages them, with the list's total: unfiltered in
+    one statement with it (`_counted_total`), else after the filtered COUNT. Its rows are
+    ROW_FIELDS (converted as the ORM converts them), then the ROW_EXTRAS."""
     filtered = thread_id is not None or bool(artifact_types)
     total: int | None = None
     params: list[Any]
@@ -243,115 +259,66 @@ def artifact_page(
             )
         )
     conversions = raw_reads.converters(Artifact, ROW_FIELDS, connection)
-    render = _ItemRenderer(namespace)
-    return {
-        "total": total,
-        "has_more": has_more,
-        "next_cursor": encode_cursor(rows[-1][2]) if has_more and rows else None,
-        "artifacts": [
-            render.item(raw_reads.convert_row(row, conversions, connection)) for row in rows
-        ],
-    }
+    return PageRows(
+        total=total,
+        has_more=has_more,
+        next_cursor=encode_cursor(rows[-1][2]) if has_more and rows else None,
+        rows=[raw_reads.convert_row(row, conversions, connection) for row in rows],
+    )
 
 
-class _ItemRenderer:
-    """An ArtifactResponse item from a converted row, field by field as DRF renders the
-    instance: str and int columns as they are (the database's own types), the lists and the
-    object as ListField and DictField copy them, the times as DateTimeField writes them; a
-    value of any other kind goes through the serializer's own field."""
+# The namespace of a list's path, with its workspace and organization, by one statement
+# written once: the ORM's query for it (sessions_app.selectors.namespace_get, which this
+# answers as) cost about 1.1 ms of a 7.5 ms page in process, its SQL well under 0.1 ms.
+_NAMESPACE_CHAIN = (("n", Namespace), ("w", Workspace), ("o", Organization))
+_NAMESPACE_SQL: dict[tuple[str, bool], str] = {}
 
-    _fields: dict[str, Any] | None = None
 
-    def __init__(self, namespace: Namespace) -> None:
-        if _ItemRenderer._fields is None:
-            from artifacts.api.serializers import ArtifactResponse
+def _namespace_statement(connection: Any, with_org: bool) -> str:
+    key = (connection.alias, with_org)
+    sql = _NAMESPACE_SQL.get(key)
+    if sql is None:
 
-            _ItemRenderer._fields = dict(ArtifactResponse().fields)
-        self.fields = _ItemRenderer._fields
-        self.workspace, self.namespace = namespace.workspace.slug, namespace.slug
-        # DateTimeField's zone (USE_TZ): the current one, as it asks per value.
-        self.zone = timezone.get_current_timezone() if settings.USE_TZ else None
+        def col(alias: str, model: type[models.Model], name: str) -> str:
+            return f"{alias}.{raw_reads.column(model, name, connection)}"
 
-    def _time(self, name: str, value: Any) -> Any:
-        if type(value) is datetime and value.tzinfo is not None and self.zone is not None:
-            text = value.astimezone(self.zone).isoformat()
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
-        return None if value is None else self.fields[name].to_representation(value)
+        where = [
+            f"{col('w', Workspace, 'organization')} = %s",
+            f"{col('w', Workspace, 'slug')} = %s",
+            f"{col('n', Namespace, 'slug')} = %s",
+        ]
+        if with_org:
+            where.append(f"{col('o', Organization, 'slug')} = %s")
+        # Names from the models; every value a parameter. Ordered as Namespace.Meta.
+        sql = (
+            f"SELECT {raw_reads.chain_columns(_NAMESPACE_CHAIN, connection)}"  # noqa: S608
+            f" FROM {raw_reads.table(Namespace, connection)} n"
+            f" JOIN {raw_reads.table(Workspace, connection)} w"
+            f" ON {col('n', Namespace, 'workspace')} = {col('w', Workspace, 'id')}"
+            f" JOIN {raw_reads.table(Organization, connection)} o"
+            f" ON {col('w', Workspace, 'organization')} = {col('o', Organization, 'id')}"
+            f" WHERE {' AND '.join(where)} ORDER BY {col('o', Organization, 'slug')},"
+            f" {col('w', Workspace, 'slug')}, {col('n', Namespace, 'slug')} LIMIT 1"
+        )
+        _NAMESPACE_SQL[key] = sql
+    return sql
 
-    def _strings(self, name: str, value: Any) -> Any:
-        if type(value) is list:
-            return [None if item is None else str(item) for item in value]
-        return None if value is None else self.fields[name].to_representation(value)
 
-    def _object(self, name: str, value: Any) -> Any:
-        if type(value) is dict:
-            return {str(key): item for key, item in value.items()}
-        return None if value is None else self.fields[name].to_representation(value)
-
-    def item(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        (
-            pk, artifact_id, root_id, version, is_latest, replaced_by_version, name,
-            description, artifact_type, workflow_id, phase_id, content, file_name,
-            content_type, size_bytes, blob_id, content_hash, summary, keywords, tags, metadata,
-            source, source_execution_id, source_step_id, source_tool, scope, status,
-            is_primary_deliverable, ttl_seconds, expires_at, is_pinned, index_status,
-            is_indexed, indexed_at, index_collection, index_error, index_attempts,
-            embedding_model_id, chunk_count, created_by, created_at, updated_at,
-            unlike_content, root_public_id, thread_id, session_id, source_id,
-        ) = row[:47]  # fmt: skip
-        # content_text only where it differs from content; content_preview is its start.
-        text = (content or "") if unlike_content is None else unlike_content
-        if root_id is None or root_id == pk or root_public_id is None:
-            root_public_id = artifact_id  # Artifact.root_artifact_id
-        expired = bool(expires_at and not is_pinned and expires_at <= timezone.now())
-        return {
-            "artifact_id": artifact_id,
-            "workspace_id": self.workspace,
-            "namespace_id": self.namespace,
-            "thread_id": thread_id,
-            "session_id": session_id,
-            "name": name,
-            "description": description,
-            "artifact_type": artifact_type,
-            "workflow_id": workflow_id,
-            "phase_id": phase_id,
-            "version": version,
-            "root_artifact_id": root_public_id,
-            "is_latest": bool(is_latest),
-            "replaced_by_version": replaced_by_version,
-            "content": content,
-            "content_preview": text[:PREVIEW_CHARS],
-            "content_text": text,
-            "file_name": file_name or None,
-            "mime_type": content_type,
-            "size_bytes": size_bytes,
-            "has_file": blob_id is not None,
-            "content_hash": content_hash,
-            "summary": summary,
-            "keywords": self._strings("keywords", keywords),
-            "tags": self._strings("tags", tags),
-            "metadata": self._object("metadata", metadata),
-            "source": source,
-            "source_execution_id": source_execution_id,
-            "source_step_id": source_step_id,
-            "source_tool": source_tool,
-            "scope": scope,
-            "status": status,
-            "is_primary_deliverable": bool(is_primary_deliverable),
-            "ttl_seconds": ttl_seconds,
-            "expires_at": self._time("expires_at", expires_at),
-            "is_pinned": bool(is_pinned),
-            "is_expired": expired,
-            "index_status": index_status,
-            "is_indexed": bool(is_indexed),
-            "indexed_at": self._time("indexed_at", indexed_at),
-            "index_collection": index_collection,
-            "index_error": index_error,
-            "index_attempts": index_attempts,
-            "embedding_model_id": embedding_model_id,
-            "chunk_count": chunk_count,
-            "promoted_to_source_id": source_id,
-            "created_by": created_by,
-            "created_at": self._time("created_at", created_at),
-            "updated_at": self._time("updated_at", updated_at),
-        }
+def namespace_get(
+    *, principal: Principal, workspace: str, namespace: str, org: str | None = None
+) -> Namespace:
+    """sessions_app.selectors.namespace_get's answer (the namespace with its workspace and
+    organization loaded, else a 404) in one written-out statement."""
+    connection = connections[router.db_for_read(Namespace)]
+    params: list[Any] = [principal.organization_id, workspace, namespace]
+    if org is not None:
+        params.append(org)
+    with connection.cursor() as cursor:
+        cursor.execute(_namespace_statement(connection, org is not None), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Namespace not found.")
+    found = raw_reads.chain_instances(row, _NAMESPACE_CHAIN, connection)[0]
+    if not isinstance(found, Namespace) or not principal.can_see_workspace(found.workspace_id):
+        raise NotFound("Namespace not found.")
+    return found

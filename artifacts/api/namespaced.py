@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -41,6 +42,7 @@ from artifacts.api.serializers import (
     Query,
     QueryResponse,
     ThreadArtifactListQuery,
+    list_items,
 )
 from artifacts.models import Artifact
 from artifacts.search import artifact_search, query_terms
@@ -80,6 +82,19 @@ class NamespaceScoped:
             namespace=self.kwargs["ns"],
         )
 
+    def listed_namespace(self) -> Namespace:
+        # The same namespace by a written-out statement: a list's one read before its page.
+        return list_pages.namespace_get(
+            principal=get_principal(self.request),
+            org=self.kwargs["org"],
+            workspace=self.kwargs["ws"],
+            namespace=self.kwargs["ns"],
+        )
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        # A list's page renders from its parts (list_items.PageJSONRenderer: the same bytes).
+        return list_items.with_page_renderer(super().get_renderers())  # type: ignore[misc]
+
     def artifact(self, version: int | None = None) -> Artifact:
         return selectors.artifact_get_in_namespace(
             namespace=self.namespace(), artifact_id=self.kwargs["artifact_id"], version=version
@@ -108,8 +123,8 @@ def _created(
 def _page(namespace: Namespace, params: dict[str, Any], thread_id: str | None) -> dict[str, Any]:
     """A page of the namespace's artifacts (of one thread, of some types) with its total:
     unfiltered, the namespace's counter read with the page's rows, else a COUNT; one cut-off
-    for what has expired in both (list_pages.artifact_page)."""
-    return list_pages.artifact_page(
+    for what has expired in both (list_pages.artifact_page), rendered by list_items."""
+    found = list_pages.artifact_page(
         namespace=namespace,
         thread_id=thread_id,
         artifact_types=selectors.parse_type_list(params.get("artifact_types")),
@@ -118,6 +133,7 @@ def _page(namespace: Namespace, params: dict[str, Any], thread_id: str | None) -
         limit=params["limit"],
         now=timezone.now(),
     )
+    return list_items.page(found, namespace)
 
 
 @extend_schema(tags=["artifacts (seed 002)"], parameters=NAMESPACE_PARAMETERS)
@@ -148,7 +164,7 @@ class NamespacedArtifactViewSet(NamespaceScoped, viewsets.ViewSet):
     )
     def list(self, request: Request, **kwargs: str) -> Response:
         params = validated(ArtifactListQuery, query_data(request), location="query")
-        return Response(_page(self.namespace(), params, params.get("thread_id")))
+        return Response(_page(self.listed_namespace(), params, params.get("thread_id")))
 
     @extend_schema(
         operation_id="artifacts_create",
@@ -368,4 +384,4 @@ class ThreadArtifactListView(NamespaceScoped, APIView):
     )
     def get(self, request: Request, **kwargs: str) -> Response:
         params = validated(ThreadArtifactListQuery, query_data(request), location="query")
-        return Response(_page(self.namespace(), params, self.kwargs["thread_id"]))
+        return Response(_page(self.listed_namespace(), params, self.kwargs["thread_id"]))

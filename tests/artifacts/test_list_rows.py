@@ -1,10 +1,12 @@
 """Seed 002's list pages are read as rows and rendered without model instances or the DRF
-serializer (artifacts.list_pages.artifact_page, issue 11). Every page here must be, byte for
-byte, what DRF renders of the ORM's instances through ArtifactResponse field by field: text,
-HTML (its extracted text differs), large and unicode texts (U+2028 and U+2029 included), JSON
-fields of every shape, files and their versions, text versions, expired and pinned ones,
-threads, sessions, promoted sources, times with and without microseconds, another time zone;
-and every kind of page: filtered, with expired ones, after a cursor, past the end, empty."""
+serializer (artifacts.list_pages.artifact_page, artifacts/api/serializers/list_items.py, issue
+11). Every page here must be, byte for byte, what DRF renders of the ORM's instances through
+ArtifactResponse field by field: text, HTML (its extracted text differs), large and unicode
+texts (U+2028 and U+2029 included), JSON fields of every shape, files and their versions, text
+versions, expired and pinned ones, threads, sessions, promoted sources, times with and without
+microseconds, another time zone; and every kind of page: filtered, with expired ones, after a
+cursor, past the end, empty, indented. The page's JSON (each text encoded once) is
+JSONRenderer's under each of its settings, and the list's namespace read is namespace_get's."""
 
 from datetime import timedelta
 from typing import Any
@@ -15,14 +17,17 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from artifacts import selectors
+from artifacts import list_pages, selectors
 from artifacts.api.serializers import ArtifactResponse
+from artifacts.api.serializers.list_items import PageJSONRenderer, RenderedPage
 from artifacts.indexing import artifact_index
 from artifacts.models import Artifact
 from artifacts.services import NewContent, artifact_create, artifact_put
 from attachments import storage
 from sessions_app.api.common import encode_cursor, keyset_page
+from sessions_app.errors import NotFound
 from sessions_app.models import Namespace
+from sessions_app.selectors import namespace_get
 from sessions_app.services import session_create
 from tests.support import Tenant
 
@@ -187,3 +192,96 @@ def test_bad_input_is_the_same_4xx(tenant: Tenant, owner: APIClient) -> None:
     missing = owner.get("/api/v1/orgs/acme/workspaces/alpha/namespaces/nope/artifacts")
     assert missing.status_code == 404
     assert owner.get(f"{NS}/artifacts", {"limit": 0}).status_code == 422
+
+
+def test_an_indented_page_is_what_drf_renders(namespace: Namespace, owner: APIClient) -> None:
+    indented = owner.get(f"{NS}/artifacts", HTTP_ACCEPT="application/json; indent=4")
+    assert indented.status_code == 200
+    body = indented.json()
+    assert indented.content == JSONRenderer().render(body, "application/json; indent=4")
+
+
+def _page_data(**texts: Any) -> RenderedPage:
+    item = {
+        "artifact_id": "a1",
+        "name": f"n {UNICODE}",
+        "content": "same text " * 80,
+        "content_preview": ("same text " * 80)[:500],
+        "content_text": "same text " * 80,
+        "metadata": {"k": [UNICODE, 1.5, None]},
+        "tags": [],
+    }
+    others = [
+        {**item, "artifact_id": "a2", **texts},
+        {**item, "artifact_id": "a3", "content": None, "content_preview": "", "content_text": ""},
+        {**item, "content": UNICODE, "content_preview": UNICODE, "content_text": UNICODE},
+        {**item, "content": "short", "content_preview": "short", "content_text": "other"},
+    ]
+    return RenderedPage(total=4, has_more=True, next_cursor="c", artifacts=[item, *others])
+
+
+@pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize("ensure_ascii", [False, True])
+@pytest.mark.parametrize("media_type", ["application/json", "application/json; indent=2"])
+def test_a_page_renders_as_json_renderer_renders_it(
+    compact: bool, ensure_ascii: bool, media_type: str
+) -> None:
+    """The texts spliced into the page's JSON, under every setting JSONRenderer has."""
+    options = {"compact": compact, "ensure_ascii": ensure_ascii}
+    ours = type("Ours", (PageJSONRenderer,), options)()
+    drf = type("Drf", (JSONRenderer,), options)()
+    data = _page_data(content_text=f"{UNICODE} differs")
+    assert ours.render(data, media_type) == drf.render(dict(data), media_type)
+    assert ours.render({"detail": UNICODE}, media_type) == drf.render(
+        {"detail": UNICODE}, media_type
+    )
+
+
+def test_a_stored_value_that_is_a_marker_renders_all_the_same(monkeypatch: Any) -> None:
+    """A value equal to a text marker (SQLite can hold a NUL) makes the page render plainly."""
+    monkeypatch.setattr("artifacts.api.serializers.list_items.secrets.token_hex", lambda n: "ab")
+    data = _page_data(name="\x00ab:1", content_text="\x00ab:0")
+    assert PageJSONRenderer().render(data) == JSONRenderer().render(dict(data))
+
+
+def _namespace_fields(found: Namespace) -> list[Any]:
+    rows = (found, found.workspace, found.workspace.organization)
+    return [
+        [getattr(row, field.attname) for field in type(row)._meta.concrete_fields] for row in rows
+    ]
+
+
+def test_the_lists_namespace_read_answers_as_namespace_get(
+    tenant: Tenant, stranger: Any, django_assert_num_queries: Any
+) -> None:
+    from sessions_app.principals import authenticate_raw_key, principal_for_key
+
+    def principal(raw: str) -> Any:
+        key = authenticate_raw_key(raw)
+        assert key is not None
+        return principal_for_key(key)
+
+    keys = [tenant.owner_key, tenant.read_only_key, tenant.limited_key, stranger.key]
+    paths = [
+        {"org": "acme", "workspace": "alpha", "namespace": "default"},
+        {"org": None, "workspace": "alpha", "namespace": "default"},
+        {"org": "acme", "workspace": "beta", "namespace": "default"},
+        {"org": "globex", "workspace": "alpha", "namespace": "default"},
+        {"org": "acme", "workspace": "alpha", "namespace": "missing"},
+        {"org": "ACME", "workspace": "Alpha", "namespace": "default"},
+    ]
+    for raw in keys:
+        caller = principal(raw)
+        for path in paths:
+            try:
+                expected = _namespace_fields(namespace_get(principal=caller, **path))
+            except NotFound:
+                expected = None
+            try:
+                with django_assert_num_queries(1):
+                    found = list_pages.namespace_get(principal=caller, **path)
+                    got = _namespace_fields(found)
+            except NotFound as error:
+                assert str(error.detail) == "Namespace not found."
+                got = None
+            assert got == expected, (raw, path)
