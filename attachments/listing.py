@@ -14,6 +14,7 @@ import json
 from datetime import UTC
 from typing import Any
 
+import orjson
 from django.db import connections, router
 from django.utils import timezone
 
@@ -162,6 +163,17 @@ def page(rows: list[tuple[Any, ...]], limit: int) -> dict[str, Any]:
 
 
 def render(data: dict[str, Any]) -> bytes:
-    """The bytes DRF's JSONRenderer makes of `data` (compact, UTF-8, U+2028/9 escaped)."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+    """The bytes DRF's JSONRenderer makes of `data` (compact, UTF-8, U+2028/9 escaped).
+
+    orjson writes the same bytes for these plain values (tests/test_list_render.py compares
+    them over arbitrary text) at about a sixth of `json.dumps`' cost, which was a fifth of the
+    list's; anything it refuses (an integer past 64 bits, a lone surrogate) goes to `json`."""
+    try:
+        body = orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError is one
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        body = text.encode()
+    return body.replace(_LS, rb"\u2028").replace(_PS, rb"\u2029")
+
+
+_LS, _PS = "\u2028".encode(), "\u2029".encode()

@@ -27,6 +27,9 @@ import contextlib
 import hmac
 import logging
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.db import connections, router
@@ -34,6 +37,8 @@ from django.utils import timezone
 
 from attachments import listing
 from attachments.models import Attachment
+from config import gate_reads
+from config.request_gate import headers_of
 from sessions_app import raw_reads
 from sessions_app.models import ApiKey, Session
 from sessions_app.principals import (
@@ -41,24 +46,40 @@ from sessions_app.principals import (
     LAST_USED_RESOLUTION,
     hash_secret,
     plausible_key,
+    raw_key_from_headers,
 )
 
 logger = logging.getLogger(__name__)
+_first = itemgetter(0)
 
 # A statement that takes longer than this on PostgreSQL is cancelled; the request goes on by
 # the thread path, which waits as long as Django would.
 STATEMENT_TIMEOUT_MS = 2000
 # PostgreSQL connections the loop keeps (besides the pool's, DEPOT_DB_POOL_MAX).
 LOOP_CONNECTIONS = 2
-_KEY_COLUMNS = 4  # which part, secret_hash, usable-and-fresh, the session's id
 
 
-def statement(connection: Any, after_cursor: bool) -> str:
-    """The key (by prefix), the caller's session of the given id and that session's page:
-    first the key's row (0, secret_hash, usable_and_fresh, the session's id or NULL, NULLs),
-    then the page's, newest first (1, NULL, NULL, NULL, *LIST_COLUMNS). No row: no such key.
-    Parameters: now, fresh_since, session_id, session_id, prefix, [before], limit + 1."""
+@dataclass(frozen=True)
+class Statements:
+    """The reads, written once per database from the models' own names (every value a
+    parameter):
 
+    - `caller`: the key by prefix, one row (secret_hash, usable_and_fresh, the caller's
+      session's id or NULL); parameters now, fresh_since, session_id, session_id, prefix.
+    - `page[after_cursor]`: that session's page, newest first, rows of LIST_COLUMNS;
+      parameters the session's id, [before], limit + 1.
+    - `both[after_cursor]`: the two in one statement, for PostgreSQL, where each statement is
+      a round trip: first the key's row (0, *caller), then the page's (1, NULL, NULL, NULL,
+      *LIST_COLUMNS); parameters the caller's, then [before], limit + 1. (On SQLite the CTE
+      and the UNION cost more than a second statement: 72 against 46 us.)
+    """
+
+    caller: str
+    page: dict[bool, str]
+    both: dict[bool, str]
+
+
+def statements(connection: Any) -> Statements:
     def key_column(name: str) -> str:
         return f"k.{raw_reads.column(ApiKey, name, connection)}"
 
@@ -89,8 +110,8 @@ def statement(connection: Any, after_cursor: bool) -> str:
     # sorted the whole session.) The LIMIT 1 keeps the planners from merging the key's row
     # into the page's query.
     caller = (
-        f"SELECT {key_column('secret_hash')} AS secret_hash, {usable} AS usable,"  # noqa: S608
-        f" COALESCE({in_default}, {visible}) AS session_pk"
+        f"SELECT {key_column('secret_hash')}, {usable},"  # noqa: S608
+        f" COALESCE({in_default}, {visible})"
         f" FROM {raw_reads.table(ApiKey, connection)} k WHERE {key_column('prefix')} = %s LIMIT 1"
     )
     columns = ", ".join(
@@ -99,17 +120,34 @@ def statement(connection: Any, after_cursor: bool) -> str:
     )
     nulls = ", ".join(["NULL"] * len(listing.LIST_COLUMNS))
     attachment_id = f"a.{raw_reads.column(Attachment, 'id', connection)}"
-    session = raw_reads.column(Attachment, "session", connection)
-    where = f"a.{session} = (SELECT session_pk FROM c)"  # noqa: S608
-    if after_cursor:
-        where += f" AND {attachment_id} < %s"
-    return (
-        f"WITH c AS ({caller})"  # noqa: S608
-        f" SELECT 0, secret_hash, usable, session_pk, {nulls} FROM c UNION ALL"
-        f" SELECT 1, NULL, NULL, NULL, page.* FROM (SELECT {columns}"
-        f" FROM {raw_reads.table(Attachment, connection)} a WHERE {where}"
-        f" ORDER BY {attachment_id} DESC LIMIT %s) page"
+    session = f"a.{raw_reads.column(Attachment, 'session', connection)}"
+
+    def page(session_pk: str, after_cursor: bool) -> str:
+        before = f" AND {attachment_id} < %s" if after_cursor else ""
+        return (
+            f"SELECT {columns} FROM {raw_reads.table(Attachment, connection)} a"  # noqa: S608
+            f" WHERE {session} = {session_pk}{before} ORDER BY {attachment_id} DESC LIMIT %s"
+        )
+
+    def both(after_cursor: bool) -> str:
+        return (
+            f"WITH c (secret_hash, usable, session_pk) AS ({caller})"  # noqa: S608
+            f" SELECT 0, secret_hash, usable, session_pk, {nulls} FROM c UNION ALL"
+            f" SELECT 1, NULL, NULL, NULL, page.*"
+            f" FROM ({page('(SELECT session_pk FROM c)', after_cursor)}) page"
+        )
+
+    return Statements(
+        caller=caller,
+        page={after: page("%s", after) for after in (False, True)},
+        both={after: both(after) for after in (False, True)},
     )
+
+
+# Called with each statement a reader runs (tests count them, as Django's execute wrappers).
+observers: list[Callable[[str], None]] = []
+KeyRow = tuple[Any, Any, Any]  # secret_hash, usable_and_fresh, the session's id
+Accept = Callable[[KeyRow], bool]
 
 
 class _SqliteReader:
@@ -123,13 +161,24 @@ class _SqliteReader:
             check_same_thread=False,
         )
         self.connection.execute("PRAGMA query_only = ON")
-        self.sql = {
-            after: statement(django_connection, after).replace("%s", "?") for after in (False, True)
-        }
+        written = statements(django_connection)
+        self.caller = written.caller.replace("%s", "?")
+        self.page = {after: sql.replace("%s", "?") for after, sql in written.page.items()}
         self.adapt = django_connection.ops.adapt_datetimefield_value
 
-    async def rows(self, after_cursor: bool, params: list[Any]) -> list[tuple[Any, ...]]:
-        return self.connection.execute(self.sql[after_cursor], params).fetchall()
+    async def read(
+        self, after_cursor: bool, caller: list[Any], tail: list[Any], accept: Accept
+    ) -> tuple[KeyRow | None, list[tuple[Any, ...]]]:
+        """The key's row, then the page only if `accept` takes the key."""
+        for observe in observers:
+            observe(self.caller)
+        key = self.connection.execute(self.caller, caller).fetchone()
+        if key is None or not accept(key):
+            return key, []
+        sql = self.page[after_cursor]
+        for observe in observers:
+            observe(sql)
+        return key, self.connection.execute(sql, [key[2], *tail]).fetchall()
 
     def close(self) -> None:
         self.connection.close()
@@ -153,10 +202,13 @@ class _PostgresReader:
         self.params = params
         self.connections: list[Any] = [None] * LOOP_CONNECTIONS
         self.turn = 0
-        self.sql = {after: statement(django_connection, after) for after in (False, True)}
+        self.both = statements(django_connection).both
         self.adapt = lambda value: value  # psycopg adapts aware datetimes itself
 
-    async def rows(self, after_cursor: bool, params: list[Any]) -> list[tuple[Any, ...]]:
+    async def read(
+        self, after_cursor: bool, caller: list[Any], tail: list[Any], accept: Accept
+    ) -> tuple[KeyRow | None, list[tuple[Any, ...]]]:
+        """The key's row and the page, in one statement (`accept` is the caller's to ask)."""
         import psycopg
 
         slot = self.turn = (self.turn + 1) % len(self.connections)
@@ -164,14 +216,19 @@ class _PostgresReader:
         if connection is None or connection.closed:
             connection = await psycopg.AsyncConnection.connect(autocommit=True, **self.params)
             self.connections[slot] = connection
+        sql = self.both[after_cursor]
+        for observe in observers:
+            observe(sql)
         try:
-            cursor = await connection.execute(
-                self.sql[after_cursor], params, prepare=self.prepare or None
-            )
-            return await cursor.fetchall()
+            cursor = await connection.execute(sql, [*caller, *tail], prepare=self.prepare or None)
+            rows = await cursor.fetchall()
         except BaseException:
             self._close(slot)  # a fresh connection next time
             raise
+        key = next((row[1:4] for row in rows if row[0] == 0), None)
+        # UNION ALL keeps each part's order in PostgreSQL, but SQL does not promise it.
+        page = sorted((row[4:] for row in rows if row[0] == 1), key=_first, reverse=True)
+        return key, page
 
     def _close(self, slot: int) -> None:
         connection, self.connections[slot] = self.connections[slot], None
@@ -228,30 +285,66 @@ async def list_page(raw_key: str, wanted: tuple[str, int, int | None]) -> bytes 
         if reader is None:
             return None
         now = timezone.now()
-        params: list[Any] = [
+        caller = [
             reader.adapt(now),
             reader.adapt(now - LAST_USED_RESOLUTION),
             session_id,
             session_id,
             prefix,
         ]
-        if before_id is not None:
-            params.append(before_id)
-        params.append(limit + 1)
-        rows = await reader.rows(before_id is not None, params)
+        tail = [limit + 1] if before_id is None else [before_id, limit + 1]
+        secret = hash_secret(raw_key)
+
+        def accept(key: KeyRow) -> bool:
+            secret_hash, usable, session_pk = key
+            # Not usable or due its last-used stamp, a wrong secret, no such session for this
+            # caller: the thread path answers (a 401 or Django's 404, or the page after the
+            # stamp).
+            return (
+                bool(usable)
+                and hmac.compare_digest(str(secret_hash), secret)
+                and (session_pk is not None)
+            )
+
+        key, rows = await reader.read(before_id is not None, caller, tail, accept)
     except Exception:  # the thread path meets the same database and answers its way
         logger.debug("loop read failed; the thread path answers", exc_info=True)
         return None
-    key_rows = [row for row in rows if row[0] == 0]
-    if not key_rows:
+    if key is None or not accept(key):
         return None
-    _, secret_hash, usable, session_pk = key_rows[0][:_KEY_COLUMNS]
-    if not usable or not hmac.compare_digest(str(secret_hash), hash_secret(raw_key)):
-        return None
-    if session_pk is None:
-        return None  # no such session for this caller: Django answers the 404
-    # UNION ALL keeps each part's order in both databases, but SQL does not promise it.
-    page = sorted(
-        (row[_KEY_COLUMNS:] for row in rows if row[0] == 1), key=lambda row: row[0], reverse=True
-    )
-    return listing.render(listing.page(page, limit))
+    return listing.render(listing.page(rows, limit))
+
+
+class LoopAnswers:
+    """ASGI middleware for `http`, before the kept-thread binding (config/threads.py) and the
+    request gate: the plain keyed list answered here, on the loop; everything else, and any
+    list this does not answer, goes on unchanged. The gate's checks that could refuse such a
+    request hold here too: the session id is valid (so no NUL), the key plausible and usable,
+    no body, no rate limit on keyed reads (`reads_unlimited`), no cookie, plain HTTP."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["method"] == "GET" and scope["path"].startswith(gate_reads.LIST_PREFIX):
+            page = await self._page(scope)
+            if page is not None:
+                await gate_reads.send_page(send, page)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _page(scope: dict[str, Any]) -> bytes | None:
+        headers = headers_of(scope)
+        raw_key = raw_key_from_headers(
+            {
+                "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
+                "authorization": headers.get(b"authorization", b"").decode("latin-1"),
+            }
+        )
+        if raw_key is None:
+            return None
+        wanted = gate_reads.list_request(scope, headers)
+        if wanted is None or not gate_reads.reads_unlimited(scope):
+            return None
+        return await list_page(raw_key, wanted)

@@ -34,7 +34,7 @@ from django.contrib import auth
 from django.http.cookie import parse_cookie
 
 from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
-from config import gate_reads, loop_reads
+from config import gate_reads
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
@@ -78,7 +78,7 @@ def healthz_here(scope: Scope, headers: dict[bytes, bytes]) -> bool:
     return bool(host) and gate_reads.host_allowed(host, tuple(settings.ALLOWED_HOSTS))
 
 
-def _headers(scope: Scope) -> dict[bytes, bytes]:
+def headers_of(scope: Scope) -> dict[bytes, bytes]:
     joined: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         name = name.lower()
@@ -208,7 +208,7 @@ class RequestGate:
             # refuses one in a query parameter: each id that reached the database was a 500.
             await send_json(send, 404, NUL_PATH)
             return
-        headers = _headers(scope)
+        headers = headers_of(scope)
         if scope["path"] == "/healthz" and healthz_here(scope, headers):
             await send({"type": "http.response.start", "status": 200, "headers": HEALTHZ_HEADERS})
             await send({"type": "http.response.body", "body": HEALTHZ_BODY})
@@ -228,12 +228,7 @@ class RequestGate:
             # database thread (config/gate_reads.py), when no rate limit comes between.
             wanted = gate_reads.list_request(scope, headers)
             if wanted is not None and gate_reads.reads_unlimited(scope):
-                # First on the event loop's own connection (config/loop_reads.py), which
-                # answers only the plain case; anything else by the thread path.
-                page = await loop_reads.list_page(raw_key, wanted)
-                if page is not None:
-                    await gate_reads.send_page(send, page)
-                    return
+                # (What the event loop's own read did not answer: config/loop_reads.py.)
                 api_key, page = await _authenticate_key_and_page(raw_key, wanted)
             else:
                 api_key = await _authenticate_key(raw_key)
@@ -303,7 +298,7 @@ class RequestGate:
 
     async def _dispatch(self, scope: Scope, receive: Any, send: Any) -> None:
         """Past authentication and rates: uploads stream; every other body meets its cap."""
-        headers = _headers(scope)
+        headers = headers_of(scope)
         idle = settings.DEPOT_BODY_IDLE_SECONDS
         if self.tus is not None and scope["path"].startswith(self.tus.prefix):
             watched = BodyLimit(receive, send, None, idle)
