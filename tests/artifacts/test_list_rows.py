@@ -239,9 +239,14 @@ def test_a_page_renders_as_json_renderer_renders_it(
 
 def test_a_stored_value_that_is_a_marker_renders_all_the_same(monkeypatch: Any) -> None:
     """A value equal to a text marker (SQLite can hold a NUL) makes the page render plainly."""
-    monkeypatch.setattr("artifacts.api.serializers.list_items.secrets.token_hex", lambda n: "ab")
-    data = _page_data(name="\x00ab:1", content_text="\x00ab:0")
-    assert PageJSONRenderer().render(data) == JSONRenderer().render(dict(data))
+    nonce = "ab" * 8
+    monkeypatch.setattr("artifacts.api.serializers.list_items.secrets.token_hex", lambda n: nonce)
+    for data in (
+        _page_data(name=f"\x00{nonce}:1", content_text=f"\x00{nonce}:0"),
+        _page_data(name=f"\x00{nonce}:15"),
+        _page_data(summary=f"\x00{'0' * 16}:0", content_text=f"\x00{'0' * 16}:3"),
+    ):
+        assert PageJSONRenderer().render(data) == JSONRenderer().render(dict(data))
 
 
 def _namespace_fields(found: Namespace) -> list[Any]:

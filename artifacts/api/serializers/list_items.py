@@ -20,6 +20,8 @@ from artifacts.models import PREVIEW_CHARS
 from sessions_app.models import Namespace
 
 TEXTS = ("content", "content_preview", "content_text")
+# A text's marker as JSON writes it: NUL, the nonce, its number (secrets.token_hex(8)).
+MARKER = re.compile(r'"\\u0000([0-9a-f]{16}):(\d+)"')
 
 
 class RenderedPage(dict[str, Any]):
@@ -47,9 +49,12 @@ class RenderedPage(dict[str, Any]):
                     same = name != "content" and type(content) is str and value == content
                     texts.append((name, None if same else value))
             items.append(marked)
-        marked_page = encoder.encode({**self, "artifacts": items})
-        pieces = _marker(encoder, nonce).split(marked_page)
-        if pieces[1::2] != [str(index) for index in range(len(texts))]:
+        pieces = MARKER.split(encoder.encode({**self, "artifacts": items}))
+        if (
+            encoder.encode("\x00") != '"\\u0000"'
+            or pieces[1::3] != [nonce] * len(texts)
+            or pieces[2::3] != [str(index) for index in range(len(texts))]
+        ):
             return _bytes(encoder.encode(self))
         out = [_bytes(pieces[0])]
         content_written = b""
@@ -57,21 +62,13 @@ class RenderedPage(dict[str, Any]):
             written = content_written if text is None else _bytes(encoder.encode(text))
             if name == "content":
                 content_written = written
-            out += (written, _bytes(pieces[2 * index + 2]))
+            out += (written, _bytes(pieces[3 * index + 3]))
         return b"".join(out)
 
 
 def _bytes(text: str) -> bytes:
     # As JSONRenderer: U+2028 and U+2029 escaped (for JavaScript), then UTF-8.
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
-
-
-def _marker(encoder: Any, nonce: str) -> re.Pattern[str]:
-    """A text marker of `nonce` as `encoder` writes it, with its number as the group."""
-    written = encoder.encode(f"\x00{nonce}:0")
-    if not written.endswith(':0"'):
-        raise ValueError(f"Unexpected encoding of a text marker: {written!r}")
-    return re.compile(re.escape(written[:-2]) + r"(\d+)" + re.escape('"'))
 
 
 class PageJSONRenderer(JSONRenderer):
