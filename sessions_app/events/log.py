@@ -64,9 +64,18 @@ def _wake_failed(groups: list[str], error: BaseException) -> None:
     logger.warning("event wake-up failed for %s: %s: %s", groups, type(error).__name__, error)
 
 
+# A wake-up is a hint: a reader's own timer delivers the event anyway. So a channel layer that
+# hangs (Redis that accepts and never answers) may delay a request's end by at most this, and
+# may hold at most MAX_WAKE_UPS_IN_FLIGHT tasks: past that, a write's wake-up is dropped (and
+# logged) instead of piling up without limit.
+WAKE_UP_SECONDS = 5.0
+MAX_WAKE_UPS_IN_FLIGHT = 1000
+
+
 async def _send_wake_ups(layer: Any, groups: list[str]) -> None:
-    for group in groups:
-        await layer.group_send(group, {"type": WAKEUP_TYPE})
+    async with asyncio.timeout(WAKE_UP_SECONDS):
+        for group in groups:
+            await layer.group_send(group, {"type": WAKEUP_TYPE})
 
 
 # Wake-ups sent from the event loop, held until done (the loop keeps only weak references).
@@ -103,6 +112,9 @@ def _wake_done(
 
 def _start_wake(layer: Any, groups: list[str], request: _RequestWakeUps | None) -> None:
     """On the event loop: send the wake-ups as a task of their own."""
+    if len(_in_flight) >= MAX_WAKE_UPS_IN_FLIGHT:
+        _wake_failed(groups, RuntimeError(f"{len(_in_flight)} wake-ups in flight already"))
+        return
     task = asyncio.get_running_loop().create_task(_send_wake_ups(layer, groups))
     _in_flight.add(task)
     if request is not None and request.open:
