@@ -11,8 +11,10 @@ JSONRenderer's under each of its settings, and the list's namespace read is name
 from datetime import timedelta
 from typing import Any
 
+import hypothesis
 import pytest
 from django.utils import timezone
+from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
@@ -290,3 +292,54 @@ def test_the_lists_namespace_read_answers_as_namespace_get(
                 assert str(error.detail) == "Namespace not found."
                 got = None
             assert got == expected, (raw, path)
+
+
+TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=60)
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@hypothesis.given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), TEXT), TEXT, st.booleans(), JSON_VALUES, TEXT),
+        max_size=4,
+    )
+)
+def test_any_texts_render_as_json_renderer_renders_them(rows: list[tuple[Any, ...]]) -> None:
+    items = []
+    for content, other, same, metadata, name in rows:
+        text = (content or "") if same else other
+        items.append(
+            {
+                "name": name,
+                "content": content,
+                "content_preview": text[:5],
+                "content_text": text,
+                "metadata": metadata,
+            }
+        )
+    data = RenderedPage(total=len(items), has_more=False, next_cursor=None, artifacts=items)
+    assert PageJSONRenderer().render(data) == JSONRenderer().render(dict(data))
+
+
+def test_every_code_point_below_u3000_in_a_text() -> None:
+    points = [chr(point) for point in [*range(0x3000), 0xFEFF, 0x1F600, 0x10FFFF]]
+    text = "".join(point for point in points if not 0xD800 <= ord(point) <= 0xDFFF)
+    data = _page_data(content=text, content_preview=text[:500], content_text=text)
+    assert PageJSONRenderer().render(data) == JSONRenderer().render(dict(data))
+
+
+def test_what_json_refuses_is_refused_the_same() -> None:
+    data = _page_data(metadata={"x": float("inf")})
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        JSONRenderer().render(dict(data))
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        PageJSONRenderer().render(data)
