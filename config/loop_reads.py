@@ -10,8 +10,11 @@ Django's pool checkout and return around it. Here:
 - SQLite (the embedded default): a connection of the loop's own, `query_only` and with no busy
   wait. A read in WAL mode does not wait for writers; the few pages it reads are in the page
   cache, so the loop is held for tens of microseconds, less than the trip to a thread costs.
-- PostgreSQL: one psycopg `AsyncConnection`, with its statements bounded by a timeout. Reads
-  there never wait for row locks, so one connection serves the loop's lists one after another.
+  The key's row and the page are two statements in one read transaction (one snapshot).
+- PostgreSQL: `LOOP_CONNECTIONS` psycopg `AsyncConnection`s, their statements bounded by a
+  timeout. Reads there never wait for row locks, so each serves lists one after another. A
+  connection is opened once however many requests wait for it, and a failed open is not
+  tried again for `RETRY_SECONDS` (the thread path answers meanwhile).
 
 The statement checks the key as `authenticate_raw_key` does (its hash compared in constant
 time, not revoked, not expired) and answers only when the key's `last_used_at` is fresh
@@ -27,6 +30,7 @@ import contextlib
 import hmac
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
@@ -59,6 +63,9 @@ STATEMENT_TIMEOUT_MS = 2000
 # clients listing, 2 gave 1,489/s, 4 1,610/s and 8 1,775/s (one run, a busy machine): the
 # requests queue on a connection's lock, and each connection's statements use one core.
 LOOP_CONNECTIONS = 4
+# After a failed open (PostgreSQL down, restarting, out of connection slots), a slot's lists go
+# by the thread path this long rather than each trying a connection of its own.
+RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -171,16 +178,26 @@ class _SqliteReader:
     async def read(
         self, after_cursor: bool, caller: list[Any], tail: list[Any], accept: Accept
     ) -> tuple[KeyRow | None, list[tuple[Any, ...]]]:
-        """The key's row, then the page only if `accept` takes the key."""
-        for observe in observers:
-            observe(self.caller)
-        key = self.connection.execute(self.caller, caller).fetchone()
-        if key is None or not accept(key):
-            return key, []
-        sql = self.page[after_cursor]
-        for observe in observers:
-            observe(sql)
-        return key, self.connection.execute(sql, [key[2], *tail]).fetchall()
+        """The key's row, then the page only if `accept` takes the key, in one transaction: a
+        session deleted between two autocommit reads came back as an empty page, a state that
+        never was (tests/test_hostile_session7.py)."""
+        connection = self.connection
+        connection.execute("BEGIN")
+        try:
+            for observe in observers:
+                observe(self.caller)
+            key = connection.execute(self.caller, caller).fetchone()
+            if key is None or not accept(key):
+                return key, []
+            sql = self.page[after_cursor]
+            for observe in observers:
+                observe(sql)
+            return key, connection.execute(sql, [key[2], *tail]).fetchall()
+        finally:
+            try:
+                connection.execute("COMMIT")
+            except sqlite3.Error:
+                close_all()  # a snapshot held on would keep the WAL from being checkpointed
 
     def close(self) -> None:
         self.connection.close()
@@ -203,6 +220,8 @@ class _PostgresReader:
         params["prepare_threshold"] = 0 if self.prepare else None
         self.params = params
         self.connections: list[Any] = [None] * LOOP_CONNECTIONS
+        self.opening: list[Any] = [None] * LOOP_CONNECTIONS  # a slot's connect in progress
+        self.retry_at = [0.0] * LOOP_CONNECTIONS
         self.turn = 0
         self.both = statements(django_connection).both
         self.adapt = lambda value: value  # psycopg adapts aware datetimes itself
@@ -211,13 +230,10 @@ class _PostgresReader:
         self, after_cursor: bool, caller: list[Any], tail: list[Any], accept: Accept
     ) -> tuple[KeyRow | None, list[tuple[Any, ...]]]:
         """The key's row and the page, in one statement (`accept` is the caller's to ask)."""
-        import psycopg
-
         slot = self.turn = (self.turn + 1) % len(self.connections)
         connection = self.connections[slot]
         if connection is None or connection.closed:
-            connection = await psycopg.AsyncConnection.connect(autocommit=True, **self.params)
-            self.connections[slot] = connection
+            connection = await self._open(slot)
         sql = self.both[after_cursor]
         for observe in observers:
             observe(sql)
@@ -225,15 +241,43 @@ class _PostgresReader:
             cursor = await connection.execute(sql, [*caller, *tail], prepare=self.prepare or None)
             rows = await cursor.fetchall()
         except BaseException:
-            self._close(slot)  # a fresh connection next time
+            self._close(slot, connection)  # a fresh connection next time
             raise
         key = next((row[1:4] for row in rows if row[0] == 0), None)
         # UNION ALL keeps each part's order in PostgreSQL, but SQL does not promise it.
         page = sorted((row[4:] for row in rows if row[0] == 1), key=_first, reverse=True)
         return key, page
 
-    def _close(self, slot: int) -> None:
-        connection, self.connections[slot] = self.connections[slot], None
+    async def _open(self, slot: int) -> Any:
+        """The slot's new connection, one connect for every request that waits for it (each
+        opened its own: 64 lists arriving together opened 64)."""
+        if time.monotonic() < self.retry_at[slot]:
+            raise ConnectionError("the loop's connection failed to open just now")
+        opening = self.opening[slot]
+        if opening is None:
+            opening = self.opening[slot] = asyncio.ensure_future(self._connect(slot))
+        return await asyncio.shield(opening)  # a waiter cancelled leaves the others theirs
+
+    async def _connect(self, slot: int) -> Any:
+        import psycopg
+
+        try:
+            connection = await psycopg.AsyncConnection.connect(autocommit=True, **self.params)
+        except BaseException:
+            self.retry_at[slot] = time.monotonic() + RETRY_SECONDS
+            raise
+        finally:
+            self.opening[slot] = None
+        self.connections[slot] = connection
+        return connection
+
+    def _close(self, slot: int, connection: Any = None) -> None:
+        """`connection` (by default the slot's), and the slot emptied if it still holds it: a
+        read that failed on a connection replaced meanwhile closed the new one under its user."""
+        if connection is None:
+            connection = self.connections[slot]
+        if self.connections[slot] is connection:
+            self.connections[slot] = None
         if connection is not None and not connection.closed:
             # libpq's close is synchronous: it works from any loop, or none.
             connection.pgconn.finish()
