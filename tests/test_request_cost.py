@@ -24,6 +24,7 @@ from django.db.backends.signals import connection_created
 from attachments.api.serializers import AttachmentListItem
 from attachments.locks import INSERT_BLOB
 from attachments.models import Attachment, Blob
+from config import loop_reads
 from config.sqlite.base import WriterQueue
 from config.threads import SyncThreads
 from sessions_app.models import Session
@@ -33,19 +34,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Statements:
-    """Every SQL statement executed while recording, on any thread."""
+    """Every SQL statement executed while recording, on any thread: Django's in `sql`, those
+    of the event loop's own reads (config/loop_reads.py) in `loop`; `on` counts both."""
 
     def __init__(self) -> None:
         self.sql: list[str] = []
+        self.loop: list[str] = []
         self.recording = False
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self.sql.clear()
+            self.loop.clear()
 
     def on(self, table: str) -> list[str]:
-        return [sql for sql in self.sql if table in sql]
+        return [sql for sql in [*self.sql, *self.loop] if table in sql]
 
 
 @pytest.fixture
@@ -66,6 +70,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
 
     monkeypatch.setattr(backend_utils.CursorWrapper, "_execute", recording_execute)
     monkeypatch.setattr(backend_utils.CursorWrapper, "_executemany", recording_execute_many)
+    monkeypatch.setattr(loop_reads, "observers", [*loop_reads.observers, recorded.loop.append])
     yield recorded
 
 
@@ -198,7 +203,8 @@ def test_list_statements(tenant: Tenant, asgi_owner: AsgiClient, statements: Sta
     statements.clear()
     assert asgi_owner.get(f"/api/uploads/{session_id}").status_code == 200
     # The key (one read; its last-used stamp is written at most once a minute), the session,
-    # the page.
+    # the page: on the event loop's own connection (config/loop_reads.py), none on Django's.
+    assert statements.loop and statements.sql == []
     assert len(statements.on("sessions_app_apikey")) == 1
     assert len(statements.on("attachments_attachment")) == 1
     assert not [sql for sql in statements.sql if "SAVEPOINT" in sql]
