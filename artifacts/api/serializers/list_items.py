@@ -7,12 +7,13 @@ JSON was the same text encoded again (issue 11)."""
 import json
 import re
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.compat import INDENT_SEPARATORS, LONG_SEPARATORS, SHORT_SEPARATORS
 from rest_framework.renderers import JSONRenderer
 
@@ -132,6 +133,21 @@ class _Items:
         self.workspace, self.namespace = namespace.workspace.slug, namespace.slug
         # DateTimeField's zone (USE_TZ): the current one, as it asks per value.
         self.zone = timezone.get_current_timezone() if settings.USE_TZ else None
+        # UTC itself (not a zone that is at +00:00 now): its times need only their "Z".
+        self.utc = self.zone is not None and str(self.zone) == "UTC"
+
+    def _utc_text(self, name: str, value: Any) -> Any:
+        """A time read as list_pages.TIME_TEXT's text, as DateTimeField writes it."""
+        if type(value) is not str:
+            return self._time(name, value)
+        if len(value) == 26 and value[19] == "." and value.endswith(".000000"):
+            value = value[:19]  # isoformat writes no microseconds when there are none
+        if self.utc and (len(value) == 19 or (len(value) == 26 and value[19] == ".")):
+            return value + "Z"
+        found = parse_datetime(value)
+        if found is not None and timezone.is_naive(found):
+            found = found.replace(tzinfo=UTC)
+        return self._time(name, found if found is not None else value)
 
     def _time(self, name: str, value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is not None and self.zone is not None:
@@ -205,7 +221,7 @@ class _Items:
             "is_expired": expired,
             "index_status": index_status,
             "is_indexed": bool(is_indexed),
-            "indexed_at": self._time("indexed_at", indexed_at),
+            "indexed_at": self._utc_text("indexed_at", indexed_at),
             "index_collection": index_collection,
             "index_error": index_error,
             "index_attempts": index_attempts,
@@ -213,8 +229,8 @@ class _Items:
             "chunk_count": chunk_count,
             "promoted_to_source_id": source_id,
             "created_by": created_by,
-            "created_at": self._time("created_at", created_at),
-            "updated_at": self._time("updated_at", updated_at),
+            "created_at": self._utc_text("created_at", created_at),
+            "updated_at": self._utc_text("updated_at", updated_at),
         }
 
 
