@@ -1,6 +1,7 @@
-"""Seed 002's list pages: the `total` (a namespace's counter, not a COUNT) and the page
-itself, its rows read by one statement as narrowly as the answer allows and its items made
-from them. Beside selectors.py, whose `artifact_list` is the same list as a queryset."""
+"""Seed 002's list pages: the `total` (a namespace's counter, not a COUNT), the page's rows
+read by one statement as narrowly as the answer allows (artifacts/api/serializers/
+list_items.py makes the items from them), and the list's namespace. Beside selectors.py,
+whose `artifact_list` is the same list as a queryset."""
 
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -62,18 +63,18 @@ def _counted_total(
     return sql, params
 
 
-# --- the page's rows as one prepared statement, and its items straight from them ---------
+# --- the page's rows by one statement written once per shape ------------------------------
 #
 # Through the ORM, a page of 50 cost about 10.8 ms in process at 100,000 artifacts: 1.4 ms to
 # build and compile the query, 4.4 ms to make 51 rows of 48 fields (and their session, thread
 # and source rows) into model instances, 1.6 ms to serialize them, for a statement of 3-4 ms
-# (issue 11). Here the statement is written once per shape and each item is made from its
-# row as ArtifactResponse renders the instance (tests/artifacts/test_list_rows.py pins every
-# kind of field against it).
+# (issue 11). Here the rows stay tuples; artifacts/api/serializers/list_items.py makes each
+# item from its row as ArtifactResponse renders the instance (tests/artifacts/
+# test_list_rows.py pins every kind of field against it).
 
-# The version's own columns, in the row's order (converted as the ORM converts them); then
-# the texts' second column, the root's public id, the thread's, session's and source's ids
-# and, unfiltered, the total.
+# The version's own columns, in the row's order (converted as the ORM converts them, but the
+# TIMES_AS_TEXT); then ROW_EXTRAS: the texts' second column, the root's public id, the
+# thread's, session's and source's ids and, unfiltered, the total.
 ROW_FIELDS = (
     "id",
     "artifact_id",
