@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from config import loop_reads
+from config import gate_reads, loop_reads
 from sessions_app import services as session_services
 from sessions_app.models import Session
 from tests.conftest import AsgiClient, Tenant
@@ -243,3 +243,64 @@ def test_the_loops_answer_is_djangos_for_odd_requests(
 
 def _keyed(headers: dict[str, str]) -> bool:
     return any(name in headers for name in ("Authorization", "X-API-Key"))
+
+
+@pytest.mark.parametrize("zone", ["America/St_Johns", "Asia/Kathmandu"])
+def test_the_loops_times_are_djangos_in_another_time_zone(
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    loop_reads_seen: LoopReads,  # noqa: F811
+    zone: str,
+) -> None:
+    client = AsgiClient(tenant.owner_key)
+    session_id = _session_with(client, 2)
+    path = f"/api/uploads/{session_id}"
+    with override_settings(TIME_ZONE=zone):
+        expected = _through_django(monkeypatch, client, path)
+        loop_reads_seen.statements.clear()
+        answer = client.get(path)
+    assert loop_reads_seen.statements and loop_reads_seen.thread_trips == 0
+    assert _answer(answer) == _answer(expected)
+    assert not answer.json()["attachments"][0]["created_at"].endswith("Z")
+
+
+def test_with_reads_rate_limited_the_loop_does_not_answer_and_the_rate_is_counted(
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+    loop_reads_seen: LoopReads,  # noqa: F811
+) -> None:
+    from django.core.cache import cache
+
+    from config.rate_limits import Rate
+
+    client = AsgiClient(tenant.owner_key)
+    session_id = _session_with(client, 1)
+    path = f"/api/uploads/{session_id}"
+    cache.clear()
+    with override_settings(DEPOT_RATE_LIMIT_READS=Rate(3, 60)):
+        expected = _through_django(monkeypatch, client, path)
+        loop_reads_seen.statements.clear()
+        answers = [client.get(path) for _ in range(3)]
+    cache.clear()
+    assert loop_reads_seen.statements == [], "the loop answered a rate-limited read"
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["ratelimit-remaining"] == "1"
+    assert answers[0].content == expected.content
+
+
+@pytest.mark.parametrize(
+    "session_id",
+    ["a" * 64, "a" * 65, "a" * 5000, "caf\u00e9", "\u0661\u0662", "a%00b", "A-B_c.d"],
+)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_odd_ids_and_head_are_answered_as_django_answers(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch, session_id: str, method: str
+) -> None:
+    client = AsgiClient(tenant.owner_key)
+    path = f"/api/uploads/{session_id}"
+    with monkeypatch.context() as patched:
+        patched.setattr(gate_reads, "list_request", lambda scope, headers: None)
+        expected = client.request(method, path)
+    answer = client.request(method, path)
+    assert answer.status_code < 500
+    assert _answer(answer) == _answer(expected)
