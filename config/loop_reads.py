@@ -32,7 +32,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -42,9 +41,8 @@ from django.utils import timezone
 from attachments import listing
 from attachments.models import Attachment
 from config import gate_reads
+from config.loop_statements import statements
 from config.request_gate import headers_of
-from sessions_app import raw_reads
-from sessions_app.models import ApiKey, Session
 from sessions_app.principals import (
     KEY_PREFIX,
     LAST_USED_RESOLUTION,
@@ -66,91 +64,6 @@ LOOP_CONNECTIONS = 4
 # After a failed open (PostgreSQL down, restarting, out of connection slots), a slot's lists go
 # by the thread path this long rather than each trying a connection of its own.
 RETRY_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Statements:
-    """The reads, written once per database from the models' own names (every value a
-    parameter):
-
-    - `caller`: the key by prefix, one row (secret_hash, usable_and_fresh, the caller's
-      session's id or NULL); parameters now, fresh_since, session_id, session_id, prefix.
-    - `page[after_cursor]`: that session's page, newest first, rows of LIST_COLUMNS;
-      parameters the session's id, [before], limit + 1.
-    - `both[after_cursor]`: the two in one statement, for PostgreSQL, where each statement is
-      a round trip: first the key's row (0, *caller), then the page's (1, NULL, NULL, NULL,
-      *LIST_COLUMNS); parameters the caller's, then [before], limit + 1. (On SQLite the CTE
-      and the UNION cost more than a second statement: 72 against 46 us.)
-    """
-
-    caller: str
-    page: dict[bool, str]
-    both: dict[bool, str]
-
-
-def statements(connection: Any) -> Statements:
-    def key_column(name: str) -> str:
-        return f"k.{raw_reads.column(ApiKey, name, connection)}"
-
-    def session_column(name: str) -> str:
-        return f"s.{raw_reads.column(Session, name, connection)}"
-
-    # The caller's session of that id, as `session_find` chooses it: the default workspace's
-    # (a workspace-limited key's only workspace, by the model's constraint), else the newest
-    # the key may see. Two MAX()es: SQLite refuses an outer column in a subquery's ORDER BY.
-    def newest(where: str) -> str:
-        return (
-            f"(SELECT MAX({session_column('id')}) FROM {raw_reads.table(Session, connection)} s"  # noqa: S608
-            f" WHERE {session_column('organization')} = {key_column('organization')}"
-            f" AND {session_column('session_id')} = %s AND {where})"
-        )
-
-    workspace, limit = session_column("workspace"), key_column("workspace")
-    in_default = newest(f"{workspace} = {key_column('default_workspace')}")
-    visible = newest(f"({limit} IS NULL OR {workspace} = {limit})")
-    usable = (
-        f"CASE WHEN {key_column('revoked_at')} IS NULL"
-        f" AND ({key_column('expires_at')} IS NULL OR {key_column('expires_at')} > %s)"
-        f" AND {key_column('last_used_at')} > %s THEN 1 ELSE 0 END"
-    )
-    # The key's row, with its session's id as a column, then the page as one range of the
-    # attachments' (session, id) index, newest first, which needs no sort. (Joined to the
-    # session table instead, PostgreSQL hashed the whole table; joined to the key's row, it
-    # sorted the whole session.) The LIMIT 1 keeps the planners from merging the key's row
-    # into the page's query.
-    caller = (
-        f"SELECT {key_column('secret_hash')}, {usable},"  # noqa: S608
-        f" COALESCE({in_default}, {visible})"
-        f" FROM {raw_reads.table(ApiKey, connection)} k WHERE {key_column('prefix')} = %s LIMIT 1"
-    )
-    columns = ", ".join(
-        listing.as_text(connection, name, f"a.{raw_reads.column(Attachment, name, connection)}")
-        for name in listing.LIST_COLUMNS
-    )
-    nulls = ", ".join(["NULL"] * len(listing.LIST_COLUMNS))
-    attachment_id = f"a.{raw_reads.column(Attachment, 'id', connection)}"
-    session = f"a.{raw_reads.column(Attachment, 'session', connection)}"
-
-    def page(session_pk: str, after_cursor: bool) -> str:
-        before = f" AND {attachment_id} < %s" if after_cursor else ""
-        return (
-            f"SELECT {columns} FROM {raw_reads.table(Attachment, connection)} a"  # noqa: S608
-            f" WHERE {session} = {session_pk}{before} ORDER BY {attachment_id} DESC LIMIT %s"
-        )
-
-    def both(after_cursor: bool) -> str:
-        return (
-            f"WITH c (secret_hash, usable, session_pk) AS ({caller})"  # noqa: S608
-            f" SELECT 0, secret_hash, usable, session_pk, {nulls} FROM c UNION ALL"
-            f" SELECT 1, NULL, NULL, NULL, page.*"
-            f" FROM ({page('(SELECT session_pk FROM c)', after_cursor)}) page"
-        )
-
-    return Statements(
-        caller=caller,
-        page={after: page("%s", after) for after in (False, True)},
-        both={after: both(after) for after in (False, True)},
-    )
 
 
 # Called with each statement a reader runs (tests count them, as Django's execute wrappers).
@@ -334,15 +247,16 @@ async def list_page(raw_key: str, wanted: tuple[str, int, int | None]) -> bytes 
         if reader is None:
             return None
         now = timezone.now()
+        secret = hash_secret(raw_key)
         caller = [
             reader.adapt(now),
             reader.adapt(now - LAST_USED_RESOLUTION),
+            secret,
             session_id,
             session_id,
             prefix,
         ]
         tail = [limit + 1] if before_id is None else [before_id, limit + 1]
-        secret = hash_secret(raw_key)
 
         def accept(key: KeyRow) -> bool:
             secret_hash, usable, session_pk = key

@@ -307,12 +307,6 @@ def test_odd_ids_and_head_are_answered_as_django_answers(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's one statement")
-@pytest.mark.xfail(
-    strict=True,
-    reason="the page is read before the secret is checked (in Python, after the statement); "
-    "checking the hash in the statement adds a parameter, which test_loop_reads' EXPLAIN test "
-    "spells out (not this reviewer's file)",
-)
 def test_a_wrong_secret_reads_no_page(
     tenant: Tenant, asgi_owner: AsgiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from config import loop_reads, request_gate
+from config import loop_reads, loop_statements, request_gate
 from sessions_app import services as session_services
 from sessions_app.models import ApiKey
 from tests.conftest import AsgiClient, Tenant
@@ -203,13 +203,13 @@ def test_the_page_is_one_index_range_without_a_sort(tenant: Tenant) -> None:
     from django.db import connections
 
     django_connection = connections["default"]
-    sql = loop_reads.statements(django_connection).both[True]
+    sql = loop_statements.statements(django_connection).both[True]
     now = timezone.now()
     with django_connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")  # the plan a large table gets
         cursor.execute(
             "EXPLAIN " + sql,
-            [now, now, "s", "s", _prefix(tenant.owner_key), 10**9, 51],
+            [now, now, "0" * 64, "s", "s", _prefix(tenant.owner_key), 10**9, 51],
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET enable_seqscan")
