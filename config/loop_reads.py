@@ -42,13 +42,12 @@ from attachments import listing
 from attachments.models import Attachment
 from config import gate_reads
 from config.loop_statements import statements
-from config.request_gate import headers_of
+from config.request_gate import headers_of, raw_key_of
 from sessions_app.principals import (
     KEY_PREFIX,
     LAST_USED_RESOLUTION,
     hash_secret,
     plausible_key,
-    raw_key_from_headers,
 )
 
 logger = logging.getLogger(__name__)
@@ -299,12 +298,7 @@ class LoopAnswers:
     @staticmethod
     async def _page(scope: dict[str, Any]) -> bytes | None:
         headers = headers_of(scope)
-        raw_key = raw_key_from_headers(
-            {
-                "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
-                "authorization": headers.get(b"authorization", b"").decode("latin-1"),
-            }
-        )
+        raw_key = raw_key_of(headers)
         if raw_key is None:
             return None
         wanted = gate_reads.list_request(scope, headers)

@@ -87,6 +87,16 @@ def headers_of(scope: Scope) -> dict[bytes, bytes]:
     return joined
 
 
+def raw_key_of(headers: dict[bytes, bytes]) -> str | None:
+    """The API key `headers_of`' headers carry (`raw_key_from_headers`' rules), or None."""
+    return raw_key_from_headers(
+        {
+            "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
+            "authorization": headers.get(b"authorization", b"").decode("latin-1"),
+        }
+    )
+
+
 def declared_length(headers: dict[bytes, bytes]) -> int | None:
     value = headers.get(b"content-length", b"").strip()
     return int(value) if value.isdigit() else None
@@ -219,12 +229,7 @@ class RequestGate:
         # MCP at /mcp (agents_mcp/) takes the same keys and meets the same checks as /api/.
         under_api = scope["path"].startswith(("/api/", "/mcp"))
         caller: str | None = None  # "key:<prefix>" or "user:<pk>" once authenticated
-        raw_key = raw_key_from_headers(
-            {
-                "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
-                "authorization": headers.get(b"authorization", b"").decode("latin-1"),
-            }
-        )
+        raw_key = raw_key_of(headers)
         page: bytes | None = None
         if raw_key is not None and under_api:
             # The seed-000 list is answered here, its key and its page read in one trip to the
