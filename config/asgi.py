@@ -25,6 +25,7 @@ from config.loop_reads import LoopAnswers  # noqa: E402
 from config.observability import Observed  # noqa: E402
 from config.request_gate import RequestGate  # noqa: E402
 from config.threads import BoundToThread  # noqa: E402
+from config.upload_answers import finish_upload  # noqa: E402
 from sessions_app.events.log import WakeUpsSent  # noqa: E402
 from sessions_app.routing import long_poll_urlpatterns, websocket_urlpatterns  # noqa: E402
 from sessions_app.ws_auth import websocket_auth_stack  # noqa: E402
@@ -56,7 +57,7 @@ application = ProtocolTypeRouter(
                                 re_path(r"", django_asgi_app),
                             ]
                         ),
-                        uploads=StreamingUploadMiddleware(django_asgi_app),
+                        uploads=StreamingUploadMiddleware(django_asgi_app, finish=finish_upload),
                         tus=TusApp(),  # /api/tus/: resumable uploads (artifacts/tus/)
                     ),
                     # MCP's session tasks outlive the request that starts them, and a thread

@@ -39,7 +39,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 50, 200  # PageQuerySerializer's
 LIMIT_RE = re.compile(r"[0-9]{1,3}")
 
 
-def _security_headers() -> list[tuple[bytes, bytes]]:
+def security_headers() -> list[tuple[bytes, bytes]]:
     """What SecurityMiddleware adds to an answer over plain HTTP, with these settings."""
     headers = []
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
@@ -52,15 +52,20 @@ def _security_headers() -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def _list_headers(length: int) -> list[tuple[bytes, bytes]]:
-    """The list's answer headers as Django sends them, in its order (a test compares them)."""
+def view_headers(
+    length: int, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> list[tuple[bytes, bytes]]:
+    """The headers of a JSON answer of SessionUploadsView (the list's and the upload's route)
+    as Django sends them, in its order (tests compare them); `extra` are the response's own
+    (a 503's Retry-After), which DRF sets before its Vary and Allow."""
     return [
         (b"Content-Type", b"application/json"),
+        *extra,
         (b"Vary", b"Accept"),
         (b"Allow", b"GET, POST, HEAD, OPTIONS"),
         (b"X-Frame-Options", settings.X_FRAME_OPTIONS.encode()),
         (b"Content-Length", str(length).encode()),
-        *_security_headers(),
+        *security_headers(),
     ]
 
 
@@ -161,5 +166,5 @@ async def answer_list(api_key: ApiKey, wanted: tuple[str, int, int | None], send
 
 
 async def send_page(send: Any, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": _list_headers(len(body))})
+    await send({"type": "http.response.start", "status": 200, "headers": view_headers(len(body))})
     await send({"type": "http.response.body", "body": body})

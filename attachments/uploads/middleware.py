@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -112,9 +113,18 @@ def _write(
         raise
 
 
+# `finish(scope, staged, text fields, send)`: answers a staged upload itself and returns True,
+# or returns False, having done nothing, for the application to answer it.
+Finisher = Callable[
+    [dict[str, Any], dict[str, StagedUpload], list[tuple[str, str]], Any], Awaitable[bool]
+]
+
+
 class StreamingUploadMiddleware:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, finish: Finisher | None = None) -> None:
         self.app = app
+        # config/upload_answers.py: the plain `POST /api/uploads/{sid}` without Django.
+        self.finish = finish
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = {name.lower(): value for name, value in scope["headers"]}
@@ -169,6 +179,15 @@ class StreamingUploadMiddleware:
             )
             for part in reversed(collector.files)  # the first part of a name wins
         }
+        if self.finish is not None:
+            try:
+                finished = await self.finish(scope, staged, collector.fields, send)
+            except BaseException:
+                await self._discard(collector)
+                raise
+            if finished:
+                await self._discard(collector)  # what it did not consume (other file parts)
+                return
         body = urlencode(collector.fields).encode()
         inner_headers = [
             (name, value)
