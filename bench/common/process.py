@@ -65,10 +65,12 @@ def stop_process(
         process.wait(timeout=10)
 
 
-def depot_env(data_dir: Path, **settings: str) -> dict[str, str]:
+def depot_env(data_dir: Path, tree: Path | None = None, /, **settings: str) -> dict[str, str]:
     """The environment of a Depot process on `data_dir`: the embedded default (SQLite, local
     disk, no Redis, no rate limit) whatever the caller's environment or a .env says, then
-    `settings` (a DATABASE_URL, DEPOT_EMBEDDED_WORKER, ...)."""
+    `settings` (a DATABASE_URL, DEPOT_EMBEDDED_WORKER, ...). With `tree` (another checkout,
+    run with cwd=tree) that tree comes first on PYTHONPATH, so its code is imported rather
+    than this checkout's (installed editable in .venv)."""
     return {
         **os.environ,
         "DEPOT_DATA_DIR": str(data_dir),
@@ -81,14 +83,16 @@ def depot_env(data_dir: Path, **settings: str) -> dict[str, str]:
         "DEPOT_LOG_LEVEL": "WARNING",
         "DJANGO_DEBUG": "0",
         "PYTHONUNBUFFERED": "1",
+        **({"PYTHONPATH": str(tree)} if tree is not None else {}),
         **settings,
     }
 
 
-def manage(env: dict[str, str], *command: str, timeout: float = 600) -> None:
+def manage(env: dict[str, str], *command: str, timeout: float = 600, cwd: Path = REPO) -> None:
+    """`manage.py COMMAND` of the checkout `cwd` (this one by default)."""
     done = subprocess.run(
         [PYTHON, "manage.py", *command],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -99,11 +103,11 @@ def manage(env: dict[str, str], *command: str, timeout: float = 600) -> None:
         raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{done.stderr[-3000:]}")
 
 
-def bootstrap(env: dict[str, str]) -> dict[str, str]:
-    """`migrate` and `bootstrap` on env's database; what bootstrap.json says (api_key,
-    organization, workspace)."""
-    manage(env, "migrate", "--noinput")
-    manage(env, "bootstrap")
+def bootstrap(env: dict[str, str], *, cwd: Path = REPO) -> dict[str, str]:
+    """`migrate` and `bootstrap` on env's database, by the code of the checkout `cwd`; what
+    bootstrap.json says (api_key, organization, workspace)."""
+    manage(env, "migrate", "--noinput", cwd=cwd)
+    manage(env, "bootstrap", cwd=cwd)
     return json.loads((Path(env["DEPOT_DATA_DIR"]) / "bootstrap.json").read_text())
 
 
@@ -119,13 +123,20 @@ def uvicorn_command(port: int, *, app: str = DEPOT_APP, lifespan: str = "off") -
 
 
 def start_uvicorn(
-    env: dict[str, str], port: int, output: Any, *, lifespan: str = "off", app: str = DEPOT_APP
+    env: dict[str, str],
+    port: int,
+    output: Any,
+    *,
+    lifespan: str = "off",
+    app: str = DEPOT_APP,
+    cwd: Path = REPO,
 ) -> subprocess.Popen:
     """`app` (Depot by default) under uvicorn on 127.0.0.1:`port` (its own session, output to
-    the open binary file `output`), once `GET /healthz` answers."""
+    the open binary file `output`, started in the checkout `cwd`, this one by default), once
+    `GET /healthz` answers."""
     process = subprocess.Popen(
         uvicorn_command(port, app=app, lifespan=lifespan),
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         stdout=output,
         stderr=subprocess.STDOUT,
@@ -142,7 +153,8 @@ def start_uvicorn(
 class UvicornServer:
     """One Depot (or another `app`) under uvicorn on a free loopback port, its output in
     `log_path`. `lifespan` "on" starts the embedded default's task worker process unless
-    DEPOT_EMBEDDED_WORKER=0 (config/lifespan.py)."""
+    DEPOT_EMBEDDED_WORKER=0 (config/lifespan.py). `tree` is the checkout it is started in
+    (this one by default; give another's env `depot_env(..., tree=...)` too)."""
 
     def __init__(
         self,
@@ -152,9 +164,10 @@ class UvicornServer:
         *,
         lifespan: str = "off",
         app: str = DEPOT_APP,
+        tree: Path = REPO,
     ) -> None:
         self.name, self.env, self.log_path, self.lifespan = name, env, log_path, lifespan
-        self.app = app
+        self.app, self.tree = app, tree
         self.api_key = ""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -164,7 +177,7 @@ class UvicornServer:
     def start(self) -> UvicornServer:
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = start_uvicorn(
-            self.env, self.port, self._log, lifespan=self.lifespan, app=self.app
+            self.env, self.port, self._log, lifespan=self.lifespan, app=self.app, cwd=self.tree
         )
         log(f"uvicorn {self.name} pid {self.process.pid} on {self.base_url}")
         return self

@@ -4,18 +4,23 @@ local disk so both Depots write bytes alike) and the bare baseline (bench/small/
 each workload run on each server in turn, round after round (A, B, C, A, B, C, ...), every
 Depot figure printed as a ratio to the baseline's in the same round (medians over rounds).
 `--server uvicorn,granian` serves each of them under both ASGI servers in the same run
-(bench/small/servers.py), each Depot's ratio taken to the baseline on its own server."""
+(bench/small/servers.py), each Depot's ratio taken to the baseline on its own server.
+`--before PATH` also serves each Depot profile from another checkout (a git worktree at an
+older commit, run with this .venv's python and uvicorn and cwd=PATH), as `embedded-before`
+and `production-before`, in the same rounds; the report adds its ratio to the baseline and
+after / before (info)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.common import log
+from bench.common import REPO, log
 from bench.common.databases import DEFAULT_PG_ADMIN, database_create, database_drop_logged, pg_url
 from bench.common.process import UvicornServer, bootstrap, depot_env, exit_on_sigterm
 from bench.common.report import fail, finish_run, new_results
@@ -45,12 +50,38 @@ def _options() -> argparse.Namespace:
         default="uvicorn",
         help="comma list of ASGI servers, each serving every app (uvicorn, granian)",
     )
+    parser.add_argument(
+        "--before",
+        default="",
+        help="another checkout of Depot (no .venv of its own) served beside this one, "
+        "each profile as <profile>-before, in the same rounds",
+    )
     options = parser.parse_args()
     options.servers = [s for s in options.server.split(",") if s]
+    options.trees = {"": REPO}
+    if options.before:
+        before = Path(options.before).resolve()
+        if not (before / "manage.py").is_file():
+            parser.error(f"--before: no manage.py in {before}")
+        options.trees["-before"] = before
     unknown = set(options.servers) - set(SERVERS)
     if unknown or not options.servers:
         parser.error(f"--server: one or more of {', '.join(SERVERS)}")
     return options
+
+
+def _tree_state(tree: Path) -> dict[str, Any]:
+    """The --before checkout: its path, commit and uncommitted files."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True)
+        return done.stdout
+
+    return {
+        "tree": str(tree),
+        "commit": git("rev-parse", "HEAD").strip(),
+        "dirty_files": git("status", "--porcelain").splitlines(),
+    }
 
 
 def main() -> int:
@@ -70,6 +101,9 @@ def main() -> int:
         fingerprint=True,
         servers=options.servers,
     )
+    if options.before:
+        results["before"] = _tree_state(options.trees["-before"])
+        log(f"--before: {results['before']['tree']} at {results['before']['commit'][:12]}")
     servers: list[UvicornServer] = []
     run_id = uuid.uuid4().hex[:8]
     databases: list[str] = []  # one per server, so each Depot has its own
@@ -77,23 +111,24 @@ def main() -> int:
     try:
         for kind in options.servers:
             cls = server_class(kind)
-            name = name_for("embedded", kind, options.servers)
-            embedded = cls(name, depot_env(work / name), log_path(work, name), lifespan="on")
-            embedded.api_key = bootstrap(embedded.env)["api_key"]
-            servers.append(embedded)
-            if not options.no_prod:
-                database = f"bench_small_{run_id}_{kind}"
-                database_create(options.pg_admin, database)
-                databases.append(database)
-                name = name_for("production", kind, options.servers)
-                prod_env = depot_env(
-                    work / name,
-                    DATABASE_URL=pg_url(options.pg_admin, database),
-                    REDIS_URL=options.redis_url,
-                )
-                prod = cls(name, prod_env, log_path(work, name), lifespan="on")
-                prod.api_key = bootstrap(prod.env)["api_key"]
-                servers.append(prod)
+            profiles = ["embedded"] + ([] if options.no_prod else ["production"])
+            for profile in profiles:
+                # This checkout's Depot, then (with --before) the other tree's, side by side.
+                for suffix, tree in options.trees.items():
+                    name = name_for(profile + suffix, kind, options.servers)
+                    settings: dict[str, str] = {}
+                    if profile == "production":
+                        database = f"bench_small_{run_id}_{kind}{suffix.replace('-', '_')}"
+                        database_create(options.pg_admin, database)
+                        databases.append(database)
+                        settings = {
+                            "DATABASE_URL": pg_url(options.pg_admin, database),
+                            "REDIS_URL": options.redis_url,
+                        }
+                    env = depot_env(work / name, tree if tree != REPO else None, **settings)
+                    depot = cls(name, env, log_path(work, name), lifespan="on", tree=tree)
+                    depot.api_key = bootstrap(depot.env, cwd=tree)["api_key"]
+                    servers.append(depot)
             name = name_for("baseline", kind, options.servers)
             baseline = cls(
                 name,
@@ -130,7 +165,7 @@ def main() -> int:
                     figures = phases.measure(server, plan)
                     windows[workload][server.name].append(figures)
                     log(
-                        f"round {number + 1}/{rounds} {workload:8} {server.name:10} "
+                        f"round {number + 1}/{rounds} {workload:8} {server.name:17} "
                         f"{figures['rate']:8.1f}/s p99 {figures['latency']['p99_ms']} ms "
                         f"cpu {figures['cpu_ms_per_request'] or 0:.2f} ms/req"
                         + (
@@ -144,7 +179,7 @@ def main() -> int:
         if flat:
             window = max(1, min(500, flat // 10))
             for server in servers:
-                if server.name.startswith("production"):
+                if server.name.startswith("production") or "-before" in server.name:
                     continue
                 log(f"flatness: {flat} uploads into one session on {server.name}")
                 flatness[server.name] = phases.flat_run(server, server.api_key, flat, window)
@@ -167,7 +202,10 @@ def main() -> int:
             name="small",
             title="Small requests (bench.small)",
             suffix="-quick" if options.quick else "",
-            latest=not options.quick and not options.only and options.servers == ["uvicorn"],
+            latest=not options.quick
+            and not options.only
+            and not options.before
+            and options.servers == ["uvicorn"],
             work=work,
             keep=options.keep,
         )

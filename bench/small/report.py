@@ -1,6 +1,7 @@
 """The table of bench.small: per workload and Depot profile, the median over rounds of the
 rate, its ratio to the baseline's rate in the same round, p50/p99/max and the server's CPU per
-request; checks against issue 11's targets."""
+request; checks against issue 11's targets. With --before, each Depot profile's rows also give
+the other tree's rate as a ratio to the same round's baseline and after / before (info)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import statistics
 from typing import Any
 
 from bench.common.report import Figure, check, info, log_check, passed  # noqa: F401
-from bench.small.servers import baseline_of
+from bench.small.servers import baseline_of, before_of, is_before
 
 TITLES = {
     "healthz": "/healthz, 1 connection",
@@ -24,6 +25,30 @@ P99_TARGETS = {"list": 60.0, "upload8": 100.0}
 def _median(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
+
+
+def _before_rows(
+    after: list[dict[str, Any]],
+    before: list[dict[str, Any]],
+    base: list[dict[str, Any]],
+    base_rate: float | None,
+) -> list[Figure]:
+    """The --before tree's rate, its ratio to the same round's baseline, and after / before
+    round by round (medians over rounds); information, not targets."""
+    ratios = [w["rate"] / b["rate"] for w, b in zip(before, base, strict=True) if b["rate"]]
+    p99 = _median([w["latency"]["p99_ms"] for w in before])
+    failures = sum(w["failures"] for w in before)
+    against = [a["rate"] / w["rate"] for a, w in zip(after, before, strict=True) if w["rate"]]
+    return [
+        info(
+            f"  before: rate (p99 {p99 and round(p99, 2)} ms, {failures} failed)",
+            _median([w["rate"] for w in before]),
+            "req/s",
+            baseline=f"{base_rate:.1f} req/s" if base_rate else None,
+            ratio=_median(ratios),
+        ),
+        info("  after / before, rate", _median(against), "x", digits=2),
+    ]
 
 
 def rows(
@@ -45,7 +70,7 @@ def rows(
                     )
                 )
         for name, figures in by_server.items():
-            if name == baseline_of(name):
+            if name == baseline_of(name) or is_before(name):
                 continue
             # Each Depot against the baseline on its own server, round by round.
             base = by_server[baseline_of(name)]
@@ -99,6 +124,8 @@ def rows(
                 )
             )
             out.append(check("  failed requests", failures, "", failures == 0, target="0"))
+            if before_of(name) in by_server:
+                out.extend(_before_rows(figures, by_server[before_of(name)], base, base_rate))
             if "@" in name and name.split("@")[0] in by_server:
                 # The same app on the other server against uvicorn, round by round.
                 plain = by_server[name.split("@")[0]]

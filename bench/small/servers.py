@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from bench.common import REPO, VENV_BIN, log
+from bench.common import VENV_BIN, log
 from bench.common.process import DEPOT_APP, UvicornServer, stop_process, wait_http
 
 SERVERS = ("uvicorn", "granian")
@@ -39,7 +39,7 @@ class GranianServer(UvicornServer):
         self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             self.command,
-            cwd=REPO,
+            cwd=self.tree,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -77,6 +77,16 @@ def name_for(profile: str, server: str, servers: list[str]) -> str:
 def baseline_of(name: str) -> str:
     """The baseline measured on the same server as `name`."""
     return "baseline" + (name[name.index("@") :] if "@" in name else "")
+
+
+def before_of(name: str) -> str:
+    """The --before tree's server of the same profile and ASGI server as `name`."""
+    profile, at, server = name.partition("@")
+    return f"{profile}-before{at}{server}"
+
+
+def is_before(name: str) -> bool:
+    return name.partition("@")[0].endswith("-before")
 
 
 def log_path(work: Path, name: str) -> Path:
