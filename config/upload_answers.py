@@ -22,6 +22,7 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from rest_framework import serializers
 
 from attachments import listing, services
@@ -49,6 +50,9 @@ TEXT_FIELDS: dict[str, int | None] = {
     "node_id": 255,
     "path": 1024,
 }
+# The Accept values DRF answers with JSON. A header that is present but empty is DRF's 406, not
+# its default (`*/*`, when the header is missing).
+ACCEPTS = gate_reads.JSON_ACCEPTS - {b""}
 # DRF's DateTimeField, which AttachmentUploadResponse writes `created_at` with.
 _TIME = serializers.DateTimeField()
 # config.views.server_error's JsonResponse (json.dumps' default separators).
@@ -92,11 +96,15 @@ def session_id_of(scope: dict[str, Any]) -> str | None:
         return None
     if scope.get(SCOPE_API_KEY) is None:
         return None  # a browser's session: Django's authentication and CSRF
+    if settings.DEBUG:
+        return None  # a bug is Django's technical 500 then, not the JSON one
     headers = headers_of(scope)
-    if b"cookie" in headers or headers.get(b"accept", b"") not in gate_reads.JSON_ACCEPTS:
+    if b"cookie" in headers or headers.get(b"accept", b"*/*") not in ACCEPTS:
         return None
     if scope.get("query_string") or not gate_reads.plain_http(scope, headers):
         return None
+    if scope.get("root_path") or settings.FORCE_SCRIPT_NAME:
+        return None  # Django routes the path without its script prefix
     session_id = path[len(UPLOAD_PREFIX) :]
     try:
         validate_session_id(session_id)

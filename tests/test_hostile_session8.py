@@ -1,0 +1,620 @@
+"""Hostile review of the upload middleware's own answer to `POST /api/uploads/{sid}`
+(config/upload_answers.py): for each request, the direct answer is compared with the one
+Django's view gives to the same request (the shortcut switched off, as
+tests/test_upload_answers.py does), in status, headers and their order, body, stored row,
+events, session and file counter; and a failure leaves nothing behind."""
+
+import asyncio
+import datetime
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from django.core.signals import request_started
+from django.test import override_settings
+from django.utils import timezone
+
+from attachments import services
+from attachments.api.serializers import AttachmentUploadResponse
+from attachments.models import Attachment
+from config import upload_answers
+from sessions_app import services as session_services
+from sessions_app.models import ApiKey, Event, Session
+from sessions_app.principals import SCOPE_API_KEY
+from tests.conftest import AsgiClient, Stranger, Tenant
+from tests.support import stored_keys
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOUNDARY = "hostile8-boundary"
+Part = tuple[str, str | None, bytes]  # (name, file name or None for a text field, bytes)
+FILE: Part = ("file", "f.txt", b"bytes")
+
+
+class DjangoRequests:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def django_requests() -> Iterator[DjangoRequests]:
+    seen = DjangoRequests()
+    request_started.connect(seen, weak=False)
+    yield seen
+    request_started.disconnect(seen)
+
+
+def _sid() -> str:
+    return f"h8-{uuid.uuid4().hex[:12]}"
+
+
+def _body(parts: list[Part]) -> bytes:
+    body = b""
+    for name, file_name, data in parts:
+        disposition = f'form-data; name="{name}"'
+        if file_name is not None:
+            disposition += f'; filename="{file_name}"'
+        head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n"
+        if file_name is not None:
+            head += "Content-Type: application/octet-stream\r\n"
+        body += head.encode() + b"\r\n" + data + b"\r\n"
+    return body + f"--{BOUNDARY}--\r\n".encode()
+
+
+def _call(
+    path: str,
+    parts: list[Part],
+    headers: list[tuple[str, str]],
+    *,
+    base_url: str = "http://testserver",
+    root_path: str = "",
+) -> httpx.Response:
+    """A multipart POST through the real ASGI application, headers as given (in order)."""
+    from config.asgi import application
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=application, root_path=root_path)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            return await client.post(
+                path,
+                content=_body(parts),
+                headers=[
+                    ("Content-Type", f"multipart/form-data; boundary={BOUNDARY}"),
+                    *headers,
+                ],
+            )
+
+    return asyncio.run(send())
+
+
+# Values that differ between any two requests: a fresh CSRF cookie, a rate counter.
+VOLATILE = {"ratelimit-remaining", "ratelimit-reset"}
+
+
+def _header_value(name: str, value: str) -> str:
+    if name == "set-cookie":
+        return value.split("=")[0]
+    return "*" if name in VOLATILE else value
+
+
+def _headers(response: httpx.Response) -> list[tuple[str, str]]:
+    return [
+        (k, _header_value(k, v)) for k, v in response.headers.multi_items() if k != "x-request-id"
+    ]
+
+
+def _through_django(monkeypatch: pytest.MonkeyPatch, send: Callable[[], Any]) -> Any:
+    with monkeypatch.context() as patched:
+        patched.setattr(upload_answers, "session_id_of", lambda scope: None)
+        return send()
+
+
+def _row(response: httpx.Response) -> Attachment:
+    return Attachment.objects.get(uid=response.json()["attachment_id"].removeprefix("att_"))
+
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "name",
+    "original_name",
+    "description",
+    "metadata",
+    "node_id",
+    "path",
+    "size",
+    "sha256",
+    "mime_type",
+)
+
+
+def _assert_alike(direct: httpx.Response, expected: httpx.Response) -> None:
+    """The same answer in status and headers (their order too); for a 201 each body is what
+    DRF's serializer makes of its own row, and the rows are alike; otherwise the same bytes."""
+    assert direct.status_code == expected.status_code, (direct.text, expected.text)
+    if direct.headers.get("content-type") != "application/json":
+        # DRF's browsable API or Django's debug page: the same kind of answer.
+        assert _headers(direct) == [
+            (k, str(len(direct.content)) if k == "content-length" else v)
+            for k, v in _headers(expected)
+        ]
+    elif direct.status_code == 201:
+        assert _headers(direct) == [
+            (k, str(len(direct.content)) if k == "content-length" else v)
+            for k, v in _headers(expected)
+        ]
+        row, twin = _row(direct), _row(expected)
+        for response, stored in ((direct, row), (expected, twin)):
+            rendered = upload_answers.listing.render(AttachmentUploadResponse(stored).data)
+            assert response.content == rendered
+        for column in ROW_COLUMNS:
+            assert getattr(row, column) == getattr(twin, column), column
+        for stored in (row, twin):
+            events = Event.objects.filter(session=stored.session, kind="attachment.created")
+            assert events.count() == 1
+    else:
+        assert _headers(direct) == _headers(expected)
+        assert direct.content == expected.content
+
+
+def _nothing_left(keys: set[str] | None = None) -> None:
+    assert not Attachment.objects.exists()
+    assert not Event.objects.filter(kind="attachment.created").exists()
+    assert stored_keys() == (keys or set())
+
+
+def _compare(
+    monkeypatch: pytest.MonkeyPatch,
+    django_requests: DjangoRequests,
+    key: str,
+    parts: list[Part],
+    headers: list[tuple[str, str]] | None = None,
+    *,
+    direct_expected: bool,
+    **call: Any,
+) -> tuple[httpx.Response, httpx.Response]:
+    """The same request through Django, then as it goes now (each into a new session);
+    `direct_expected`: whether the middleware should answer it itself."""
+    keyed = [("X-API-Key", key), *(headers or [])]
+    expected = _through_django(
+        monkeypatch, lambda: _call(f"/api/uploads/{_sid()}", parts, keyed, **call)
+    )
+    before = django_requests.count
+    direct = _call(f"/api/uploads/{_sid()}", parts, keyed, **call)
+    assert django_requests.count == before + (0 if direct_expected else 1)
+    _assert_alike(direct, expected)
+    return direct, expected
+
+
+# --- Accept: what the shortcut takes is what DRF answers with JSON; the rest is Django's ---
+
+ACCEPTS = [
+    ("*/*", True),
+    ("application/json", True),
+    ("", False),  # DRF: 406 (a missing header is `*/*`, an empty one is not)
+    ("application/json; charset=utf-8", False),
+    ("application/*", False),
+    ("application/json, text/html", False),
+    ("text/html, application/json", False),
+    ("application/json;q=0.5, */*;q=0.1", False),
+    ("APPLICATION/JSON", False),
+    ("text/html", False),
+    ("image/png", False),  # DRF: 406
+]
+
+
+@pytest.mark.parametrize(("accept", "direct_expected"), ACCEPTS)
+def test_accept_variants(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    accept: str,
+    direct_expected: bool,
+) -> None:
+    _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [FILE],
+        [("Accept", accept)],
+        direct_expected=direct_expected,
+    )
+
+
+def test_no_accept_header_at_all(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config.asgi import application
+
+    def send() -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                request = c.build_request(
+                    "POST",
+                    f"/api/uploads/{_sid()}",
+                    content=_body([FILE]),
+                    headers={
+                        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                        "X-API-Key": tenant.owner_key,
+                    },
+                )
+                del request.headers["accept"]
+                return await c.send(request)
+
+        return asyncio.run(go())
+
+    expected = _through_django(monkeypatch, send)
+    before = django_requests.count
+    direct = send()
+    assert django_requests.count == before
+    _assert_alike(direct, expected)
+
+
+# --- hosts, HTTPS, proxies, script prefixes ---
+
+HOSTS = [
+    ([("Host", "testserver")], True, 201),
+    ([("Host", "TESTSERVER")], True, 201),
+    ([("Host", "testserver:8000")], True, 201),
+    ([("Host", "testserver.")], True, 201),
+    ([("Host", "evil.example")], False, 400),  # DisallowedHost
+    ([("Host", "testserver"), ("Host", "testserver")], False, 400),
+    ([("Host", "testserver@evil.example")], False, 400),
+    ([("Host", "")], False, 400),
+]
+
+
+@pytest.mark.parametrize(("host", "direct_expected", "status"), HOSTS)
+def test_hosts(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    host: list[tuple[str, str]],
+    direct_expected: bool,
+    status: int,
+) -> None:
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [FILE],
+        host,
+        direct_expected=direct_expected,
+    )
+    assert direct.status_code == status
+    if status != 201:
+        _nothing_left()
+
+
+def test_https_and_proxy_settings_are_djangos(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over HTTPS (where Django would add HSTS when it is set): Django's.
+    _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [FILE],
+        direct_expected=False,
+        base_url="https://testserver",
+    )
+    # A proxy header Django may trust: the answer is Django's.
+    with override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
+        _compare(
+            monkeypatch,
+            django_requests,
+            tenant.owner_key,
+            [FILE],
+            [("X-Forwarded-Proto", "https")],
+            direct_expected=False,
+        )
+    # SSL redirect (SecurityMiddleware reads it once, so the scope check is what is tested).
+    scope = {
+        "method": "POST",
+        "path": f"/api/uploads/{_sid()}",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        SCOPE_API_KEY: ApiKey.objects.first(),
+    }
+    assert upload_answers.session_id_of(scope) is not None
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        assert upload_answers.session_id_of(scope) is None
+    with override_settings(DEBUG=True):
+        assert upload_answers.session_id_of(scope) is None
+    assert upload_answers.session_id_of({**scope, "scheme": "https"}) is None
+    assert upload_answers.session_id_of({**scope, "root_path": "/depot"}) is None
+    _nothing_left_but_201s()
+
+
+def _nothing_left_but_201s() -> None:
+    """Every stored row is one of the 201s' (none of a redirect or refusal)."""
+    for row in Attachment.objects.all():
+        assert row.session.file_count >= 1
+
+
+def test_a_root_path_is_djangos(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a root path of /api, Django routes `/api/uploads/x` as `/uploads/x` (a 404)."""
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [FILE],
+        direct_expected=False,
+        root_path="/api",
+    )
+    assert direct.status_code == 404
+    _nothing_left()
+
+
+def test_force_script_name_is_djangos(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with override_settings(FORCE_SCRIPT_NAME="/api"):
+        direct, _ = _compare(
+            monkeypatch, django_requests, tenant.owner_key, [FILE], direct_expected=False
+        )
+    assert direct.status_code == 404
+    _nothing_left()
+
+
+def test_debug_500_is_djangos(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under DEBUG Django answers a bug with its technical 500, not the JSON one."""
+
+    def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(services, "attachment_create", broken)
+    with override_settings(DEBUG=True, DEBUG_PROPAGATE_EXCEPTIONS=False):
+        direct, _ = _compare(
+            monkeypatch, django_requests, tenant.owner_key, [FILE], direct_expected=False
+        )
+    assert direct.status_code == 500
+    _nothing_left()
+
+
+# --- CORS from an allowed origin, rate limits ---
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://ui.example"])
+def test_cors_from_an_allowed_origin(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [FILE],
+        [("Origin", "https://ui.example")],
+        direct_expected=True,
+    )
+    assert direct.headers["access-control-allow-origin"] == "https://ui.example"
+    assert direct.headers["vary"] == "Accept, origin"
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://ui.example"])
+def test_cors_errors_from_an_allowed_origin(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with override_settings(DEPOT_ALLOWED_MIME_TYPES=["image/"]):
+        direct, _ = _compare(
+            monkeypatch,
+            django_requests,
+            tenant.owner_key,
+            [FILE],
+            [("Origin", "https://ui.example")],
+            direct_expected=True,
+        )
+    assert direct.status_code == 422
+    assert direct.headers["access-control-allow-origin"] == "https://ui.example"
+    _nothing_left()
+
+
+def test_rate_limit_headers(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    from config.rate_limits import Rate
+
+    settings.DEPOT_RATE_LIMIT_WRITES = Rate(50, 60)
+    direct, _ = _compare(
+        monkeypatch, django_requests, tenant.owner_key, [FILE], direct_expected=True
+    )
+    assert any(k.startswith("ratelimit") or k.startswith("x-ratelimit") for k in direct.headers)
+
+
+def test_rate_limited_upload_reads_nothing(
+    tenant: Tenant, django_requests: DjangoRequests, settings: Any
+) -> None:
+    from config.rate_limits import Rate
+
+    settings.DEPOT_RATE_LIMIT_WRITES = Rate(1, 60)
+    client = AsgiClient(tenant.owner_key)
+    assert client.upload(f"/api/uploads/{_sid()}", b"one").status_code == 201
+    keys = stored_keys()
+    refused = client.upload(f"/api/uploads/{_sid()}", b"two")
+    assert refused.status_code == 429
+    assert Attachment.objects.count() == 1
+    assert stored_keys() == keys
+
+
+# --- keys ---
+
+
+def _key(tenant: Tenant, **changes: Any) -> str:
+    key, raw = session_services.api_key_create(
+        organization=tenant.organization, default_workspace=tenant.workspace
+    )
+    ApiKey.objects.filter(pk=key.pk).update(**changes)
+    return raw
+
+
+def _body_never_read(key: str, session_id: str) -> tuple[int, bool]:
+    """(status, whether the application asked for the body) of an upload with `key`."""
+    from config.asgi import application
+
+    read = False
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        read = True
+        return {"type": "http.request", "body": _body([FILE]), "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/uploads/{session_id}",
+        "raw_path": f"/api/uploads/{session_id}".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5555),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"x-api-key", key.encode()),
+            (b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode()),
+            (b"content-length", str(len(_body([FILE]))).encode()),
+        ],
+    }
+    asyncio.run(application(scope, receive, send))
+    return sent[0]["status"], read
+
+
+def test_revoked_expired_read_only_and_unknown_keys_read_no_body(tenant: Tenant) -> None:
+    revoked = _key(tenant, revoked_at=timezone.now())
+    expired = _key(tenant, expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    for key, status in (
+        (revoked, 401),
+        (expired, 401),
+        (tenant.read_only_key, 403),
+        ("dpt_nope_nope", 401),
+        (tenant.owner_key[:-1] + ("a" if tenant.owner_key[-1] != "a" else "b"), 401),
+    ):
+        answered, read = _body_never_read(key, _sid())
+        assert (answered, read) == (status, False), key
+    _nothing_left()
+
+
+def test_a_key_revoked_now_is_refused_next(tenant: Tenant, django_requests: DjangoRequests) -> None:
+    raw = _key(tenant)
+    client = AsgiClient(raw)
+    assert client.upload(f"/api/uploads/{_sid()}", b"x").status_code == 201
+    ApiKey.objects.filter(pk=ApiKey.objects.order_by("-id")[0].pk).update(revoked_at=timezone.now())
+    assert client.upload(f"/api/uploads/{_sid()}", b"y").status_code == 401
+    assert Attachment.objects.count() == 1
+
+
+def test_bearer_key(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def send() -> httpx.Response:
+        return _call(
+            f"/api/uploads/{_sid()}", [FILE], [("Authorization", f"Bearer {tenant.owner_key}")]
+        )
+
+    expected = _through_django(monkeypatch, send)
+    before = django_requests.count
+    direct = send()
+    assert django_requests.count == before
+    _assert_alike(direct, expected)
+
+
+def test_two_different_keys(
+    tenant: Tenant,
+    stranger: Stranger,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """X-API-Key wins over Authorization in both the gate and DRF."""
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [FILE],
+        [("Authorization", f"Bearer {stranger.key}")],
+        direct_expected=True,
+    )
+    assert _row(direct).session.organization_id == tenant.organization.pk
+
+
+# --- sessions of others ---
+
+
+def _upload_as(key: str, session_id: str, data: bytes = b"x") -> httpx.Response:
+    return _call(f"/api/uploads/{session_id}", [("file", "f.txt", data)], [("X-API-Key", key)])
+
+
+def test_a_session_of_another_organization(
+    tenant: Tenant,
+    stranger: Stranger,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    theirs = [_sid(), _sid()]
+    for session_id in theirs:
+        assert _upload_as(stranger.key, session_id).status_code == 201
+    keys = stored_keys()
+    expected = _through_django(monkeypatch, lambda: _upload_as(tenant.owner_key, theirs[0]))
+    before = django_requests.count
+    direct = _upload_as(tenant.owner_key, theirs[1])
+    assert django_requests.count == before
+    _assert_alike(direct, expected) if direct.status_code != 201 else None
+    assert direct.status_code == expected.status_code
+    if direct.status_code == 201:
+        # Each organization has its own sessions of that id: the stranger's keep one file.
+        for session_id in theirs:
+            mine = Session.objects.get(session_id=session_id, organization=tenant.organization)
+            assert mine.file_count == 1
+        assert _row(direct).session.organization_id == tenant.organization.pk
+    else:
+        assert stored_keys() == keys
+    for session_id in theirs:
+        their = Session.objects.get(session_id=session_id, organization=stranger.organization)
+        assert their.file_count == 1
+
+
+def test_a_session_in_another_workspace_with_a_limited_key(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner's sessions are in `alpha`; the key limited to `beta` gets a session of the
+    same id in `beta` through either path, and `alpha`'s are left as they were."""
+    in_alpha = [_sid(), _sid()]
+    for session_id in in_alpha:
+        assert _upload_as(tenant.owner_key, session_id).status_code == 201
+    expected = _through_django(monkeypatch, lambda: _upload_as(tenant.limited_key, in_alpha[0]))
+    before = django_requests.count
+    direct = _upload_as(tenant.limited_key, in_alpha[1])
+    assert django_requests.count == before
+    _assert_alike(direct, expected)
+    for response in (direct, expected):
+        assert _row(response).session.namespace.workspace_id == tenant.other_workspace.pk
+    for session_id in in_alpha:
+        alpha = Session.objects.get(session_id=session_id, namespace__workspace=tenant.workspace)
+        assert alpha.file_count == 1
+
+
+def test_a_limited_key_in_its_own_workspace(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct, expected = _compare(
+        monkeypatch, django_requests, tenant.limited_key, [FILE], direct_expected=True
+    )
+    assert _row(direct).session.namespace.workspace_id == tenant.other_workspace.pk
+    assert _row(expected).session.namespace.workspace_id == tenant.other_workspace.pk
