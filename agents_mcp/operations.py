@@ -274,8 +274,8 @@ def upload_attachment(principal: Principal, args: Args) -> dict[str, Any]:
         raise _bad("content", f"Over {read_cap()} bytes: upload it through REST instead.")
     staged = storage.write_stream(iter([raw]))
     attachment = attachment_services.attachment_create(
-        session_lookup=lambda: session_services.session_get_or_create_for(
-            principal=principal, namespace=principal.default_namespace, session_id=session_id
+        session_lookup=lambda: session_services.session_get_or_create_by_id(
+            principal=principal, session_id=session_id
         ),
         staged=staged,
         original_name=name,

@@ -139,8 +139,8 @@ def _create(
     principal = principal_for_key(api_key)
     try:
         attachment = services.attachment_create(
-            session_lookup=lambda: session_services.session_get_or_create_for(
-                principal=principal, namespace=principal.default_namespace, session_id=session_id
+            session_lookup=lambda: session_services.session_get_or_create_by_id(
+                principal=principal, session_id=session_id
             ),
             staged=upload.blob,
             original_name=upload.file_name,

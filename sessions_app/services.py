@@ -205,6 +205,23 @@ def session_get_or_create_for(
     )
 
 
+def session_get_or_create_by_id(*, principal: Principal, session_id: str) -> Session:
+    """`session_get_or_create_for` in the caller's default namespace (the surfaces with no
+    namespace in the path), reading that namespace only when it is needed: a key limited to a
+    workspace, or no session of this id yet. Writes into an existing session (most of them)
+    make one statement fewer, the namespace's three-table read (issue 11)."""
+    if principal.workspace_limit_id is None:
+        existing = session_find(principal=principal, session_id=session_id)
+        if existing is not None:
+            return existing
+    namespace = principal.default_namespace
+    if not principal.can_see_workspace(namespace.workspace_id):
+        raise NotFound("Namespace not found.")  # as session_get_or_create_for
+    return session_get_or_create(
+        organization_id=principal.organization_id, namespace=namespace, session_id=session_id
+    )
+
+
 @transaction.atomic
 def session_update(*, session: Session, **fields: Any) -> Session:
     allowed = {"reference", "user_reference", "workflow_id", "metadata"}

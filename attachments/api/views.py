@@ -54,8 +54,8 @@ class SessionUploadsView(APIView):
         metadata = json_object_field(fields.get("metadata"), loc=["body", "metadata"])
         staged, file_name = require_upload(request)
         attachment = services.attachment_create(
-            session_lookup=lambda: session_services.session_get_or_create_for(
-                principal=principal, namespace=principal.default_namespace, session_id=session_id
+            session_lookup=lambda: session_services.session_get_or_create_by_id(
+                principal=principal, session_id=session_id
             ),
             staged=staged,
             original_name=file_name,
