@@ -6,6 +6,7 @@ events, session and file counter; and a failure leaves nothing behind."""
 
 import asyncio
 import datetime
+import functools
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from attachments.api.serializers import AttachmentUploadResponse
 from attachments.models import Attachment
 from config import upload_answers
 from sessions_app import services as session_services
+from sessions_app.events import log as event_log
 from sessions_app.models import ApiKey, Event, Session
 from sessions_app.principals import SCOPE_API_KEY
 from tests.conftest import AsgiClient, Stranger, Tenant
@@ -154,7 +156,7 @@ def _assert_alike(direct: httpx.Response, expected: httpx.Response) -> None:
             assert getattr(row, column) == getattr(twin, column), column
         for stored in (row, twin):
             events = Event.objects.filter(session=stored.session, kind="attachment.created")
-            assert events.count() == 1
+            assert events.count() == stored.session.file_count
     else:
         assert _headers(direct) == _headers(expected)
         assert direct.content == expected.content
@@ -618,3 +620,434 @@ def test_a_limited_key_in_its_own_workspace(
     )
     assert _row(direct).session.namespace.workspace_id == tenant.other_workspace.pk
     assert _row(expected).session.namespace.workspace_id == tenant.other_workspace.pk
+
+
+# --- text fields: odd unicode, CRLF, lengths, metadata ---
+
+TEXTS = [
+    ({"description": "a\r\nb\rc\nd"}, True),
+    ({"description": "\u200bzero width\u200b"}, True),  # not whitespace to str.strip()
+    ({"description": "\ufeffbom"}, True),
+    ({"description": "rtl \u202e override"}, True),
+    ({"description": "e\u0301 and \u00e9"}, True),  # no normalization either way
+    ({"description": "\U0001f600" * 10000}, True),  # 10000 characters, 40000 bytes
+    ({"description": "\U0001f600" * 10001}, False),  # DRF: 422
+    ({"description": "x\x1fy\x1c"}, False),  # str.strip() takes U+001C..U+001F
+    ({"description": "\u2028tail"}, False),
+    ({"description": "tail\x85"}, False),
+    ({"description": "   "}, False),
+    ({"node_id": "a/b\\c", "path": "../../etc/passwd"}, True),
+    ({"path": "/abs/path"}, True),
+    ({"path": "p" * 1025}, False),
+    ({"node_id": "\x00"}, False),
+    ({"metadata": "{}"}, True),
+    ({"metadata": '{"a": "\\u0000"}'}, False),  # stored_json_problem: 422
+    ({"metadata": '{"a": NaN}'}, False),
+    ({"metadata": '{"a": 1e999}'}, False),
+    ({"metadata": '{"a": 1, "a": 2}'}, True),  # the last one wins in both
+    ({"metadata": '{"deep": ' * 100 + "1" + "}" * 100}, False),
+    ({"metadata": "[" * 100000 + "]" * 100000}, False),  # past Python's recursion limit
+    ({"metadata": '{"\\ud800": 1}'}, False),  # a lone surrogate
+    ({"metadata": " {}"}, False),
+    ({"metadata": "null"}, False),
+]
+
+
+@pytest.mark.parametrize(("fields", "direct_expected"), TEXTS, ids=range(len(TEXTS)))
+def test_text_fields(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: dict[str, str],
+    direct_expected: bool,
+) -> None:
+    parts: list[Part] = [(name, None, value.encode()) for name, value in fields.items()]
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [*parts, FILE],
+        direct_expected=direct_expected,
+    )
+    if direct.status_code != 201:
+        _nothing_left()
+
+
+def test_fields_after_the_file_and_between_two_files(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts: list[Part] = [
+        ("description", None, b"before"),
+        ("file", "first.txt", b"first"),
+        ("path", None, b"between"),
+        ("file", "second.txt", b"second"),
+        ("node_id", None, b"after"),
+    ]
+    direct, expected = _compare(
+        monkeypatch, django_requests, tenant.owner_key, parts, direct_expected=True
+    )
+    for response in (direct, expected):
+        row = _row(response)
+        assert (row.name, row.description, row.path, row.node_id) == (
+            "first.txt",
+            "before",
+            "between",
+            "after",
+        )
+    # The second file part's staged bytes are gone: one blob, the first part's.
+    assert len(stored_keys()) == 1
+
+
+# --- file names and contents ---
+
+NAMES = [
+    "plain.txt",
+    "../../etc/passwd",
+    "a/b/c.txt",
+    "C:\\\\windows\\\\evil.exe",  # escaped backslashes in the quoted string
+    "nul\x00inside.txt",
+    "x" * 1000 + ".txt",
+    "\u00e9" * 1000,  # 2000 bytes
+    "\U0001f600" * 300,
+    "",  # an empty file name
+    " spaced .txt ",
+    ".hidden",
+    "CON",
+    "tab\tname.txt",
+    "%2e%2e%2fencoded",
+    "\u202egnp.exe",
+]
+
+
+@pytest.mark.parametrize("name", NAMES, ids=range(len(NAMES)))
+def test_file_names(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [("file", name, b"content")],
+        direct_expected=True,
+    )
+    if direct.status_code != 201:
+        _nothing_left()
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00", b"%PDF-1.4 tiny", b"<html><script>"])
+def test_contents(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+) -> None:
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [("file", "f.bin", content)],
+        direct_expected=True,
+    )
+    if direct.status_code != 201:
+        _nothing_left()
+
+
+def test_a_file_part_named_otherwise_and_a_text_part_named_file(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a `File` part (seed 003's name): the view wants `file`, a 422; nothing kept.
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [("File", "f.txt", b"x")],
+        direct_expected=False,
+    )
+    assert direct.status_code == 422
+    _nothing_left()
+    # A text part named `file` before the file part: the view skips it, Django answers.
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [("file", None, b"text"), FILE],
+        direct_expected=False,
+    )
+    assert direct.status_code == 201
+
+
+# --- limits at the edge ---
+
+
+def test_the_file_limit_at_its_edge(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    theirs, mine = _sid(), _sid()
+    with override_settings(DEPOT_MAX_FILES_PER_SESSION=2):
+        answers: dict[str, list[httpx.Response]] = {"django": [], "direct": []}
+        for _ in range(3):
+            answers["django"].append(
+                _through_django(monkeypatch, lambda: _upload_as(tenant.owner_key, theirs))
+            )
+            answers["direct"].append(_upload_as(tenant.owner_key, mine))
+    for expected, direct in zip(answers["django"], answers["direct"], strict=True):
+        if direct.status_code == 201:
+            _assert_alike(direct, expected)
+        else:  # the 409 names the session
+            assert direct.status_code == expected.status_code
+            assert _headers(direct) == _headers(expected)
+            assert direct.content.replace(mine.encode(), theirs.encode()) == expected.content
+    assert [r.status_code for r in answers["direct"]] == [201, 201, 409]
+    for session_id in (theirs, mine):
+        session = Session.objects.get(session_id=session_id)
+        assert session.file_count == 2
+        assert session.attachments.count() == 2  # type: ignore[attr-defined]
+        assert Event.objects.filter(session=session, kind="attachment.created").count() == 2
+
+
+def test_the_quota_at_its_edge(
+    tenant: Tenant,
+    stranger: Stranger,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two organizations with the same quota: one through Django, one direct."""
+    with override_settings(DEPOT_STORAGE_QUOTA_BYTES=10):
+        for data, status in ((b"123456", 201), (b"7890", 201), (b"x", 413)):
+            expected = _through_django(
+                monkeypatch, functools.partial(_upload_as, stranger.key, _sid(), data)
+            )
+            keys = stored_keys()
+            before = django_requests.count
+            direct = _upload_as(tenant.owner_key, _sid(), data)
+            assert django_requests.count == before
+            _assert_alike(direct, expected)
+            assert direct.status_code == status
+            if status != 201:
+                assert stored_keys() == keys
+    assert Attachment.objects.filter(session__organization=tenant.organization).count() == 2
+    assert Session.objects.filter(organization=tenant.organization).count() == 2
+
+
+# --- Idempotency-Key ---
+
+
+def _idempotent_sequence(key: str, session_id: str, idem: str) -> list[httpx.Response]:
+    """The first request, its replay, and the same key with another body."""
+    headers = [("X-API-Key", key), ("Idempotency-Key", idem)]
+    url = f"/api/uploads/{session_id}"
+    return [
+        _call(url, [FILE], headers),
+        _call(url, [FILE], headers),
+        _call(url, [("file", "f.txt", b"other bytes")], headers),
+    ]
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_idempotency_key_replays_alike(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    full: bool,
+) -> None:
+    """A 201, or a 409 of a full session (kept too): replayed alike; another body is a 422."""
+    theirs, mine = _sid(), _sid()
+    with override_settings(DEPOT_MAX_FILES_PER_SESSION=1 if full else 10000):
+        if full:
+            for session_id in (theirs, mine):
+                assert _upload_as(tenant.owner_key, session_id).status_code == 201
+        expected = _through_django(
+            monkeypatch,
+            lambda: _idempotent_sequence(tenant.owner_key, theirs, f"k-{uuid.uuid4().hex}"),
+        )
+        before = django_requests.count
+        direct = _idempotent_sequence(tenant.owner_key, mine, f"k-{uuid.uuid4().hex}")
+        assert django_requests.count == before
+    assert [r.status_code for r in direct] == [r.status_code for r in expected]
+    assert direct[0].status_code == (409 if full else 201)
+    for got, want in zip(direct, expected, strict=True):
+        assert _headers(got) == [
+            (k, str(len(got.content)) if k == "content-length" else v) for k, v in _headers(want)
+        ]
+        if full:
+            assert got.content.replace(mine.encode(), theirs.encode()) == want.content
+    # The replay is the first answer, byte for byte.
+    assert direct[1].content == direct[0].content
+    assert direct[1].headers["idempotent-replayed"] == "true"
+    assert direct[2].status_code == 422
+    assert Attachment.objects.filter(session__session_id=mine).count() == 1
+    assert Event.objects.filter(session__session_id=mine, kind="attachment.created").count() == 1
+
+
+def test_idempotency_key_freed_by_a_refusal(
+    tenant: Tenant, django_requests: DjangoRequests
+) -> None:
+    """A 422 of the service (a refused type) frees the key: the corrected request runs."""
+    idem = f"k-{uuid.uuid4().hex}"
+    headers = [("X-API-Key", tenant.owner_key), ("Idempotency-Key", idem)]
+    url = f"/api/uploads/{_sid()}"
+    with override_settings(DEPOT_ALLOWED_MIME_TYPES=["image/"]):
+        assert _call(url, [FILE], headers).status_code == 422
+    _nothing_left()
+    assert _call(url, [FILE], headers).status_code == 201
+    assert django_requests.count == 0
+    assert Attachment.objects.count() == 1
+
+
+# --- concurrency: many uploads into one new session ---
+
+
+def _concurrent(key: str, session_id: str, count: int) -> list[httpx.Response]:
+    from config.asgi import application
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return list(
+                await asyncio.gather(
+                    *(
+                        c.post(
+                            f"/api/uploads/{session_id}",
+                            content=_body([("file", f"f{index}.txt", b"%d" % index)]),
+                            headers={
+                                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                                "X-API-Key": key,
+                            },
+                        )
+                        for index in range(count)
+                    )
+                )
+            )
+
+    return asyncio.run(go())
+
+
+def test_concurrent_uploads_into_a_new_session(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = 8
+    theirs, mine = _sid(), _sid()
+    expected = _through_django(monkeypatch, lambda: _concurrent(tenant.owner_key, theirs, count))
+    before = django_requests.count
+    direct = _concurrent(tenant.owner_key, mine, count)
+    assert django_requests.count == before
+    assert sorted(r.status_code for r in direct) == sorted(r.status_code for r in expected)
+    assert {r.status_code for r in direct} == {201}, [r.text for r in direct]
+    for session_id in (theirs, mine):
+        session = Session.objects.get(session_id=session_id)
+        assert session.file_count == count
+        assert Attachment.objects.filter(session=session).count() == count
+        assert Event.objects.filter(session=session, kind="attachment.created").count() == count
+    assert Session.objects.filter(session_id=mine).count() == 1
+
+
+def test_concurrent_uploads_at_the_file_limit(
+    tenant: Tenant, django_requests: DjangoRequests
+) -> None:
+    """Eight at once into a new session that may hold three: three 201s, five 409s, and the
+    refused leave nothing behind."""
+    session_id = _sid()
+    with override_settings(DEPOT_MAX_FILES_PER_SESSION=3):
+        answers = _concurrent(tenant.owner_key, session_id, 8)
+    assert sorted(r.status_code for r in answers) == [201] * 3 + [409] * 5
+    assert django_requests.count == 0
+    session = Session.objects.get(session_id=session_id)
+    assert session.file_count == 3 == Attachment.objects.filter(session=session).count()
+    assert Event.objects.filter(session=session, kind="attachment.created").count() == 3
+    assert len(stored_keys()) == 3
+
+
+# --- wake-ups: the watchers of the session learn of the upload either way ---
+
+
+def test_wake_ups_are_sent_alike(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[list[str]] = []
+    original = event_log._send_wake_ups
+
+    async def recording(layer: Any, groups: list[str]) -> None:
+        sent.append(list(groups))
+        await original(layer, groups)
+
+    monkeypatch.setattr(event_log, "_send_wake_ups", recording)
+    theirs, mine = _sid(), _sid()
+    assert (
+        _through_django(monkeypatch, lambda: _upload_as(tenant.owner_key, theirs)).status_code
+        == 201
+    )
+    via_django = list(sent)
+    sent.clear()
+    before = django_requests.count
+    assert _upload_as(tenant.owner_key, mine).status_code == 201
+    assert django_requests.count == before
+    assert via_django and len(sent) == len(via_django)
+
+    def shape(groups: list[list[str]]) -> list[list[str]]:
+        return [
+            ["session" if name.startswith("depot.session.") else name for name in group]
+            for group in groups
+        ]
+
+    assert shape(sent) == shape(via_django)
+    # Each to its own session's group.
+    assert {n for g in sent for n in g} != {n for g in via_django for n in g}
+
+
+# --- seed 003 and other routes still go to Django ---
+
+
+def test_seed_003_app_uploads_are_djangos(tenant: Tenant, django_requests: DjangoRequests) -> None:
+    for session_field in ({}, {"sessionId": _sid()}):
+        fields = {"userReference": f"ref-{uuid.uuid4().hex[:6]}", "uploadType": "runtime"}
+        parts: list[Part] = [
+            (name, None, value.encode()) for name, value in {**fields, **session_field}.items()
+        ]
+        before = django_requests.count
+        response = _call(
+            "/api/v2/apps/alpha/environments/default/attachments/upload",
+            [*parts, ("File", "app.txt", b"app bytes")],
+            [("X-API-Key", tenant.owner_key)],
+        )
+        assert django_requests.count == before + 1
+        assert response.status_code == 201, response.text
+        assert response.json()["fileName"] == "app.txt"
+    assert Attachment.objects.count() == 2
+
+
+def test_other_methods_and_routes_are_djangos(
+    tenant: Tenant, django_requests: DjangoRequests
+) -> None:
+    from config.asgi import application
+
+    session_id = _sid()
+    assert _upload_as(tenant.owner_key, session_id).status_code == 201
+    row = Attachment.objects.get()
+    for method, path, status in (
+        ("PUT", f"/api/uploads/{session_id}", 405),
+        ("PATCH", f"/api/uploads/{session_id}", 405),
+        ("POST", f"/api/uploads/{session_id}/{row.attachment_id}", 405),
+        ("POST", "/api/uploads/", 404),
+        ("POST", f"/api/uploads//{session_id}", 404),
+        ("POST", f"/api/uploads/{session_id}%2Fx", 405),  # the detail route
+    ):
+
+        async def go(method: str = method, path: str = path) -> httpx.Response:
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                return await c.request(
+                    method,
+                    path,
+                    content=_body([FILE]),
+                    headers={
+                        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                        "X-API-Key": tenant.owner_key,
+                    },
+                )
+
+        before = django_requests.count
+        response = asyncio.run(go())
+        assert django_requests.count == before + 1, (method, path)
+        assert response.status_code == status, (method, path, response.text)
+    assert Attachment.objects.count() == 1
+    assert len(stored_keys()) == 1
