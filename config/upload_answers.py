@@ -98,6 +98,8 @@ def session_id_of(scope: dict[str, Any]) -> str | None:
         return None  # a browser's session: Django's authentication and CSRF
     if settings.DEBUG:
         return None  # a bug is Django's technical 500 then, not the JSON one
+    if settings.USE_X_FORWARDED_HOST or settings.PREPEND_WWW or settings.DISALLOWED_USER_AGENTS:
+        return None  # CommonMiddleware's redirect or 403, or a host Django reads elsewhere
     headers = headers_of(scope)
     if b"cookie" in headers or headers.get(b"accept", b"*/*") not in ACCEPTS:
         return None
