@@ -31,7 +31,7 @@ from attachments.tasks import extract_attachment_text
 from sessions_app import events, raw_writes
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
-from sessions_app.locks import session_file_added, session_for_update
+from sessions_app.locks import FileAdded, session_file_added, session_for_update
 from sessions_app.models import AuditAction, EventKind, Session
 from sessions_app.quota import quota_check
 from sessions_app.signals import session_completed, session_deleting
@@ -154,14 +154,17 @@ def _index_state(mime_type: str) -> dict[str, str]:
     return {"index_status": IndexStatus.FAILED, "index_error": f"no text extractor for {mime_type}"}
 
 
-def _count_file_in(session: Session) -> None:
+def _count_file_in(session: Session) -> FileAdded:
     """One more file in `session`, or Conflict at the limit: one UPDATE ... RETURNING of the
     session's counter, which is also the session's lock (sessions_app/locks.py), instead of a
-    locked read and a COUNT(*) over its attachments, which grew with the session."""
+    locked read and a COUNT(*) over its attachments, which grew with the session. The same
+    statement numbers the upload's event and reads the organization's quota."""
     limit = settings.DEPOT_MAX_FILES_PER_SESSION
-    if session_file_added(session.pk) > limit > 0:
+    added = session_file_added(session.pk)
+    if added.count > limit > 0:
         # The transaction's rollback takes the count back.
         raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
+    return added
 
 
 def attachment_create(
@@ -199,9 +202,11 @@ def attachment_create(
         session = session_lookup()
         # The session's lock and its file count in one statement; the row the lookup read is
         # the one passed on (its id, tenancy and public id do not change).
-        _count_file_in(session)
+        added = _count_file_in(session)
         locked = session
-        quota_check(organization_id=locked.organization_id, adding=staged.size)
+        quota_check(
+            organization_id=locked.organization_id, adding=staged.size, own_quota=added.own_quota
+        )
         # One prepared INSERT instead of the ORM's compiled one (sessions_app/raw_writes.py).
         attachment = Attachment(
             session=locked,
@@ -226,6 +231,7 @@ def attachment_create(
             extract_attachment_text.enqueue(attachment.pk)
         events.event_append(
             session=locked,
+            numbered=added.numbered,
             kind=EventKind.ATTACHMENT_CREATED,
             attachment_id=attachment.attachment_id,
             node_id=node_id or None,

@@ -32,10 +32,12 @@ one is released at once and protects nothing), and names at the call site what i
 (saleor's `lock_objects.py`).
 """
 
+from dataclasses import dataclass
+
 from django.db import connection, transaction
 
 from sessions_app.errors import NotFound
-from sessions_app.models import Namespace, Session
+from sessions_app.models import Namespace, Organization, Session
 
 
 def require_atomic(what: str) -> None:
@@ -99,18 +101,41 @@ def namespace_sequences_take(pk: int, count: int) -> int:
     return int(row[0])
 
 
-def session_file_added(pk: int) -> int:
-    """Lock the session row and count one more file in it; returns the new count (the caller
-    refuses past its limit, and its rollback undoes the count). A session deleted since its
-    lookup is a 404. One UPDATE ... RETURNING is both the session's lock and its counter."""
+@dataclass(frozen=True)
+class FileAdded:
+    """What `session_file_added` took and read, in its one statement."""
+
+    count: int  # the session's files, this one included
+    # `session_sequence_next`'s answer, for the upload's event (`event_append(numbered=...)`)
+    numbered: tuple[int, int, str, int]
+    own_quota: int | None  # the organization's own `storage_quota_bytes`
+
+
+def session_file_added(pk: int) -> FileAdded:
+    """Lock the session row, count one more file in it, number the upload's event and read
+    its organization's own quota; the caller refuses past its limits, and its rollback undoes
+    the count and the number. A session deleted since its lookup is a 404. One UPDATE ...
+    RETURNING is the session's lock, its counter, the event's sequence and the quota read: on
+    PostgreSQL each statement is a round trip, and these were three (issue 11)."""
     require_atomic("session_file_added")
-    table = connection.ops.quote_name(Session._meta.db_table)
+    quote = connection.ops.quote_name
+    table = quote(Session._meta.db_table)
+    organizations = quote(Organization._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET file_count = file_count + 1 WHERE id = %s RETURNING file_count",  # noqa: S608
+            # The models' own table names, quoted; the values are parameters.
+            f"UPDATE {table} SET file_count = file_count + 1,"  # noqa: S608
+            " last_event_sequence = last_event_sequence + 1 WHERE id = %s"
+            " RETURNING file_count, last_event_sequence, workspace_id, session_id, namespace_id,"
+            f" (SELECT o.storage_quota_bytes FROM {organizations} o"
+            f" WHERE o.id = {table}.organization_id)",
             [pk],
         )
         row = cursor.fetchone()
     if row is None:
         raise NotFound("The session was deleted.")
-    return int(row[0])
+    return FileAdded(
+        count=int(row[0]),
+        numbered=(row[1], row[2], row[3], row[4]),
+        own_quota=None if row[5] is None else int(row[5]),
+    )

@@ -62,15 +62,30 @@ def organization_quota(*, organization_id: int) -> int | None:
     return _quota_of(_own_quota(organization_id))
 
 
+class _NotRead:
+    pass
+
+
+NOT_READ = _NotRead()
+
+
 def quota_check(
-    *, organization_id: int, adding: int, organization: Organization | None = None
+    *,
+    organization_id: int,
+    adding: int,
+    organization: Organization | None = None,
+    own_quota: int | _NotRead | None = NOT_READ,
 ) -> None:
     """QuotaExceeded (413) when `adding` more bytes would take the organization past its
     quota. Checked inside the write's transaction; uploads committing at the same moment may
     pass it together and exceed the quota by their own size, never more. `organization`: the
-    row, when the caller's request has read it already (its quota is not read again)."""
+    row, when the caller's request has read it already (its quota is not read again);
+    `own_quota`: its `storage_quota_bytes`, when the caller read that in a statement of its
+    own (`session_file_added`)."""
     if organization is not None:
         quota = _quota_of(organization.storage_quota_bytes)
+    elif not isinstance(own_quota, _NotRead):
+        quota = _quota_of(own_quota)
     else:
         quota = organization_quota(organization_id=organization_id)
     if quota is None or adding <= 0:

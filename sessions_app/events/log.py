@@ -200,10 +200,13 @@ def event_append(
     kind: EventKind,
     session: Session | None = None,
     namespace_id: int | None = None,
+    numbered: tuple[int, int, str, int] | None = None,
     **payload: Any,
 ) -> Event:
     """Append one event inside the caller's transaction, as its last statement: this locks the
     namespace row, the last lock of the order (sessions_app/locks.py).
+    `numbered`: the session's sequence for this event, taken already by the caller's own
+    update of the locked session row (`session_file_added`), as `session_sequence_next` gives it.
 
     Session events go to the session's log and to its namespace's feed; an artifact without a
     session passes its `namespace_id` and lands in the namespace feed only."""
@@ -213,8 +216,8 @@ def event_append(
     groups = []
     if session is not None:
         # One UPDATE ... RETURNING locks the session row and numbers the event.
-        sequence, workspace_id, session_public_id, session_namespace_id = session_sequence_next(
-            session.pk
+        sequence, workspace_id, session_public_id, session_namespace_id = (
+            numbered or session_sequence_next(session.pk)
         )
         session.last_event_sequence = sequence
         namespace_id = namespace_id or session_namespace_id
