@@ -7,6 +7,7 @@ events, session and file counter; and a failure leaves nothing behind."""
 import asyncio
 import datetime
 import functools
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -1109,3 +1110,59 @@ def test_no_key_reads_no_body(tenant: Tenant) -> None:
     answered, read = _body_never_read("", _sid())
     assert (answered, read) == (401, False)
     _nothing_left()
+
+
+def test_a_file_part_named_like_a_text_field(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file part called `description`: neither path takes it as the description, and its
+    staged bytes are dropped."""
+    direct, expected = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [("description", "d.txt", b"not a description"), FILE],
+        direct_expected=True,
+    )
+    assert _row(direct).description == _row(expected).description == ""
+    assert len(stored_keys()) == 1  # FILE's blob only
+
+
+def test_a_large_metadata_field(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """900 kB of three-byte characters: the url-encoded form Django would get is 2.7 MB."""
+    metadata = json.dumps({"k": "\u20ac" * 300000}, ensure_ascii=False)
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [("metadata", None, metadata.encode()), FILE],
+        direct_expected=True,
+    )
+    assert direct.status_code == 201
+    assert _row(direct).metadata == {"k": "\u20ac" * 300000}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gate_reads.JSON_ACCEPTS takes an empty Accept header as */*; DRF answers it 406",
+)
+def test_the_list_with_an_empty_accept_header(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the upload, but the same Accept rule (config/gate_reads.JSON_ACCEPTS): an empty
+    Accept header is DRF's 406, and the gate's own list answers it with its page (a 200).
+    Not fixed here (gate_reads.py is not this review's file): strict, so a fix shows."""
+    from config import gate_reads
+
+    client = AsgiClient(tenant.owner_key)
+    session_id = _sid()
+    assert client.upload(f"/api/uploads/{session_id}", b"x").status_code == 201
+    through = client.get(f"/api/uploads/{session_id}", headers={"Accept": ""})
+    with monkeypatch.context() as patched:
+        # Both of the list's shortcuts (the loop's and the gate's) ask gate_reads.
+        patched.setattr(gate_reads, "list_request", lambda scope, headers: None)
+        django = client.get(f"/api/uploads/{session_id}", headers={"Accept": ""})
+    assert django.status_code == 406
+    assert through.status_code == django.status_code
