@@ -1166,3 +1166,156 @@ def test_the_list_with_an_empty_accept_header(
         django = client.get(f"/api/uploads/{session_id}", headers={"Accept": ""})
     assert django.status_code == 406
     assert through.status_code == django.status_code
+
+
+# --- background tasks: queued with the row, or not at all ---
+
+
+def _tasks() -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.count()
+
+
+def test_a_text_upload_queues_one_extraction_either_way(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _tasks() == 0
+    expected = _through_django(
+        monkeypatch,
+        lambda: _call(f"/api/uploads/{_sid()}", [FILE], [("X-API-Key", tenant.owner_key)]),
+    )
+    after_django = _tasks()
+    direct = _call(f"/api/uploads/{_sid()}", [FILE], [("X-API-Key", tenant.owner_key)])
+    assert direct.status_code == expected.status_code == 201
+    assert _tasks() - after_django == after_django == 1
+    # A type nothing extracts queues nothing, either way.
+    binary: list[Part] = [("file", "f.bin", b"\x00\x01\x02")]
+    _compare(monkeypatch, django_requests, tenant.owner_key, binary, direct_expected=True)
+    assert _tasks() == 2
+
+
+@pytest.mark.parametrize("kind", ["files", "quota"])
+def test_a_refused_text_upload_queues_nothing(
+    tenant: Tenant, django_requests: DjangoRequests, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    setting = {"DEPOT_MAX_FILES_PER_SESSION": 1} if kind == "files" else {}
+    setting = setting or {"DEPOT_STORAGE_QUOTA_BYTES": 3}
+    session_id = _sid()
+    if kind == "files":
+        assert _upload_as(tenant.owner_key, session_id, b"one").status_code == 201
+    tasks, keys, rows = _tasks(), stored_keys(), Attachment.objects.count()
+    with override_settings(**setting):
+        expected = _through_django(
+            monkeypatch, lambda: _upload_as(tenant.owner_key, session_id, b"more bytes")
+        )
+        direct = _upload_as(tenant.owner_key, session_id, b"more bytes")
+    assert direct.status_code == expected.status_code == (409 if kind == "files" else 413)
+    assert direct.content == expected.content
+    assert (_tasks(), stored_keys(), Attachment.objects.count()) == (tasks, keys, rows)
+    assert Session.objects.filter(session_id=session_id).count() == (1 if kind == "files" else 0)
+
+
+def test_mixed_concurrent_uploads_into_a_new_session(
+    tenant: Tenant, django_requests: DjangoRequests
+) -> None:
+    """Half direct, half through Django (an Accept the shortcut leaves to it), at once, into
+    one new session: one session, every file counted once, one event each."""
+    from config.asgi import application
+
+    session_id, count = _sid(), 8
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return list(
+                await asyncio.gather(
+                    *(
+                        c.post(
+                            f"/api/uploads/{session_id}",
+                            content=_body([("file", f"f{index}.txt", b"%d" % index)]),
+                            headers={
+                                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                                "X-API-Key": tenant.owner_key,
+                                "Accept": "application/json; charset=utf-8"
+                                if index % 2
+                                else "application/json",
+                            },
+                        )
+                        for index in range(count)
+                    )
+                )
+            )
+
+    answers = asyncio.run(go())
+    assert [r.status_code for r in answers] == [201] * count, [r.text for r in answers]
+    assert django_requests.count == count // 2
+    session = Session.objects.get(session_id=session_id)
+    assert session.file_count == count == Attachment.objects.filter(session=session).count()
+    assert Event.objects.filter(session=session, kind="attachment.created").count() == count
+    assert len({_row(r).name for r in answers}) == count
+
+
+def test_a_rate_limited_key_reads_no_body(tenant: Tenant, settings: Any) -> None:
+    from config.rate_limits import Rate
+
+    settings.DEPOT_RATE_LIMIT_WRITES = Rate(1, 60)
+    assert _body_never_read(tenant.owner_key, _sid()) == (201, True)
+    assert _body_never_read(tenant.owner_key, _sid()) == (429, False)
+    assert Attachment.objects.count() == 1
+
+
+# --- a failure late in the write: after the bytes were promoted and the rows written ---
+
+
+@pytest.mark.parametrize("error", ["bug", "database", "integrity"])
+def test_a_late_failure_leaves_nothing(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    error: str,
+) -> None:
+    """The event, the last write of the transaction, fails: the session, the row, the blob
+    row, the task and the promoted bytes all go, and both paths answer alike."""
+    from django.db import IntegrityError, OperationalError
+
+    from sessions_app import events as session_events
+
+    def failing(**kwargs: Any) -> Any:
+        if error == "bug":
+            raise RuntimeError("a bug after the insert")
+        if error == "database":
+            raise OperationalError("server closed the connection")
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(session_events, "event_append", failing)
+    from attachments.models import Blob
+
+    direct, _ = _compare(
+        monkeypatch, django_requests, tenant.owner_key, [FILE], direct_expected=True
+    )
+    assert direct.status_code == {"bug": 500, "database": 503, "integrity": 500}[error]
+    _nothing_left()
+    assert not Session.objects.exists()
+    assert not Blob.objects.exists()
+    assert _tasks() == 0
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://ui.example"])
+@pytest.mark.parametrize("origin", ["https://evil.example", "https://ui.example:443", "null"])
+def test_cors_from_other_origins(
+    tenant: Tenant,
+    django_requests: DjangoRequests,
+    monkeypatch: pytest.MonkeyPatch,
+    origin: str,
+) -> None:
+    direct, _ = _compare(
+        monkeypatch,
+        django_requests,
+        tenant.owner_key,
+        [FILE],
+        [("Origin", origin)],
+        direct_expected=True,
+    )
+    allowed = origin == "https://ui.example:443"  # the same origin as no port
+    assert ("access-control-allow-origin" in direct.headers) == allowed
