@@ -1319,3 +1319,62 @@ def test_cors_from_other_origins(
     )
     allowed = origin == "https://ui.example:443"  # the same origin as no port
     assert ("access-control-allow-origin" in direct.headers) == allowed
+
+
+def test_concurrent_uploads_at_the_quota(tenant: Tenant, django_requests: DjangoRequests) -> None:
+    """A 10-byte quota and one-byte files, eight at once, twice: the first eight fit, then
+    only two of the next eight (each alone would fit); the six 413s leave nothing."""
+    with override_settings(DEPOT_STORAGE_QUOTA_BYTES=10):
+        first = _concurrent(tenant.owner_key, _sid(), 8)
+        assert sorted(r.status_code for r in first) == [201] * 8
+        keys = stored_keys()
+        more = _concurrent(tenant.owner_key, _sid(), 8)
+    assert sorted(r.status_code for r in more) == [201] * 2 + [413] * 6, [r.text for r in more]
+    assert django_requests.count == 0
+    assert Attachment.objects.count() == 10
+    assert sum(row.size for row in Attachment.objects.all()) == 10
+    # The same eight contents the second time: no new blob, no bytes left by the 413s.
+    assert stored_keys() == keys
+
+
+def test_no_host_header_is_djangos(tenant: Tenant, django_requests: DjangoRequests) -> None:
+    """HTTP/1.0 without Host: Django takes the server's name from the scope (allowed here)."""
+    from config.asgi import application
+
+    body = _body([FILE])
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            await asyncio.sleep(3600)
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = f"/api/uploads/{_sid()}"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.0",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5555),
+        "headers": [
+            (b"x-api-key", tenant.owner_key.encode()),
+            (b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    asyncio.run(application(scope, receive, send))
+    assert sent[0]["status"] == 201
+    assert django_requests.count == 1
+    assert Attachment.objects.count() == 1
