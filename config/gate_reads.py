@@ -33,8 +33,9 @@ from sessions_app.selectors import validate_session_id
 
 LIST_PREFIX = "/api/uploads/"
 LIST_ROUTE = "api/uploads/<str:session_id>"
-# What DRF's content negotiation answers with JSON (its first renderer).
-JSON_ACCEPTS = {b"", b"*/*", b"application/json"}
+# What DRF's content negotiation answers with JSON (its first renderer); a missing Accept
+# header counts as `*/*`, and an empty one is its 406.
+JSON_ACCEPTS = {b"*/*", b"application/json"}
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200  # PageQuerySerializer's
 LIMIT_RE = re.compile(r"[0-9]{1,3}")
 
@@ -125,7 +126,8 @@ def list_request(
         validate_session_id(session_id)
     except InvalidInput:
         return None
-    if b"cookie" in headers or headers.get(b"accept", b"") not in JSON_ACCEPTS:
+    # No Accept header is `*/*`; an empty one is DRF's 406, Django's to answer.
+    if b"cookie" in headers or headers.get(b"accept", b"*/*") not in JSON_ACCEPTS:
         return None
     if b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0":
         return None

@@ -50,9 +50,6 @@ TEXT_FIELDS: dict[str, int | None] = {
     "node_id": 255,
     "path": 1024,
 }
-# The Accept values DRF answers with JSON. A header that is present but empty is DRF's 406, not
-# its default (`*/*`, when the header is missing).
-ACCEPTS = gate_reads.JSON_ACCEPTS - {b""}
 # DRF's DateTimeField, which AttachmentUploadResponse writes `created_at` with.
 _TIME = serializers.DateTimeField()
 # config.views.server_error's JsonResponse (json.dumps' default separators).
@@ -101,7 +98,8 @@ def session_id_of(scope: dict[str, Any]) -> str | None:
     if settings.USE_X_FORWARDED_HOST or settings.PREPEND_WWW or settings.DISALLOWED_USER_AGENTS:
         return None  # CommonMiddleware's redirect or 403, or a host Django reads elsewhere
     headers = headers_of(scope)
-    if b"cookie" in headers or headers.get(b"accept", b"*/*") not in ACCEPTS:
+    # No Accept header is `*/*`; an empty one is DRF's 406, Django's to answer.
+    if b"cookie" in headers or headers.get(b"accept", b"*/*") not in gate_reads.JSON_ACCEPTS:
         return None
     if scope.get("query_string") or not gate_reads.plain_http(scope, headers):
         return None
