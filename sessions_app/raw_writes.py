@@ -17,7 +17,7 @@ from sessions_app import raw_reads
 
 M = TypeVar("M", bound=Model)
 _INSERT_SQL: dict[tuple[str, type[Model]], tuple[str, list[Any]]] = {}
-_NUMBERED_SQL: dict[tuple[str, type[Model], str, type[Model]], tuple[str, list[Any]]] = {}
+_NUMBERED_SQL: dict[tuple[str, type[Model], str, type[Model], str], tuple[str, list[Any]]] = {}
 
 
 def _statement(model: type[Model], alias: str) -> tuple[str, list[Any]]:
@@ -85,7 +85,7 @@ def insert(instance: M) -> M:
 def _numbered_statement(
     model: type[Model], alias: str, field_name: str, counter: type[Model], counter_field: str
 ) -> tuple[str, list[Any]]:
-    key = (alias, model, field_name, counter)
+    key = (alias, model, field_name, counter, counter_field)
     found = _NUMBERED_SQL.get(key)
     if found is None:
         connection = connections[alias]
