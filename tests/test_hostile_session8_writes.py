@@ -898,3 +898,100 @@ def test_by_id_workspace_without_a_default_namespace(tenant: Tenant) -> None:
     )
     assert list(Event.objects.values_list("name", flat=True)) == ["e.txt"]
     _assert_counters(existing)
+
+
+# --- two server processes ---
+
+
+@pytest.mark.postgres
+def test_two_processes_writing_one_session_number_it_gapless(tenant: Tenant, tmp_path: Any) -> None:
+    """Two uvicorn processes (each its own connections, the direct upload answer and Django's
+    views): uploads and seed-002 artifact writes into one session through both at once, while
+    a reader follows the namespace feed and the session log over HTTP with `after=`."""
+    import contextlib
+
+    import requests
+
+    from tests.support.live_server import live_uvicorn
+
+    headers = {"X-API-Key": tenant.owner_key}
+    session_id = "h8w-two-processes"
+    for name in ("h8w-a", "h8w-b"):
+        (tmp_path / name).mkdir()
+    with contextlib.ExitStack() as stack:
+        bases = [
+            stack.enter_context(live_uvicorn(tmp_path / name, name=name, env={}))[1]
+            for name in ("h8w-a", "h8w-b")
+        ]
+        stop = threading.Event()
+        seen: dict[str, list[tuple[int, str]]] = {"namespace": [], "session": []}
+        reader_errors: list[BaseException] = []
+        urls = {
+            "namespace": (f"{NS}/events", "namespace_sequence"),
+            "session": (f"/api/sessions/{session_id}/artifact-events", "sequence"),
+        }
+
+        def read_all() -> bool:
+            progressed = False
+            for feed, (path, field) in urls.items():
+                after = seen[feed][-1][0] if seen[feed] else 0
+                body = requests.get(
+                    f"{bases[len(seen[feed]) % 2]}{path}",
+                    params={"after": after, "wait_seconds": 0, "limit": 100},
+                    headers=headers,
+                    timeout=30,
+                ).json()
+                for event in body["events"]:
+                    seen[feed].append((event[field], event["name"]))
+                    progressed = True
+            return progressed
+
+        def reader() -> None:
+            try:
+                while not stop.is_set():
+                    if not read_all():
+                        time.sleep(0.01)
+                while read_all():
+                    pass
+            except BaseException as error:
+                reader_errors.append(error)
+
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def write(number: int) -> None:
+            base = bases[number % 2]
+            if number % 4 == 3:
+                response = requests.post(
+                    f"{base}{NS}/artifacts",
+                    json={"name": f"mp-art-{number}", "content": "x", "session_id": session_id},
+                    headers=headers,
+                    timeout=60,
+                )
+            else:
+                response = requests.post(
+                    f"{base}/api/uploads/{session_id}",
+                    files={"file": (f"mp-{number}.txt", f"bytes {number}".encode())},
+                    headers=headers,
+                    timeout=60,
+                )
+            with lock:
+                statuses.append(response.status_code)
+
+        reading = threading.Thread(target=reader)
+        reading.start()
+        try:
+            errors = _run_jobs([functools.partial(write, n) for n in range(40)], workers=8)
+        finally:
+            stop.set()
+            reading.join(timeout=120)
+    assert not errors, errors[:3]
+    assert not reader_errors, reader_errors[:3]
+    assert sorted(statuses) == [201] * 40
+    session = Session.objects.get(session_id=session_id)
+    for feed in ("namespace", "session"):
+        assert [number for number, _ in seen[feed]] == list(range(1, 41)), feed
+    assert seen["session"] == _session_log(session)
+    assert seen["namespace"] == _feed(_namespace(tenant))
+    _assert_counters(session)
+    _assert_feed(_namespace(tenant))
