@@ -264,7 +264,13 @@ def _unlink_survivors(session: Session) -> None:
     for relation in Session._meta.related_objects:
         if relation.on_delete is models.SET_NULL:
             name = relation.field.name
-            relation.related_model._base_manager.filter(**{name: session}).update(**{name: None})
+            manager = relation.related_model._base_manager
+            # The rows locked in id order (a subquery's FOR UPDATE ... ORDER BY), still one
+            # statement: a plain UPDATE locks them in the order it finds them (on disk), which
+            # may put an artifact's latest version before its root (an older row) and deadlock
+            # with a version write holding the root (root → latest).
+            locked = manager.filter(**{name: session}).order_by("pk").select_for_update()
+            manager.filter(pk__in=locked.values("pk")).update(**{name: None})
 
 
 @transaction.atomic

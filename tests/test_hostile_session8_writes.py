@@ -995,3 +995,64 @@ def test_two_processes_writing_one_session_number_it_gapless(tenant: Tenant, tmp
     assert seen["namespace"] == _feed(_namespace(tenant))
     _assert_counters(session)
     _assert_feed(_namespace(tenant))
+
+
+@pytest.mark.postgres
+def test_a_session_delete_and_a_version_write_of_its_artifact_do_not_deadlock(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version write holds the artifact's root row and goes on to its latest version (the
+    lock order); the session's delete unlinks the session's artifact rows before it locks the
+    session. When the root row lies after its latest version on disk (here: moved by an
+    update of its indexed session column; in production, by any update or free-space reuse),
+    one UPDATE over the session's rows locked the latest first and then waited on the root:
+    PostgreSQL found the cycle and aborted the version write (OperationalError, deadlock
+    detected). Fixed in sessions_app/services.py `_unlink_survivors`: the rows are locked in
+    id order (a root is older than its versions) before the update."""
+    from artifacts import services as artifact_services
+
+    namespace = _namespace(tenant)
+    session = _session(tenant, "h8w-unlink-order")
+    first = _artifact(namespace, "unlink-art", session)
+    second, _ = artifact_version_create(artifact=first, content=NewContent(text="v2"))
+    Artifact.objects.filter(pk=first.pk).update(session=None)
+    Artifact.objects.filter(pk=first.pk).update(session=session)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM artifacts_artifact WHERE session_id = %s ORDER BY ctid", [session.pk]
+        )
+        assert [row[0] for row in cursor.fetchall()] == [second.pk, first.pk]
+    locked = threading.Event()
+    real_lock = artifact_services.artifact_root_lock
+    real_for_update = artifact_services.artifact_root_for_update
+
+    def slow_lock(pk: int) -> None:
+        real_lock(pk)
+        locked.set()
+        time.sleep(1.5)
+
+    def slow_for_update(pk: int) -> Artifact:
+        row = real_for_update(pk)
+        locked.set()
+        time.sleep(1.5)
+        return row
+
+    monkeypatch.setattr(artifact_services, "artifact_root_lock", slow_lock)
+    monkeypatch.setattr(artifact_services, "artifact_root_for_update", slow_for_update)
+
+    def write() -> None:
+        artifact_version_create(
+            artifact=Artifact.objects.get(pk=second.pk), content=NewContent(text="v3")
+        )
+
+    def delete() -> None:
+        assert locked.wait(30)
+        time.sleep(0.2)
+        session_services.session_delete(session=Session.objects.get(pk=session.pk))
+
+    errors = _run_jobs([delete, write], workers=2)
+    assert not errors, [f"{type(error).__name__}: {error}" for error in errors]
+    assert not Session.objects.filter(pk=session.pk).exists()
+    versions = Artifact.objects.filter(root_id=first.pk).order_by("version")
+    assert [(a.version, a.session_id) for a in versions] == [(1, None), (2, None), (3, None)]
+    _assert_feed(namespace)
