@@ -1056,3 +1056,61 @@ def test_a_session_delete_and_a_version_write_of_its_artifact_do_not_deadlock(
     versions = Artifact.objects.filter(root_id=first.pk).order_by("version")
     assert [(a.version, a.session_id) for a in versions] == [(1, None), (2, None), (3, None)]
     _assert_feed(namespace)
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: an artifact of the session committed between session_delete's unlink and "
+    "its session lock is unlinked again by the delete's collector under the session lock, "
+    "which waits on a version write of it that waits on the session (deadlock detected)",
+)
+def test_an_artifact_made_between_a_delete_s_unlink_and_its_session_lock(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by this review, not fixed: the delete unlinks the session's artifacts (t0), then
+    locks the session (t1). An artifact created in the session between t0 and t1 commits with
+    the session set; a version write of it then holds its root and latest rows and waits on
+    the session row the delete holds, while the delete's `session.delete()` (Django's
+    collector, SET_NULL) updates that artifact's row: a cycle, and PostgreSQL aborts one of
+    them (a 5xx). Orchestrated here with a gate before the session lock and a slow
+    `session_deleting` receiver."""
+    from sessions_app.signals import session_deleting
+
+    namespace = _namespace(tenant)
+    session = _session(tenant, "h8w-late-artifact")
+    unlinked, made_late, delete_locked = threading.Event(), threading.Event(), threading.Event()
+    real = session_services.session_for_update
+    made: dict[str, Artifact] = {}
+
+    def gated(pk: int, *only: str) -> Session:
+        unlinked.set()
+        assert made_late.wait(30)
+        return real(pk, *only)
+
+    def slow_receiver(sender: Any, session: Session, **kwargs: Any) -> list[Any]:
+        delete_locked.set()
+        time.sleep(2)
+        return []
+
+    monkeypatch.setattr(session_services, "session_for_update", gated)
+    session_deleting.connect(slow_receiver, weak=False, dispatch_uid="hostile8w.slow")
+
+    def delete() -> None:
+        session_services.session_delete(session=Session.objects.get(pk=session.pk))
+
+    def create() -> None:
+        assert unlinked.wait(30)
+        made["late"] = _artifact(namespace, "late-artifact", session)
+        made_late.set()
+
+    def version() -> None:
+        assert delete_locked.wait(30)
+        latest = Artifact.objects.get(pk=made["late"].pk)
+        artifact_version_create(artifact=latest, content=NewContent(text="late v2"))
+
+    try:
+        errors = _run_jobs([version, create, delete], workers=3)
+    finally:
+        session_deleting.disconnect(dispatch_uid="hostile8w.slow")
+    assert not errors, [f"{type(error).__name__}: {error}"[:120] for error in errors]
