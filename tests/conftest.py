@@ -2,9 +2,11 @@
 limited to one workspace, and a stranger organization with its own key (healthchecks-style)."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_started
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -14,6 +16,7 @@ from sessions_app import services
 from tests.support import (  # noqa: F401
     IN_CI,
     AsgiClient,
+    DjangoRequests,
     Stranger,
     Tenant,
     client_with,
@@ -132,3 +135,12 @@ def isolated_storage(settings, tmp_path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def asgi_owner(tenant: Tenant) -> AsgiClient:
     return AsgiClient(tenant.owner_key)
+
+
+@pytest.fixture
+def django_requests() -> Iterator[DjangoRequests]:
+    """The requests Django's handler takes while the test runs (its `request_started`)."""
+    seen = DjangoRequests()
+    request_started.connect(seen, weak=False)
+    yield seen
+    request_started.disconnect(seen)

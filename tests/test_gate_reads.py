@@ -6,35 +6,17 @@ its `request_started` signal; the Django answers compared with are the same requ
 gate's shortcut switched off."""
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.signals import request_started
 
 from config import gate_reads, loop_reads
 from sessions_app import services as session_services
 from sessions_app.models import ApiKey, Session
-from tests.conftest import AsgiClient, Tenant
+from tests.conftest import AsgiClient, DjangoRequests, Tenant
 from tests.test_request_cost import Statements, statements  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class DjangoRequests:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.count += 1
-
-
-@pytest.fixture
-def django_requests() -> Iterator[DjangoRequests]:
-    seen = DjangoRequests()
-    request_started.connect(seen, weak=False)
-    yield seen
-    request_started.disconnect(seen)
 
 
 def _session_with(client: AsgiClient, count: int, **names: str) -> str:

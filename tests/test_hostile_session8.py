@@ -10,12 +10,11 @@ import functools
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from django.core.signals import request_started
 from django.test import override_settings
 from django.utils import timezone
 
@@ -27,7 +26,7 @@ from sessions_app import services as session_services
 from sessions_app.events import log as event_log
 from sessions_app.models import ApiKey, Event, Session
 from sessions_app.principals import SCOPE_API_KEY
-from tests.conftest import AsgiClient, Stranger, Tenant
+from tests.conftest import AsgiClient, DjangoRequests, Stranger, Tenant
 from tests.support import stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,22 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BOUNDARY = "hostile8-boundary"
 Part = tuple[str, str | None, bytes]  # (name, file name or None for a text field, bytes)
 FILE: Part = ("file", "f.txt", b"bytes")
-
-
-class DjangoRequests:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.count += 1
-
-
-@pytest.fixture
-def django_requests() -> Iterator[DjangoRequests]:
-    seen = DjangoRequests()
-    request_started.connect(seen, weak=False)
-    yield seen
-    request_started.disconnect(seen)
 
 
 def _sid() -> str:
@@ -902,7 +885,10 @@ def test_idempotency_key_freed_by_a_refusal(
 # --- concurrency: many uploads into one new session ---
 
 
-def _concurrent(key: str, session_id: str, count: int) -> list[httpx.Response]:
+def _concurrent(
+    key: str, session_id: str, count: int, extra: Any = lambda index: {}
+) -> list[httpx.Response]:
+    """`count` uploads at once into `session_id`; `extra(index)`: more headers for one."""
     from config.asgi import application
 
     async def go() -> list[httpx.Response]:
@@ -917,6 +903,7 @@ def _concurrent(key: str, session_id: str, count: int) -> list[httpx.Response]:
                             headers={
                                 "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
                                 "X-API-Key": key,
+                                **extra(index),
                             },
                         )
                         for index in range(count)
@@ -1217,33 +1204,13 @@ def test_mixed_concurrent_uploads_into_a_new_session(
 ) -> None:
     """Half direct, half through Django (an Accept the shortcut leaves to it), at once, into
     one new session: one session, every file counted once, one event each."""
-    from config.asgi import application
-
     session_id, count = _sid(), 8
-
-    async def go() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            return list(
-                await asyncio.gather(
-                    *(
-                        c.post(
-                            f"/api/uploads/{session_id}",
-                            content=_body([("file", f"f{index}.txt", b"%d" % index)]),
-                            headers={
-                                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-                                "X-API-Key": tenant.owner_key,
-                                "Accept": "application/json; charset=utf-8"
-                                if index % 2
-                                else "application/json",
-                            },
-                        )
-                        for index in range(count)
-                    )
-                )
-            )
-
-    answers = asyncio.run(go())
+    answers = _concurrent(
+        tenant.owner_key,
+        session_id,
+        count,
+        lambda index: {"Accept": "application/json; charset=utf-8" if index % 2 else "*/*"},
+    )
     assert [r.status_code for r in answers] == [201] * count, [r.text for r in answers]
     assert django_requests.count == count // 2
     session = Session.objects.get(session_id=session_id)

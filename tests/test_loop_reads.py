@@ -15,14 +15,8 @@ from django.utils import timezone
 from config import loop_reads, loop_statements, request_gate
 from sessions_app import services as session_services
 from sessions_app.models import ApiKey
-from tests.conftest import AsgiClient, Tenant
-from tests.test_gate_reads import (
-    DjangoRequests,
-    _answer,
-    _session_with,
-    _through_django,
-    django_requests,  # noqa: F401  (a fixture)
-)
+from tests.conftest import AsgiClient, DjangoRequests, Tenant
+from tests.test_gate_reads import _answer, _session_with, _through_django
 from tests.test_request_cost import Statements, statements  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,7 +56,7 @@ def test_the_list_is_read_on_the_loop_and_not_on_djangos_connection(
     tenant: Tenant,
     asgi_owner: AsgiClient,
     statements: Statements,  # noqa: F811
-    django_requests: DjangoRequests,  # noqa: F811
+    django_requests: DjangoRequests,
     loop_reads_seen: LoopReads,
 ) -> None:
     session_id = _session_with(asgi_owner, 3)
@@ -152,7 +146,7 @@ def test_other_callers_sessions_and_missing_ones_are_djangos_404s(
     tenant: Tenant,
     asgi_owner: AsgiClient,
     stranger: Any,
-    django_requests: DjangoRequests,  # noqa: F811
+    django_requests: DjangoRequests,
     loop_reads_seen: LoopReads,
 ) -> None:
     session_id = _session_with(asgi_owner, 1)

@@ -7,12 +7,10 @@ middleware's shortcut switched off."""
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from asgiref import sync
-from django.core.signals import request_started
 from django.test import override_settings
 
 from attachments import services, storage
@@ -21,27 +19,11 @@ from attachments.models import Attachment
 from config import upload_answers
 from config.upload_answers import plain_fields, upload_item
 from sessions_app.models import Event, Session
-from tests.conftest import AsgiClient, Tenant
+from tests.conftest import AsgiClient, DjangoRequests, Tenant
 from tests.support import stored_keys
 from tests.support.multipart import multipart_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class DjangoRequests:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.count += 1
-
-
-@pytest.fixture
-def django_requests() -> Iterator[DjangoRequests]:
-    seen = DjangoRequests()
-    request_started.connect(seen, weak=False)
-    yield seen
-    request_started.disconnect(seen)
 
 
 def _session_id() -> str:

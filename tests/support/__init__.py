@@ -2,7 +2,7 @@
 bodies, the blob store, the personas' types, the profile. tests/conftest.py holds only
 fixtures and hooks."""
 
-from tests.support.clients import AsgiClient, client_with, http_scope
+from tests.support.clients import AsgiClient, DjangoRequests, client_with, http_scope
 from tests.support.multipart import multipart_body
 from tests.support.profiles import IN_CI, reachable
 from tests.support.storage import stored_keys
@@ -11,6 +11,7 @@ from tests.support.tenants import Stranger, Tenant
 __all__ = [
     "IN_CI",
     "AsgiClient",
+    "DjangoRequests",
     "Stranger",
     "Tenant",
     "client_with",

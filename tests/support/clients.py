@@ -75,3 +75,15 @@ def http_scope(method: str, path: str, **extra: object) -> dict:
         "client": ("127.0.0.1", 5555),
         **extra,
     }
+
+
+class DjangoRequests:
+    """Counts the requests Django's handler took (its `request_started` signal): the
+    `django_requests` fixture connects one, so a test sees whether a shortcut in front of
+    Django answered."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, **kwargs: object) -> None:
+        self.count += 1
