@@ -27,7 +27,7 @@ from sessions_app.events import log as event_log
 from sessions_app.models import ApiKey, Event, Session
 from sessions_app.principals import SCOPE_API_KEY
 from tests.conftest import AsgiClient, DjangoRequests, Stranger, Tenant
-from tests.support import stored_keys
+from tests.support import http_scope, stored_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -1318,25 +1318,16 @@ def test_no_host_header_is_djangos(tenant: Tenant, django_requests: DjangoReques
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    path = f"/api/uploads/{_sid()}"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.0",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5555),
-        "headers": [
+    scope = http_scope(
+        "POST",
+        f"/api/uploads/{_sid()}",
+        http_version="1.0",
+        headers=[
             (b"x-api-key", tenant.owner_key.encode()),
             (b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode()),
             (b"content-length", str(len(body)).encode()),
         ],
-    }
+    )
     asyncio.run(application(scope, receive, send))
     assert sent[0]["status"] == 201
     assert django_requests.count == 1
