@@ -60,26 +60,36 @@ def insert(instance: M) -> M:
     """`instance.save(force_insert=True)` for a new row of a plain model (an auto primary key,
     no database defaults, no expressions among its values, no parent models): the row
     inserted, its id set, the instance marked saved, its save signals sent."""
+    alias = router.db_for_write(type(instance), instance=instance)
+    _save(instance, alias, *_statement(type(instance), alias))
+    return instance
+
+
+def _save(
+    instance: Model, alias: str, sql: str, fields: list[Any], *leading: Any, numbered: str = ""
+) -> None:
+    """Run an INSERT of `instance`'s `fields` (after `leading` parameters) as `save()` would:
+    its signals, each field's `pre_save` and `get_db_prep_save`, its id set and its state
+    saved; `numbered`: a field the statement returned after the id, set before post_save."""
     model = type(instance)
-    alias = router.db_for_write(model, instance=instance)
     connection = connections[alias]
-    sql, fields = _statement(model, alias)
     pre_save.send(sender=model, instance=instance, raw=False, using=alias, update_fields=None)
     instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
     with _cursor(connection) as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, [*leading, *values])
         row = cursor.fetchone()
     assert row is not None
     instance.pk = row[0]
+    if numbered:
+        setattr(instance, numbered, row[1])
     instance._state.adding = False
     instance._state.db = alias
     post_save.send(
         sender=model, instance=instance, created=True, update_fields=None, raw=False, using=alias
     )
-    return instance
 
 
 def _numbered_statement(
@@ -123,23 +133,7 @@ def insert_numbered(
     column refuses (IntegrityError; nothing is written)."""
     model = type(instance)
     alias = router.db_for_write(model, instance=instance)
-    connection = connections[alias]
-    assert connection.vendor == "postgresql", "insert_numbered needs UPDATE in a WITH"
+    assert connections[alias].vendor == "postgresql", "insert_numbered needs UPDATE in a WITH"
     sql, fields = _numbered_statement(model, alias, field_name, counter, counter_field)
-    pre_save.send(sender=model, instance=instance, raw=False, using=alias, update_fields=None)
-    instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
-    values = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
-    with _cursor(connection) as cursor:
-        cursor.execute(sql, [counter_pk, *values])
-        row = cursor.fetchone()
-    assert row is not None
-    instance.pk = row[0]
-    setattr(instance, field_name, row[1])
-    instance._state.adding = False
-    instance._state.db = alias
-    post_save.send(
-        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=alias
-    )
+    _save(instance, alias, sql, fields, counter_pk, numbered=field_name)
     return instance
