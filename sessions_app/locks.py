@@ -14,7 +14,10 @@ break by aborting one of them (the client would get a 500). The rule holds for e
   artifact at the same moment deadlocked. Putting the session first in artifact writes instead
   would make a new cycle with `session_delete`, whose `SET_NULL` update touches the session's
   artifact rows before the session row goes;
-- deletes take the rows they delete in the same order, then append their event.
+- deletes take the rows they delete in the same order, then append their event. The one step
+  back: `session_delete` unlinks the session's artifacts before the session's lock and, under
+  it, once more for those linked in between; that pass takes them NOWAIT (it never waits, so
+  never in a cycle), and a held row makes the delete roll back and start again.
 
 The namespace row is locked by `event_append`, and only there, as the last statement of every
 write: it serialises all writers of a namespace (its feed numbers events in commit order), so it

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, cast
 
-from django.db import DatabaseError, IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 
 from sessions_app.audit import Actor, audit_record
@@ -14,6 +14,7 @@ from sessions_app.models import (
     DEFAULT_NAMESPACE,
     ApiKey,
     AuditAction,
+    Event,
     EventKind,
     Namespace,
     Organization,
@@ -257,30 +258,73 @@ def session_complete(
     return locked
 
 
-def _unlink_survivors(session: Session) -> None:
+# A delete that finds a row of its session held (the NOWAIT unlink below) rolls back and starts
+# again, at most this many attempts in all; the last one's lock error is a 503 (Retry-After).
+SESSION_DELETE_ATTEMPTS = 3
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a NOWAIT lock refused
+
+
+class _SessionRowHeld(Exception):
+    """An attempt of `session_delete` found a row of the session locked by another writer."""
+
+
+def _unlink_survivors(session: Session, *, nowait: bool = False) -> None:
     """Rows that outlive the session (artifacts, events) let go of it. Run before the session
     row is locked: artifact rows come before sessions in the lock order (sessions_app/locks.py).
-    Found through the reverse relations, so this app imports none of the apps above it."""
+    Found through the reverse relations, so this app imports none of the apps above it.
+
+    `nowait`: again under the session's lock, for the rows linked since (an artifact committed
+    between the first pass and the lock), which a writer may hold while it waits on the session
+    row: the rows are taken with NOWAIT, and one held raises (LockNotAvailable) instead of
+    waiting in a cycle. Events are left out of this pass: no writer locks an event row, so the
+    collector's update of a late one waits on nobody."""
+    skipped = Event if nowait else None
     for relation in Session._meta.related_objects:
-        if relation.on_delete is models.SET_NULL:
+        if relation.on_delete is models.SET_NULL and relation.related_model is not skipped:
             name = relation.field.name
             manager = relation.related_model._base_manager
             # The rows locked in id order (a subquery's FOR UPDATE ... ORDER BY), still one
             # statement: a plain UPDATE locks them in the order it finds them (on disk), which
             # may put an artifact's latest version before its root (an older row) and deadlock
             # with a version write holding the root (root → latest).
-            locked = manager.filter(**{name: session}).order_by("pk").select_for_update()
+            locked = (
+                manager.filter(**{name: session}).order_by("pk").select_for_update(nowait=nowait)
+            )
             manager.filter(pk__in=locked.values("pk")).update(**{name: None})
 
 
-@transaction.atomic
 def session_delete(*, session: Session, actor: Actor = None) -> None:
     """Delete a session with its files. The log is append-only: the session's events stay in
     its namespace's feed, and each file that goes with it gets its deletion event there (the
-    session's own log goes with the session, so these are in the namespace feed only)."""
+    session's own log goes with the session, so these are in the namespace feed only).
+
+    An attempt that finds a row of the session held under the session's lock rolls back (its
+    transaction, or its savepoint inside a caller's) and the delete starts again: its first
+    unlink then waits, before the session lock, for the writer holding the row, which was
+    waiting on the session row. The common path is one attempt, no savepoint of its own."""
+    for attempt in range(1, SESSION_DELETE_ATTEMPTS + 1):
+        try:
+            _session_delete(session, actor, may_retry=attempt < SESSION_DELETE_ATTEMPTS)
+        except _SessionRowHeld:
+            continue
+        return
+
+
+@transaction.atomic
+def _session_delete(session: Session, actor: Actor, *, may_retry: bool) -> None:
     _unlink_survivors(session)
-    # Under the session's lock no upload can add a file the receivers would miss.
+    # Under the session's lock no upload can add a file the receivers would miss, and no row
+    # can link to the session any more (its INSERT or UPDATE would take KEY SHARE on it).
     session_for_update(session.pk)
+    if transaction.get_connection().features.has_select_for_update_nowait:
+        # PostgreSQL: the rows linked between the unlink and the lock (SQLite's writers take
+        # the database's write lock at BEGIN: none there). Normally none, one statement.
+        try:
+            _unlink_survivors(session, nowait=True)
+        except OperationalError as error:
+            if may_retry and getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                raise _SessionRowHeld from error
+            raise
     owed: list[EventDraft] = []
     for _, drafts in session_deleting.send(sender=Session, session=session):
         # django-stubs types a receiver's answer as str; these receivers return draft lists.

@@ -1059,22 +1059,18 @@ def test_a_session_delete_and_a_version_write_of_its_artifact_do_not_deadlock(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: an artifact of the session committed between session_delete's unlink and "
-    "its session lock is unlinked again by the delete's collector under the session lock, "
-    "which waits on a version write of it that waits on the session (deadlock detected)",
-)
 def test_an_artifact_made_between_a_delete_s_unlink_and_its_session_lock(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Found by this review, not fixed: the delete unlinks the session's artifacts (t0), then
-    locks the session (t1). An artifact created in the session between t0 and t1 commits with
-    the session set; a version write of it then holds its root and latest rows and waits on
-    the session row the delete holds, while the delete's `session.delete()` (Django's
-    collector, SET_NULL) updates that artifact's row: a cycle, and PostgreSQL aborts one of
-    them (a 5xx). Orchestrated here with a gate before the session lock and a slow
-    `session_deleting` receiver."""
+    """Found by this review: the delete unlinks the session's artifacts (t0), then locks the
+    session (t1). An artifact created in the session between t0 and t1 commits with the
+    session set; a version write of it then holds its root and latest rows and waits on the
+    session row the delete holds, while the delete's `session.delete()` (Django's collector,
+    SET_NULL) updated that artifact's row: a cycle, and PostgreSQL aborted one of them (a
+    5xx). Orchestrated here with a gate before the session lock and a slow `session_deleting`
+    receiver. Fixed in sessions_app/services.py `session_delete`: under the session's lock it
+    unlinks again (NOWAIT), before the receivers, so the late artifact lets go of the session
+    before the version write takes its rows, and the version write waits on the delete."""
     from sessions_app.signals import session_deleting
 
     namespace = _namespace(tenant)
@@ -1114,3 +1110,142 @@ def test_an_artifact_made_between_a_delete_s_unlink_and_its_session_lock(
     finally:
         session_deleting.disconnect(dispatch_uid="hostile8w.slow")
     assert not errors, [f"{type(error).__name__}: {error}"[:120] for error in errors]
+    assert not Session.objects.filter(pk=session.pk).exists()
+    versions = Artifact.objects.filter(root_id=made["late"].pk).order_by("version")
+    assert [(a.version, a.session_id) for a in versions] == [(1, None), (2, None)]
+    _assert_feed(namespace)
+
+
+def _hold_late_artifacts(
+    monkeypatch: pytest.MonkeyPatch, namespace: Namespace, session: Session, *, times: int
+) -> tuple[list[bool], list[BaseException], Callable[[], None]]:
+    """Each of the first `times` attempts of `session_delete`, between its first unlink and its
+    session lock, finds an artifact made in the session by another connection (committed) and
+    then locked by it (FOR UPDATE, its transaction open) until the next attempt begins: the
+    NOWAIT unlink under the session's lock finds the row held. Returns the attempts (each
+    one's `may_retry`), the errors of the other connections, and the call that releases them."""
+    attempts: list[bool] = []
+    errors: list[BaseException] = []
+    releases: list[threading.Event] = []
+    threads: list[threading.Thread] = []
+    real_attempt = session_services._session_delete
+    real_lock = session_services.session_for_update
+
+    def attempt(*args: Any, **kwargs: Any) -> None:
+        attempts.append(kwargs["may_retry"])
+        for release in releases:  # the previous attempt's row: its holder commits
+            release.set()
+        real_attempt(*args, **kwargs)
+
+    def hold(name: str, release: threading.Event, held: threading.Event) -> None:
+        try:
+            artifact = _artifact(namespace, name, session)
+            with transaction.atomic():
+                Artifact.objects.select_for_update().get(pk=artifact.pk)
+                held.set()
+                assert release.wait(30)
+                time.sleep(0.2)  # the delete's next attempt is waiting on the row by now
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def gated(pk: int, *only: str) -> Session:
+        if len(releases) < times:
+            release, held = threading.Event(), threading.Event()
+            args = (f"late-{len(releases)}", release, held)
+            releases.append(release)
+            threads.append(threading.Thread(target=hold, args=args))
+            threads[-1].start()
+            assert held.wait(30), errors
+        return real_lock(pk, *only)
+
+    def release_all() -> None:
+        for release in releases:
+            release.set()
+        for thread in threads:
+            thread.join(30)
+
+    monkeypatch.setattr(session_services, "_session_delete", attempt)
+    monkeypatch.setattr(session_services, "session_for_update", gated)
+    return attempts, errors, release_all
+
+
+@pytest.mark.postgres
+def test_a_delete_that_finds_a_row_of_its_session_held_starts_again(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The NOWAIT unlink under the session's lock finds an artifact of the session held by
+    another connection (linked after the delete's first unlink): the attempt rolls back, the
+    next one's first unlink waits for that connection to commit, and the delete goes through
+    once, with one event per file and one audit entry, leaving nothing of the session."""
+    from attachments.models import Blob
+    from sessions_app.models import AuditAction, AuditEntry
+
+    namespace = _namespace(tenant)
+    session = _session(tenant, "h8w-delete-retry")
+    attachment = _upload(session, "retry.txt")
+    _artifact(namespace, "early", session)
+    attempts, errors, release_all = _hold_late_artifacts(monkeypatch, namespace, session, times=1)
+    try:
+        session_services.session_delete(session=Session.objects.get(pk=session.pk))
+    finally:
+        release_all()
+    assert not errors, errors
+    assert attempts == [True, True]
+    assert not Session.objects.filter(pk=session.pk).exists()
+    assert not Attachment.objects.filter(pk=attachment.pk).exists()
+    assert not Blob.objects.filter(pk=attachment.blob_id).exists()
+    artifacts = Artifact.objects.filter(namespace=namespace).order_by("pk")
+    assert list(artifacts.values_list("name", "session_id")) == [("early", None), ("late-0", None)]
+    _assert_feed(namespace)
+    feed = Event.objects.filter(namespace=namespace).order_by("namespace_sequence")
+    assert list(feed.values_list("kind", "name", "session_id", "session_public_id")) == [
+        (EventKind.ATTACHMENT_CREATED, "retry.txt", None, "h8w-delete-retry"),
+        (EventKind.ARTIFACT_CREATED, "early", None, "h8w-delete-retry"),
+        (EventKind.ARTIFACT_CREATED, "late-0", None, "h8w-delete-retry"),
+        (EventKind.ATTACHMENT_DELETED, "retry.txt", None, "h8w-delete-retry"),
+    ]
+    audit = AuditEntry.objects.filter(action=AuditAction.SESSION_DELETED)
+    assert list(audit.values_list("target", flat=True)) == ["h8w-delete-retry"]
+
+
+@pytest.mark.postgres
+def test_a_delete_that_keeps_finding_a_row_held_is_a_503_that_changes_nothing(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every attempt finds a row of the session held: after the last one, the lock error is
+    the API's 503 with Retry-After, every attempt rolled back; once nothing holds the rows,
+    the same DELETE goes through."""
+    from sessions_app.models import AuditAction, AuditEntry
+
+    namespace = _namespace(tenant)
+    session = _session(tenant, "h8w-delete-busy")
+    attachment = _upload(session, "busy.txt")
+    owner = client_with(tenant.owner_key)
+    attempts, errors, release_all = _hold_late_artifacts(
+        monkeypatch, namespace, session, times=session_services.SESSION_DELETE_ATTEMPTS
+    )
+    try:
+        response = owner.delete("/api/sessions/h8w-delete-busy")
+    finally:
+        release_all()
+    assert not errors, errors
+    assert attempts == [True, True, False]
+    assert response.status_code == 503, response.content
+    assert response.headers["content-type"] == "application/json"
+    assert "database is unavailable" in response.json()["detail"]
+    assert int(response.headers["retry-after"]) > 0
+    assert Session.objects.filter(pk=session.pk).exists()
+    assert Attachment.objects.filter(pk=attachment.pk, session=session).exists()
+    assert Artifact.objects.filter(session=session).count() == 3
+    assert not Event.objects.filter(kind=EventKind.ATTACHMENT_DELETED).exists()
+    assert not AuditEntry.objects.filter(action=AuditAction.SESSION_DELETED).exists()
+    _assert_counters(session)
+    _assert_feed(namespace)
+
+    assert owner.delete("/api/sessions/h8w-delete-busy").status_code == 204
+    assert attempts == [True, True, False, True]
+    assert not Artifact.objects.filter(session_id=session.pk).exists()
+    assert Event.objects.filter(kind=EventKind.ATTACHMENT_DELETED).count() == 1
+    _assert_feed(namespace)
