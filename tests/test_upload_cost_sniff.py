@@ -8,7 +8,12 @@ import puremagic
 import puremagic.main as puremagic_main
 import pytest
 
-from attachments.file_identity import _HEADER_INDEX, _magic_string, sniff_mime
+from attachments.file_identity import (
+    _HEADER_INDEX,
+    _ext_from_filename,
+    _magic_string,
+    sniff_mime,
+)
 
 
 def _expected(head: bytes, filename: str | None) -> object:
@@ -77,3 +82,20 @@ def test_sniff_of_random_and_known_bytes() -> None:
     assert sniff_mime(b"\x89PNG\r\n\x1a\n" + bytes(100), "x.png") == "image/png"
     assert sniff_mime(b"\xff\xd8\xff\xe0" + bytes(100), "") == "image/jpeg"
     assert sniff_mime(bytes(range(256)) * 4, "report.bin") == "application/octet-stream"
+
+
+def test_extension_as_puremagic_finds_it() -> None:
+    """The file name's extension as `puremagic.main.ext_from_filename` gives it: every double
+    extension its signatures name, with any case, path or base before it, and the odd ones."""
+    known = {
+        row.extension
+        for row in (*puremagic_main.magic_header_array, *puremagic_main.magic_footer_array)
+    }
+    doubles = sorted(ext for ext in known if ext.count(".") > 1)
+    assert doubles  # .tar.gz and the like: the branch is exercised
+    names = ["", ".", "..", "a", "a.", ".bin", "a.b.c", "report.BIN", "dir/x.y/z", "ü.ÄÖ"]
+    for ext in sorted(known):
+        names += [f"f{ext}", f"F{ext.upper()}", f"a/b{ext}", f"{ext}", f"x{ext}.bak", f"ab{ext}"]
+    names += [f"x{ext[1:]}" for ext in doubles] + [f"{ext}{ext}" for ext in doubles]
+    for name in names:
+        assert _ext_from_filename(name) == puremagic_main.ext_from_filename(name), name
