@@ -1,4 +1,4 @@
-"""Hot inserts as prepared SQL, with the ORM's own value preparation.
+"""Hot inserts as prepared SQL, with the ORM's own value preparation, on `raw_reads.cursor`.
 
 `Model.objects.create` compiles its INSERT anew on every call: an upload's attachment row cost
 about 0.55 ms of CPU in Django's insert compiler (py-spy, issue 11), around a statement that
@@ -39,23 +39,6 @@ def _statement(model: type[Model], alias: str) -> tuple[str, list[Any]]:
     return found
 
 
-def _cursor(connection: Any) -> Any:
-    """`connection.cursor()`, but on PostgreSQL over a psycopg cursor that binds its parameters
-    on the server instead of Django's client-side one: quoting an INSERT's values into its
-    text in Python cost about 85 us of CPU per row (16 values, issue 11). Nothing is prepared
-    (Django's connections keep psycopg's preparing off, so a pooler in between is no
-    concern). Still Django's cursor wrapper around it, so the statement is counted and logged
-    and its errors are Django's."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    import psycopg
-
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(psycopg.Cursor(connection.connection))
-
-
 def insert(instance: M) -> M:
     """`instance.save(force_insert=True)` for a new row of a plain model (an auto primary key,
     no database defaults, no expressions among its values, no parent models): the row
@@ -78,7 +61,7 @@ def _save(
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
-    with _cursor(connection) as cursor:
+    with raw_reads.cursor(connection) as cursor:
         cursor.execute(sql, [*leading, *values])
         row = cursor.fetchone()
     assert row is not None

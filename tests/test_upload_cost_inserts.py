@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from attachments.models import Attachment, Blob
-from sessions_app import raw_writes, services
-from sessions_app.models import ChangeType, Event, EventKind, Session
+from sessions_app import raw_reads, raw_writes, services
+from sessions_app.models import ApiKey, ChangeType, Event, EventKind, Namespace, Session
 from tests.support import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -101,5 +101,74 @@ def test_postgres_binds_on_the_server() -> None:
         pytest.skip("PostgreSQL only: SQLite has no client-side binding to avoid")
     import psycopg
 
-    with raw_writes._cursor(connection) as cursor:
+    with raw_reads.cursor(connection) as cursor:
         assert type(cursor.cursor) is psycopg.Cursor
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _an_upload(tenant: Tenant, session_id: str) -> None:
+    from attachments import storage
+    from attachments.services import attachment_create
+    from sessions_app.principals import authenticate_raw_key, principal_for_key
+
+    key = authenticate_raw_key(tenant.owner_key)
+    assert key is not None
+    principal = principal_for_key(key)
+    attachment_create(
+        session_lookup=lambda: services.session_get_or_create_by_id(
+            principal=principal, session_id=session_id
+        ),
+        staged=storage.write_stream(iter([session_id.encode()])),
+        original_name="a.bin",
+    )
+
+
+def test_postgres_prepares_an_uploads_statements_on_depots_pool(tenant: Tenant) -> None:
+    """Where Depot pools its own connections, the key read and every statement of an upload
+    into an existing session is prepared on its first run (planning the session lookup cost
+    more than running it), and a second upload prepares nothing new."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite plans each statement in-process")
+    if not connection.settings_dict["OPTIONS"].get("pool"):
+        pytest.skip("DEPOT_DB_POOL=0: nothing is prepared")
+    _an_upload(tenant, "prep-1")  # makes the session
+    _an_upload(tenant, "prep-1")
+    prepared = _prepared()
+    wanted = {
+        "the key": "FROM " + raw_reads.table(ApiKey, connection),
+        "the session lookup": "INNER JOIN " + raw_reads.table(Namespace, connection),
+        "the blob": "INSERT INTO attachments_blob",
+        "the session's counter": "SET file_count = file_count + 1",
+        "the attachment": "INSERT INTO " + raw_reads.table(Attachment, connection),
+        "the event": "WITH counter AS (UPDATE",
+    }
+    missing = [name for name, text in wanted.items() if not any(text in sql for sql in prepared)]
+    assert missing == [], prepared
+    _an_upload(tenant, "prep-1")
+    assert sorted(_prepared()) == sorted(prepared)
+
+
+def test_postgres_prepares_nothing_behind_a_pooler(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With DEPOT_DB_POOL=0 (a pooler such as PgBouncer in between, which may run the next
+    statement on another server connection) the same statements run unprepared."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    connection.ensure_connection()
+    raw = connection.connection
+    monkeypatch.setattr(raw, "prepare_threshold", None)
+    options = {k: v for k, v in connection.settings_dict["OPTIONS"].items() if k != "pool"}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    raw._prepared.clear()  # psycopg's own record of what this session has prepared
+    _an_upload(tenant, "unprep-1")
+    _an_upload(tenant, "unprep-1")
+    assert _prepared() == []
+    assert raw.prepare_threshold is None
