@@ -284,3 +284,71 @@ def test_an_idempotent_direct_upload_replays_its_answer(
     assert json.loads(second.content) == json.loads(first.content)
     assert django_requests.count == 0
     assert Attachment.objects.count() == 1
+
+
+MIB = 1024 * 1024
+
+
+def _worker_trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The middleware's trips to a worker thread for file pieces (asyncio.to_thread)."""
+    from attachments.uploads import middleware
+
+    trips: list[Any] = []
+    real = middleware.asyncio.to_thread
+
+    async def counting(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        trips.append(args[2:] if func is middleware._write else func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(middleware.asyncio, "to_thread", counting)
+    return trips
+
+
+@pytest.mark.parametrize("size", [5, 3 * MIB + 5])
+def test_a_direct_upload_writes_its_last_piece_in_the_service_trip(
+    tenant: Tenant, asgi_owner: AsgiClient, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """The file's last piece and its fdatasync go in the same trip to the request's thread as
+    the service call: no trip of their own (a small file: no trip at all; a big one: only the
+    1 MiB batches written while the body streams). Django's path keeps the middleware's own."""
+    content = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    trips = _worker_trips(monkeypatch)
+    response = asgi_owner.upload(f"/api/uploads/{_session_id()}", content)
+    assert response.status_code == 201, response.content
+    direct = len(trips)
+    row = Attachment.objects.get(uid=response.json()["attachment_id"].removeprefix("att_"))
+    assert row.size == size
+    assert b"".join(storage.read_chunks(row.blob.storage_key)) == content
+    trips.clear()
+    answer = _through_django(
+        monkeypatch, lambda: asgi_owner.upload(f"/api/uploads/{_session_id()}", content)
+    )
+    assert answer.status_code == 201
+    # Django's path: the same batches (if any) and the finish on a trip of its own.
+    assert len(trips) == direct + 1
+    assert size > MIB or direct == 0
+
+
+@pytest.mark.parametrize("size", [5, 3 * MIB + 5])
+def test_storage_failing_on_the_last_piece_is_the_middlewares_503(
+    tenant: Tenant, asgi_owner: AsgiClient, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """The last piece's write or fdatasync failing in the service's trip is the 503 the
+    middleware answers for storage (Retry-After, the connection closed), before any row: no
+    attachment, no session, no event, no bytes."""
+    probe = storage.open_writer()
+    writer_class = type(probe)
+    probe.abort()
+
+    def failing(self: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer_class, "finish", failing)
+    session_id = _session_id()
+    response = asgi_owner.upload(f"/api/uploads/{session_id}", b"y" * size)
+    assert response.status_code == 503, response.content
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["connection"] == "close"
+    assert response.json()["detail"] == "Storage is unavailable; nothing was stored. Retry later."
+    assert not Session.objects.filter(session_id=session_id).exists()
+    _nothing_left()

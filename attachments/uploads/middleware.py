@@ -113,11 +113,46 @@ def _write(
         raise
 
 
-# `finish(scope, staged, text fields, send)`: answers a staged upload itself and returns True,
-# or returns False, having done nothing, for the application to answer it.
-Finisher = Callable[
-    [dict[str, Any], dict[str, StagedUpload], list[tuple[str, str]], Any], Awaitable[bool]
-]
+def _staged(files: list[FilePart]) -> dict[str, StagedUpload]:
+    return {
+        part.field_name: StagedUpload(
+            blob=part.finished(),
+            field_name=part.field_name,
+            file_name=part.file_name,
+            content_type=part.content_type,
+        )
+        for part in reversed(files)  # the first part of a name wins
+    }
+
+
+class BodyParts:
+    """A request's parts once its whole body is in, for a finisher: the text fields, and the
+    file parts, whose last pieces are not written yet. `finish()` writes them and finishes each
+    part (its `fdatasync`) in the finisher's own trip to a thread, which saves the upload a trip
+    of its own (a hop to a worker thread and back, about 0.5 ms of a 1 MiB upload's 10, issue
+    11)."""
+
+    def __init__(self, collector: FormCollector) -> None:
+        self.fields = collector.fields
+        self._files = collector.files
+
+    def file(self, field_name: str) -> FilePart | None:
+        """The first file part named `field_name` (the one the view would get), not finished."""
+        return next((part for part in self._files if part.field_name == field_name), None)
+
+    def finish(self) -> dict[str, StagedUpload]:
+        """Blocking (call it in a thread): every part's last pieces written and the part
+        finished; the staged uploads by field name. Raises what storage raises."""
+        for part in self._files:
+            if part.result is None:
+                pieces, part.pending, part.pending_bytes = part.pending, [], 0
+                part.writer, part.result = _write(part.writer, pieces, finish=True)
+        return _staged(self._files)
+
+
+# `finish(scope, parts, send)`: answers the upload itself and returns True, or returns False,
+# having done nothing (`parts.finish()` not called), for the application to answer it.
+Finisher = Callable[[dict[str, Any], BodyParts, Any], Awaitable[bool]]
 
 
 class StreamingUploadMiddleware:
@@ -150,9 +185,16 @@ class StreamingUploadMiddleware:
             return
 
         collector = FormCollector(max_bytes, max_text)
+        answered = False
         try:
             try:
                 await self._stream_body(receive, boundary, collector)
+                if self.finish is not None:
+                    # A storage error of `parts.finish()` is this 503 too: the finisher calls
+                    # it before it writes a row or sends a byte.
+                    answered = await self.finish(scope, BodyParts(collector), send)
+                if not answered:
+                    await self._drain(collector, final=True)
             except storage.STORAGE_ERRORS as error:
                 logger.warning(
                     "storage failed during an upload: %s: %s", type(error).__name__, error
@@ -170,24 +212,10 @@ class StreamingUploadMiddleware:
             await self._discard(collector)
             raise
 
-        staged = {
-            part.field_name: StagedUpload(
-                blob=part.finished(),
-                field_name=part.field_name,
-                file_name=part.file_name,
-                content_type=part.content_type,
-            )
-            for part in reversed(collector.files)  # the first part of a name wins
-        }
-        if self.finish is not None:
-            try:
-                finished = await self.finish(scope, staged, collector.fields, send)
-            except BaseException:
-                await self._discard(collector)
-                raise
-            if finished:
-                await self._discard(collector)  # what it did not consume (other file parts)
-                return
+        if answered:
+            await self._discard(collector)  # what the finisher did not consume (other parts)
+            return
+        staged = _staged(collector.files)
         body = urlencode(collector.fields).encode()
         inner_headers = [
             (name, value)
@@ -239,15 +267,18 @@ class StreamingUploadMiddleware:
             raise UploadRejected(400, f"Malformed multipart body: {error}") from error
         if not collector.finished:
             raise UploadRejected(400, "Malformed multipart body: it ends before its last boundary.")
-        await self._drain(collector, final=True)
 
     async def _drain(self, collector: FormCollector, *, final: bool) -> None:
+        # Once the body's end is parsed, a finisher may finish the parts in its own trip.
+        leave_last = self.finish is not None and collector.finished and not final
         for part in collector.files:
             finishing = final or part.done
             if finishing and part.result is None:
                 # The last bytes and the finish in one trip to a worker thread (each trip
                 # costs the event loop about 0.1 ms of CPU, issue 11).
                 await part.wait_for_write()
+                if leave_last:
+                    continue
                 pieces, part.pending, part.pending_bytes = part.pending, [], 0
                 part.writer, part.result = await asyncio.to_thread(
                     _write, part.writer, pieces, finish=True
