@@ -7,8 +7,7 @@ value goes through the converters the ORM would apply (SQLite's text datetimes, 
 booleans), so a row reads exactly as `values_list` would give it.
 
 `cursor(connection)` is the cursor these reads and `raw_writes` run on: on PostgreSQL its
-parameters are bound on the server and, where Depot pools its own connections, each statement
-is prepared once per connection."""
+parameters are bound on the server."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,8 +16,6 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
-# psycopg prepares a statement on its first run on a connection with this threshold.
-PREPARE_AT_ONCE = 0
 _CONVERTERS: dict[tuple[str, str, type[models.Model], tuple[str, ...]], list[Any]] = {}
 
 
@@ -121,24 +118,18 @@ def _forward_key(model: type[models.Model], target: type[models.Model]) -> Any:
 
 def cursor(connection: BaseDatabaseWrapper) -> Any:
     """`connection.cursor()`, but on PostgreSQL over a psycopg cursor that binds its parameters
-    on the server instead of Django's client-side one (quoting an INSERT's values into its text
-    in Python cost about 85 us of CPU per row, issue 11), and whose statements are prepared on
-    their first run on the connection where Depot pools its own connections (DEPOT_DB_POOL):
-    planning the session lookup's three-table join cost PostgreSQL 0.14-0.27 ms, five times
-    what running it does. With a pooler in between (DEPOT_DB_POOL=0) nothing is prepared, since
-    the next statement may run on another server connection. Only this cursor's statements are
-    prepared: Django's own cursors bind on the client, and psycopg never prepares those. Still
-    Django's cursor wrapper around it, so the statement is counted and logged and its errors
-    are Django's."""
+    on the server instead of Django's client-side one: quoting an INSERT's values into its text
+    in Python cost about 85 us of CPU per row (16 values, issue 11). Nothing is prepared:
+    Django's connections keep psycopg's preparing off, and a prepared statement outlives a
+    migration that changes a column it reads (PostgreSQL then refuses it, "cached plan must
+    not change result type", on that connection until it closes: see
+    tests/test_hostile_session9_prepare.py). Still Django's cursor wrapper around it, so the
+    statement is counted and logged and its errors are Django's."""
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    raw = connection.connection
-    if connection.settings_dict["OPTIONS"].get("pool") and raw.prepare_threshold is None:
-        # Django's connections come with None, which turns preparing off in psycopg.
-        raw.prepare_threshold = PREPARE_AT_ONCE
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(psycopg.Cursor(raw))  # type: ignore[attr-defined]
+        return connection._prepare_cursor(psycopg.Cursor(connection.connection))  # type: ignore[attr-defined]
