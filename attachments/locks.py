@@ -5,7 +5,6 @@ from django.db import connection
 from django.utils import timezone
 
 from attachments.models import Blob
-from sessions_app import raw_reads
 from sessions_app.locks import require_atomic
 
 # Blob._meta.db_table and its columns (tests/test_request_cost.py checks them).
@@ -24,7 +23,7 @@ def blob_for_update(sha256: str, *, size: int) -> tuple[Blob, bool]:
     insert that meets another writer's uncommitted row waits for that commit, then reads it."""
     require_atomic("blob_for_update")
     created_at = timezone.now()
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             INSERT_BLOB, [sha256, size, connection.ops.adapt_datetimefield_value(created_at)]
         )

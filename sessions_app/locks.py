@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from sessions_app import raw_reads
 from sessions_app.errors import NotFound
 from sessions_app.models import Namespace, Organization, Session
 
@@ -76,7 +75,7 @@ def session_sequence_next(pk: int) -> tuple[int, int, str, int]:
     session_id, namespace_id). A session deleted while we waited is a 404."""
     require_atomic("session_sequence_next")
     table = connection.ops.quote_name(Session._meta.db_table)
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             # The model's own table name, quoted; the values are parameters.
             f"UPDATE {table} SET last_event_sequence = last_event_sequence + 1 WHERE id = %s "  # noqa: S608
@@ -93,7 +92,7 @@ def namespace_sequences_take(pk: int, count: int) -> int:
     """Lock the namespace row and take `count` event sequences; returns the last."""
     require_atomic("namespace_sequences_take")
     table = connection.ops.quote_name(Namespace._meta.db_table)
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_event_sequence = last_event_sequence + %s WHERE id = %s "  # noqa: S608
             "RETURNING last_event_sequence",
@@ -125,7 +124,7 @@ def session_file_added(pk: int) -> FileAdded:
     quote = connection.ops.quote_name
     table = quote(Session._meta.db_table)
     organizations = quote(Organization._meta.db_table)
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             # The models' own table names, quoted; the values are parameters.
             f"UPDATE {table} SET file_count = file_count + 1,"  # noqa: S608

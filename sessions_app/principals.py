@@ -101,7 +101,7 @@ def default_namespace_of(workspace_id: int) -> Namespace | None:
             f" ON w.{w_organization} = o.id WHERE n.{n_workspace} = %s AND n.{n_slug} = %s"
         )
         _NAMESPACE_SQL[connection.alias] = sql
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, [workspace_id, DEFAULT_NAMESPACE])
         row = cursor.fetchone()
     if row is None:
@@ -159,7 +159,7 @@ def api_key_by_prefix(prefix: str) -> ApiKey | None:
         # Names from the model, the prefix a parameter.
         sql = f"SELECT {columns} FROM {raw_reads.table(ApiKey, connection)} WHERE {where} = %s"  # noqa: S608
         _KEY_SQL[connection.alias] = sql
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, [prefix])
         row = cursor.fetchone()
     if row is None:

@@ -48,7 +48,7 @@ def _own_quota(organization_id: int) -> int | None:
         f" FROM {raw_reads.table(Organization, connection)}"
         f" WHERE {raw_reads.column(Organization, 'id', connection)} = %s"
     )
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, [organization_id])
         row = cursor.fetchone()
     return None if row is None else raw_reads.convert_row(row, conversions, connection)[0]

@@ -109,7 +109,7 @@ def session_find(*, principal: Principal, session_id: str) -> Session | None:
     params: list[int | str] = [principal.organization_id, session_id]
     if limit is not None:
         params.append(limit)
-    with raw_reads.cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_find_sql(connection, limited), params)
         rows = [
             cast(Session, raw_reads.chain_instances(row, _FIND_CHAIN, connection)[0])
