@@ -385,49 +385,36 @@ def test_ddl_that_keeps_the_result_type_changes_no_answer(
 # --- DEALLOCATE ALL / DISCARD ALL on a pooled connection ---
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("reset", ["DEALLOCATE ALL", "DISCARD ALL"])
-def test_a_reset_run_once_on_the_connection_then_the_hot_statements(
-    tenant: Tenant, fresh_connections: None, reset: str
-) -> None:
-    """Something else (a management command, an admin's raw SQL through Django's cursor) runs
-    DEALLOCATE ALL or DISCARD ALL on a connection that has the upload's statements prepared:
-    psycopg sees the command and prepares them again; the next upload works."""
-    principal = _principal(tenant.owner_key)
-    _upload_by_id(principal, "h9-reset-once", "one.txt")
-    with connection.cursor() as cursor:
-        cursor.execute(reset)
-    _upload_by_id(principal, "h9-reset-once", "two.txt")
-    _upload_by_id(principal, "h9-reset-once", "three.txt")
-    assert _reads(tenant, "h9-reset-once")
-    _assert_counters(Session.objects.get(session_id="h9-reset-once"))
-    assert _consistent(connection.connection) == (set(), set())
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("reset", ["DEALLOCATE ALL", "DISCARD ALL"])
-def test_a_reset_seen_with_nothing_prepared_then_again_is_no_500(
-    tenant: Tenant, fresh_connections: None, reset: str
-) -> None:
-    """The same command run a second time, where the first time found nothing of ours
-    prepared on the connection (right after a rollback, which makes psycopg deallocate
-    everything, or after an earlier reset): psycopg remembers the command's text from that
-    first run, so it does not look at its result again, and keeps believing the statements
-    prepared since are there. Every later run of them on that connection then fails with
-    "prepared statement "_pg3_N" does not exist", request after request, for as long as the
-    pool keeps the connection (an hour by psycopg_pool's default max_lifetime)."""
-    principal = _principal(tenant.owner_key)
-    _upload_by_id(principal, "h9-reset-twice", "one.txt")
-    for _ in range(2):  # the first one deallocates ours; the second finds nothing prepared
+def _run_reset(reset: str, times: int) -> None:
+    for _ in range(times):
         with connection.cursor() as cursor:
             cursor.execute(reset)
-    _upload_by_id(principal, "h9-reset-twice", "two.txt")
-    with connection.cursor() as cursor:
-        cursor.execute(reset)
-    _upload_by_id(principal, "h9-reset-twice", "three.txt")
-    _upload_by_id(principal, "h9-reset-twice", "four.txt")
-    assert _reads(tenant, "h9-reset-twice")
-    _assert_counters(Session.objects.get(session_id="h9-reset-twice"))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("reset", ["DEALLOCATE ALL", "DISCARD ALL"])
+@pytest.mark.parametrize("first_resets", [1, 2], ids=["once", "twice"])
+def test_a_reset_on_the_connection_then_the_hot_statements_is_no_500(
+    tenant: Tenant, fresh_connections: None, reset: str, first_resets: int
+) -> None:
+    """Something else (a management command, an admin's raw SQL through Django's cursor) runs
+    DEALLOCATE ALL or DISCARD ALL on a connection the upload's statements ran on, once, or twice
+    in a row and once more later. With the statements prepared, the second case broke: the
+    second run found nothing of ours prepared (the first had deallocated it), psycopg remembered
+    the command's text from that run, did not look at its result again and kept believing the
+    statements prepared since were there, so every later run of them on that connection failed
+    with "prepared statement "_pg3_N" does not exist", for as long as the pool kept the
+    connection (an hour by psycopg_pool's default max_lifetime). Every upload works."""
+    principal = _principal(tenant.owner_key)
+    session_id = f"h9-reset-{first_resets}"
+    _upload_by_id(principal, session_id, "one.txt")
+    _run_reset(reset, first_resets)
+    _upload_by_id(principal, session_id, "two.txt")
+    _run_reset(reset, 1)
+    _upload_by_id(principal, session_id, "three.txt")
+    _upload_by_id(principal, session_id, "four.txt")
+    assert _reads(tenant, session_id)
+    _assert_counters(Session.objects.get(session_id=session_id))
     assert _consistent(connection.connection) == (set(), set())
 
 
