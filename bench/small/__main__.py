@@ -1,7 +1,8 @@
 """`python -m bench.small`: small requests (issue 11) on three servers started in one run —
 Depot on the embedded default, Depot on the production profile (PostgreSQL, Redis; blobs on
 local disk so both Depots write bytes alike) and the bare baseline (bench/small/baseline.py) —
-each workload run on each server in turn, round after round (A, B, C, A, B, C, ...), every
+each workload run on each server in turn, round after round, each round starting on the next
+server (A, B, C, then B, C, A, then C, A, B, ...), every
 Depot figure printed as a ratio to the baseline's in the same round (medians over rounds).
 `--server uvicorn,granian` serves each of them under both ASGI servers in the same run
 (bench/small/servers.py), each Depot's ratio taken to the baseline on its own server.
@@ -157,8 +158,14 @@ def main() -> int:
             w: {s.name: [] for s in servers} for w in workloads
         }
         for number in range(rounds):
+            # Each round starts on the next server (A B C, B C A, C A B, ...): a window run
+            # first after the previous workload measured worse p99s than the same server run
+            # later in the round (2026-12-02: embedded p99 81-105 ms first, 70-74 ms second),
+            # so a fixed order would charge that to whoever comes first.
+            shift = number % len(servers)
+            in_turn = servers[shift:] + servers[:shift]
             for workload in workloads:
-                for server in servers:
+                for server in in_turn:
                     plan = phases.plan_for(
                         workload, server.port, server.api_key, list_session, seconds
                     )
