@@ -28,7 +28,7 @@ from attachments.file_identity import display_name, sniff_mime
 from attachments.locks import blob_for_update, existing_blob_for_update
 from attachments.models import Attachment, AttachmentSource, Blob, IndexStatus, blob_key
 from attachments.tasks import extract_attachment_text
-from sessions_app import events, raw_writes
+from sessions_app import events
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from sessions_app.locks import FileAdded, session_file_added, session_for_update
@@ -207,7 +207,6 @@ def attachment_create(
         quota_check(
             organization_id=locked.organization_id, adding=staged.size, own_quota=added.own_quota
         )
-        # One prepared INSERT instead of the ORM's compiled one (sessions_app/raw_writes.py).
         attachment = Attachment(
             session=locked,
             blob=blob,
@@ -225,13 +224,12 @@ def attachment_create(
             user_reference=user_reference,
             **_index_state(mime_type),
         )
-        raw_writes.insert(attachment)
-        if extractor_for(mime_type) is not None:
-            # Queued in this transaction: the task commits with the attachment, or not at all.
-            extract_attachment_text.enqueue(attachment.pk)
+        # Written with its event, by the event's own prepared INSERT on PostgreSQL (one round
+        # trip for both rows, sessions_app/raw_writes.insert_numbered), just before it on SQLite.
         events.event_append(
             session=locked,
             numbered=added.numbered,
+            along=attachment,
             kind=EventKind.ATTACHMENT_CREATED,
             attachment_id=attachment.attachment_id,
             node_id=node_id or None,
@@ -241,6 +239,11 @@ def attachment_create(
             mime=mime_type,
             hash=f"sha256:{staged.sha256}",
         )
+        if extractor_for(mime_type) is not None:
+            # Queued in this transaction: the task commits with the attachment, or not at all.
+            # After the event, which needs no id of it: a new task row locks nothing another
+            # writer takes, so the namespace stays the last lock of the order.
+            extract_attachment_text.enqueue(attachment.pk)
         return attachment
 
 

@@ -17,7 +17,9 @@ from sessions_app import raw_reads
 
 M = TypeVar("M", bound=Model)
 _INSERT_SQL: dict[tuple[str, type[Model]], tuple[str, list[Any]]] = {}
-_NUMBERED_SQL: dict[tuple[str, type[Model], str, type[Model], str], tuple[str, list[Any]]] = {}
+_NUMBERED_SQL: dict[
+    tuple[str, type[Model], str, type[Model], str, type[Model] | None], tuple[str, list[Any]]
+] = {}
 
 
 def _statement(model: type[Model], alias: str) -> tuple[str, list[Any]]:
@@ -44,41 +46,51 @@ def insert(instance: M) -> M:
     no database defaults, no expressions among its values, no parent models): the row
     inserted, its id set, the instance marked saved, its save signals sent."""
     alias = router.db_for_write(type(instance), instance=instance)
-    _save(instance, alias, *_statement(type(instance), alias))
+    sql, fields = _statement(type(instance), alias)
+    values = _values(instance, alias, fields)
+    with raw_reads.cursor(connections[alias]) as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    assert row is not None
+    _saved(instance, alias, row[0])
     return instance
 
 
-def _save(
-    instance: Model, alias: str, sql: str, fields: list[Any], *leading: Any, numbered: str = ""
-) -> None:
-    """Run an INSERT of `instance`'s `fields` (after `leading` parameters) as `save()` would:
-    its signals, each field's `pre_save` and `get_db_prep_save`, its id set and its state
-    saved; `numbered`: a field the statement returned after the id, set before post_save."""
-    model = type(instance)
+def _values(instance: Model, alias: str, fields: list[Any]) -> list[Any]:
+    """What `save()` does before its INSERT: `pre_save` sent, related fields checked, each
+    field's `pre_save` and `get_db_prep_save`; the values of `fields`, in order."""
     connection = connections[alias]
-    pre_save.send(sender=model, instance=instance, raw=False, using=alias, update_fields=None)
+    pre_save.send(
+        sender=type(instance), instance=instance, raw=False, using=alias, update_fields=None
+    )
     instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
-    values = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
-    with raw_reads.cursor(connection) as cursor:
-        cursor.execute(sql, [*leading, *values])
-        row = cursor.fetchone()
-    assert row is not None
-    instance.pk = row[0]
-    if numbered:
-        setattr(instance, numbered, row[1])
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+
+
+def _saved(instance: Model, alias: str, pk: Any) -> None:
+    """What `save()` does after its INSERT: the id set, the state saved, `post_save` sent."""
+    instance.pk = pk
     instance._state.adding = False
     instance._state.db = alias
     post_save.send(
-        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=alias
+        sender=type(instance),
+        instance=instance,
+        created=True,
+        update_fields=None,
+        raw=False,
+        using=alias,
     )
 
 
 def _numbered_statement(
-    model: type[Model], alias: str, field_name: str, counter: type[Model], counter_field: str
+    model: type[Model],
+    alias: str,
+    field_name: str,
+    counter: type[Model],
+    counter_field: str,
+    along: type[Model] | None,
 ) -> tuple[str, list[Any]]:
-    key = (alias, model, field_name, counter, counter_field)
+    key = (alias, model, field_name, counter, counter_field, along)
     found = _NUMBERED_SQL.get(key)
     if found is None:
         connection = connections[alias]
@@ -94,29 +106,61 @@ def _numbered_statement(
         )
         taken = quote(str(cast(Field, counter._meta.get_field(counter_field)).column))
         counter_pk = quote(str(counter._meta.pk.column))  # type: ignore[union-attr]
+        first, along_id = "", ""
+        if along is not None:
+            # The other row's own INSERT (its parameters come first), run to completion by
+            # PostgreSQL whether or not the main statement reads it; its id comes back last.
+            along_sql, _ = _statement(along, alias)
+            first = f"along AS ({along_sql}), "
+            along_pk = quote(str(along._meta.pk.column))  # type: ignore[union-attr]
+            along_id = f", (SELECT {along_pk} FROM along)"  # noqa: S608 (a column name)
         # Names from the models, values parameters.
         sql = (
-            f"WITH counter AS (UPDATE {raw_reads.table(counter, connection)}"  # noqa: S608
+            f"WITH {first}counter AS (UPDATE {raw_reads.table(counter, connection)}"  # noqa: S608
             f" SET {taken} = {taken} + 1 WHERE {counter_pk} = %s RETURNING {taken} AS n)"
             f" INSERT INTO {raw_reads.table(model, connection)} ({columns}) VALUES ({values})"
-            f" RETURNING {quote(str(pk.column))}, {quote(str(numbered.column))}"
+            f" RETURNING {quote(str(pk.column))}, {quote(str(numbered.column))}{along_id}"
         )
         found = _NUMBERED_SQL[key] = (sql, [field for field in fields if field is not numbered])
     return found
 
 
 def insert_numbered(
-    instance: M, field_name: str, counter: type[Model], counter_pk: int, counter_field: str
+    instance: M,
+    field_name: str,
+    counter: type[Model],
+    counter_pk: int,
+    counter_field: str,
+    *,
+    along: Model | None = None,
 ) -> M:
     """`insert(instance)` with `field_name` numbered by the same statement: the counter row
     `counter_pk` of `counter` has its `counter_field` moved on by one (which locks that row)
     and the new value is the row's `field_name`. PostgreSQL only (SQLite has no UPDATE in a
     WITH): one round trip where the counter's own UPDATE ... RETURNING and the INSERT were two
     (issue 11). A counter row that does not exist leaves the value NULL, which a NOT NULL
-    column refuses (IntegrityError; nothing is written)."""
+    column refuses (IntegrityError; nothing is written).
+
+    `along`: another new row of a plain model (as `insert` takes), inserted by the same
+    statement: an upload's attachment with its event, one round trip fewer again. Its
+    `pre_save` is sent before `instance`'s, its `post_save` before `instance`'s; if the
+    statement fails, neither row is written and no `post_save` is sent."""
     model = type(instance)
     alias = router.db_for_write(model, instance=instance)
     assert connections[alias].vendor == "postgresql", "insert_numbered needs UPDATE in a WITH"
-    sql, fields = _numbered_statement(model, alias, field_name, counter, counter_field)
-    _save(instance, alias, sql, fields, counter_pk, numbered=field_name)
+    sql, fields = _numbered_statement(
+        model, alias, field_name, counter, counter_field, None if along is None else type(along)
+    )
+    leading: list[Any] = []
+    if along is not None:
+        leading = _values(along, alias, _statement(type(along), alias)[1])
+    values = _values(instance, alias, fields)
+    with raw_reads.cursor(connections[alias]) as cursor:
+        cursor.execute(sql, [*leading, counter_pk, *values])
+        row = cursor.fetchone()
+    assert row is not None
+    if along is not None:
+        _saved(along, alias, row[2])
+    setattr(instance, field_name, row[1])
+    _saved(instance, alias, row[0])
     return instance

@@ -25,6 +25,7 @@ from typing import Any
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.models import Model
 
 from sessions_app import raw_writes
 from sessions_app.locks import namespace_sequences_take, require_atomic, session_sequence_next
@@ -201,12 +202,16 @@ def event_append(
     session: Session | None = None,
     namespace_id: int | None = None,
     numbered: tuple[int, int, str, int] | None = None,
+    along: Model | None = None,
     **payload: Any,
 ) -> Event:
     """Append one event inside the caller's transaction, as its last statement: this locks the
     namespace row, the last lock of the order (sessions_app/locks.py).
     `numbered`: the session's sequence for this event, taken already by the caller's own
     update of the locked session row (`session_file_added`), as `session_sequence_next` gives it.
+    `along`: the new row the event is about (an upload's attachment), written with it, by the
+    event's own INSERT on PostgreSQL (`raw_writes.insert_numbered`: one round trip fewer),
+    just before it on SQLite; either way it has its id when this returns.
 
     Session events go to the session's log and to its namespace's feed; an artifact without a
     session passes its `namespace_id` and lands in the namespace feed only."""
@@ -240,9 +245,16 @@ def event_append(
     # lock and number are taken by the INSERT's own statement, one round trip fewer.
     if transaction.get_connection().vendor == "postgresql":
         raw_writes.insert_numbered(
-            event, "namespace_sequence", Namespace, namespace_id, "last_event_sequence"
+            event,
+            "namespace_sequence",
+            Namespace,
+            namespace_id,
+            "last_event_sequence",
+            along=along,
         )
     else:
+        if along is not None:
+            raw_writes.insert(along)
         event.namespace_sequence = _namespace_sequences(namespace_id, 1)
         raw_writes.insert(event)
     transaction.on_commit(lambda: _wake(groups))

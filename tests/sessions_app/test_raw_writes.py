@@ -98,3 +98,118 @@ def test_a_saved_upload_is_counted_once_committed(
         )
     assert len(callbacks) == 1
     assert UPLOAD_FILES.labels("attachment")._value.get() == before + 1
+
+
+def _signals_of(*models: type[Any]) -> tuple[list[tuple[str, str]], Any]:
+    """A log of the save signals of `models` (name, model) and a function that disconnects."""
+    log: list[tuple[str, str]] = []
+
+    def before(sender: Any, instance: Any, **kwargs: Any) -> None:
+        log.append(("pre_save", sender.__name__))
+
+    def after(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+        assert created and instance.pk is not None and not instance._state.adding
+        log.append(("post_save", sender.__name__))
+
+    for model in models:
+        # weak=False: the receivers are this function's locals.
+        uid = model.__name__
+        pre_save.connect(before, sender=model, weak=False, dispatch_uid=f"test-along-pre-{uid}")
+        post_save.connect(after, sender=model, weak=False, dispatch_uid=f"test-along-post-{uid}")
+
+    def disconnect() -> None:
+        for model in models:
+            pre_save.disconnect(sender=model, dispatch_uid=f"test-along-pre-{model.__name__}")
+            post_save.disconnect(sender=model, dispatch_uid=f"test-along-post-{model.__name__}")
+
+    return log, disconnect
+
+
+def _attachment_of(session: Any, name: str) -> Attachment:
+    return Attachment(
+        session=session, name=name, mime_type="text/plain", size=1, sha256="1" * 64, path="p"
+    )
+
+
+def test_an_event_and_the_row_it_is_about_in_one_statement(tenant: Tenant) -> None:
+    """`event_append(along=row)`: on PostgreSQL the row's INSERT is part of the event's own
+    statement (one round trip: the row, the namespace's number, the event); on SQLite it is
+    inserted just before. Either way both rows are written with their ids and defaults, and
+    each sends its save signals."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sessions_app.events import event_append
+    from sessions_app.models import Event, EventKind
+
+    namespace = Namespace.objects.get(workspace=tenant.workspace, slug=DEFAULT_NAMESPACE)
+    session = services.session_create(
+        organization_id=tenant.organization.pk, namespace=namespace, session_id="raw-along"
+    )
+    on_postgres = connection.vendor == "postgresql"
+    first_number = Namespace.objects.get(pk=namespace.pk).last_event_sequence
+    log, disconnect = _signals_of(Attachment, Event)
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            along = _attachment_of(session, "along")
+            event = event_append(
+                session=session, kind=EventKind.ATTACHMENT_CREATED, along=along, name="along"
+            )
+    finally:
+        disconnect()
+    assert along.pk is not None and event.pk is not None
+    assert not along._state.adding and along._state.db == "default"
+    stored_row = Attachment.objects.get(pk=along.pk)
+    assert (stored_row.uid, stored_row.name, stored_row.path) == (along.uid, "along", "p")
+    assert stored_row.created_at == along.created_at is not None
+    stored = Event.objects.get(pk=event.pk)
+    assert stored.namespace_sequence == first_number + 1 == event.namespace_sequence
+    assert stored.session_id == session.pk and stored.kind == EventKind.ATTACHMENT_CREATED
+    inserts = [q["sql"] for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
+    if on_postgres:
+        assert len(inserts) == 1 and "along AS (INSERT INTO" in inserts[0], inserts
+        assert log == [
+            ("pre_save", "Attachment"),
+            ("pre_save", "Event"),
+            ("post_save", "Attachment"),
+            ("post_save", "Event"),
+        ]
+    else:
+        assert len(inserts) == 2, inserts
+        assert log == [
+            ("pre_save", "Attachment"),
+            ("post_save", "Attachment"),
+            ("pre_save", "Event"),
+            ("post_save", "Event"),
+        ]
+
+
+def test_a_row_that_fails_takes_its_event_with_it(tenant: Tenant) -> None:
+    """The row refused by the database (here a second row with the same public id): neither
+    row is written, the namespace's number does not move, and no `post_save` is sent."""
+    from django.db import IntegrityError
+
+    from sessions_app.events import event_append
+    from sessions_app.models import Event, EventKind
+
+    namespace = Namespace.objects.get(workspace=tenant.workspace, slug=DEFAULT_NAMESPACE)
+    session = services.session_create(
+        organization_id=tenant.organization.pk, namespace=namespace, session_id="raw-along-bad"
+    )
+    taken = raw_writes.insert(_attachment_of(session, "first"))
+    number = Namespace.objects.get(pk=namespace.pk).last_event_sequence
+    events = Event.objects.count()
+    attachments = Attachment.objects.count()
+    log, disconnect = _signals_of(Attachment, Event)
+    try:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            duplicate = _attachment_of(session, "duplicate")
+            duplicate.uid = taken.uid
+            event_append(
+                session=session, kind=EventKind.ATTACHMENT_CREATED, along=duplicate, name="x"
+            )
+    finally:
+        disconnect()
+    assert not [entry for entry in log if entry[0] == "post_save"], log
+    assert Event.objects.count() == events and Attachment.objects.count() == attachments
+    assert Namespace.objects.get(pk=namespace.pk).last_event_sequence == number
