@@ -28,7 +28,7 @@ from attachments.file_identity import display_name, sniff_mime
 from attachments.locks import blob_for_update, existing_blob_for_update
 from attachments.models import Attachment, AttachmentSource, Blob, IndexStatus, blob_key
 from attachments.tasks import extract_attachment_text
-from sessions_app import events
+from sessions_app import events, raw_writes
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from sessions_app.locks import FileAdded, session_file_added, session_for_update
@@ -224,12 +224,20 @@ def attachment_create(
             user_reference=user_reference,
             **_index_state(mime_type),
         )
-        # Written with its event, by the event's own prepared INSERT on PostgreSQL (one round
-        # trip for both rows, sessions_app/raw_writes.insert_numbered), just before it on SQLite.
+        extract = extractor_for(mime_type) is not None
+        if extract:
+            # Queued in this transaction (the task commits with the attachment, or not at all)
+            # and before the event, so the namespace's lock stays the last statement
+            # (sessions_app/locks.py); the task needs the row's id, so the row goes first.
+            raw_writes.insert(attachment)
+            extract_attachment_text.enqueue(attachment.pk)
+        # Otherwise written with its event, by the event's own prepared INSERT on PostgreSQL
+        # (one round trip for both rows, sessions_app/raw_writes.insert_numbered), just before
+        # it on SQLite.
         events.event_append(
             session=locked,
             numbered=added.numbered,
-            along=attachment,
+            along=None if extract else attachment,
             kind=EventKind.ATTACHMENT_CREATED,
             attachment_id=attachment.attachment_id,
             node_id=node_id or None,
@@ -239,11 +247,6 @@ def attachment_create(
             mime=mime_type,
             hash=f"sha256:{staged.sha256}",
         )
-        if extractor_for(mime_type) is not None:
-            # Queued in this transaction: the task commits with the attachment, or not at all.
-            # After the event, which needs no id of it: a new task row locks nothing another
-            # writer takes, so the namespace stays the last lock of the order.
-            extract_attachment_text.enqueue(attachment.pk)
         return attachment
 
 
