@@ -14,7 +14,6 @@ the lock order of sessions_app/locks.py ("Tasks are enqueued before the append":
 row, locked by the event append, is the last statement of every write)."""
 
 import functools
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +32,7 @@ from sessions_app.events import event_append
 from sessions_app.models import Event, EventKind, Namespace, Session
 from sessions_app.principals import authenticate_raw_key, principal_for_key
 from tests.support import Tenant
+from tests.support.threads import run_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -372,35 +372,6 @@ def test_the_mcp_upload_creates_its_session_row_event_and_task(tenant: Tenant) -
 # --- concurrency (PostgreSQL) ---
 
 
-def _run_threads(jobs: list[Any], workers: int) -> list[BaseException]:
-    queue = list(jobs)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(workers)
-
-    def work() -> None:
-        try:
-            barrier.wait(timeout=60)
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    job = queue.pop()
-                try:
-                    job()
-                except BaseException as error:
-                    errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    return errors
-
-
 @pytest.mark.postgres
 def test_concurrent_extractable_uploads_into_one_session_and_two_of_a_namespace(
     tenant: Tenant,
@@ -418,7 +389,7 @@ def test_concurrent_extractable_uploads_into_one_session_and_two_of_a_namespace(
         )
         for n in range(60)
     ]
-    errors = _run_threads(jobs, workers=4)
+    errors = run_jobs(jobs, workers=4)
     assert errors == []
     feed = list(
         Event.objects.filter(namespace=namespace)

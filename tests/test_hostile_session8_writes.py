@@ -33,6 +33,7 @@ from sessions_app.models import Event, EventKind, Namespace, Organization, Sessi
 from sessions_app.principals import Principal, authenticate_raw_key, principal_for_key
 from sessions_app.quota import QuotaExceeded
 from tests.support import AsgiClient, Tenant, client_with, multipart_body
+from tests.support.threads import run_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -435,36 +436,6 @@ class FeedReader:
         self.thread.join(timeout=120)
 
 
-def _run_jobs(jobs: list[Callable[[], Any]], workers: int) -> list[BaseException]:
-    """Run `jobs` on `workers` threads; returns the unexpected errors."""
-    queue = list(jobs)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(workers)
-
-    def work() -> None:
-        try:
-            barrier.wait(timeout=60)
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    job = queue.pop()
-                try:
-                    job()
-                except BaseException as error:
-                    errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    return errors
-
-
 def _complete(pk: int) -> None:
     session_services.session_complete(session=Session.objects.get(pk=pk))
 
@@ -545,7 +516,7 @@ def test_concurrent_uploads_and_artifact_writes_number_gapless_in_commit_order(
         "full": Feed(workspace_id=tenant.workspace.pk, session_id="h8w-full"),
     }
     with FeedReader(feeds) as reader:
-        errors = _run_jobs(jobs, workers=8)
+        errors = run_jobs(jobs, workers=8)
     assert not errors, errors[:3]
     assert not reader.failures, reader.failures[:3]
     assert sum(1 for o in outcomes.values() if o == "409") == 10
@@ -643,7 +614,7 @@ def test_uploads_artifacts_completes_and_deletes_in_one_namespace_never_deadlock
         )
     rng.shuffle(jobs)
     with FeedReader({"namespace": Feed(namespace_id=namespace.pk)}) as reader:
-        errors = _run_jobs(jobs, workers=8)
+        errors = run_jobs(jobs, workers=8)
     assert not errors, [f"{type(e).__name__}: {e}" for e in errors[:3]]
     assert not reader.failures, reader.failures[:3]
     assert not [label for label in not_found if label.startswith(("complete", "delete"))]
@@ -704,7 +675,7 @@ def test_uploads_racing_a_session_delete_are_404_or_deleted_with_it(tenant: Tena
 
     jobs: list[Callable[[], Any]] = [functools.partial(upload, f"race-{n}.txt") for n in range(30)]
     jobs.insert(15, delete)
-    errors = _run_jobs(jobs, workers=6)
+    errors = run_jobs(jobs, workers=6)
     assert not errors, errors[:3]
     assert not Session.objects.filter(pk=session.pk).exists()
     feed = _feed(namespace)
@@ -743,7 +714,7 @@ def test_concurrent_uploads_into_one_new_session_through_http(tenant: Tenant) ->
         with lock:
             statuses.append(response.status_code)
 
-    errors = _run_jobs([functools.partial(send, n) for n in range(16)], workers=8)
+    errors = run_jobs([functools.partial(send, n) for n in range(16)], workers=8)
     assert not errors, errors[:3]
     assert statuses == [201] * 16
     session = Session.objects.get(session_id="h8w-http-new")
@@ -981,7 +952,7 @@ def test_two_processes_writing_one_session_number_it_gapless(tenant: Tenant, tmp
         reading = threading.Thread(target=reader)
         reading.start()
         try:
-            errors = _run_jobs([functools.partial(write, n) for n in range(40)], workers=8)
+            errors = run_jobs([functools.partial(write, n) for n in range(40)], workers=8)
         finally:
             stop.set()
             reading.join(timeout=120)
@@ -1050,7 +1021,7 @@ def test_a_session_delete_and_a_version_write_of_its_artifact_do_not_deadlock(
         time.sleep(0.2)
         session_services.session_delete(session=Session.objects.get(pk=session.pk))
 
-    errors = _run_jobs([delete, write], workers=2)
+    errors = run_jobs([delete, write], workers=2)
     assert not errors, [f"{type(error).__name__}: {error}" for error in errors]
     assert not Session.objects.filter(pk=session.pk).exists()
     versions = Artifact.objects.filter(root_id=first.pk).order_by("version")
@@ -1106,7 +1077,7 @@ def test_an_artifact_made_between_a_delete_s_unlink_and_its_session_lock(
         artifact_version_create(artifact=latest, content=NewContent(text="late v2"))
 
     try:
-        errors = _run_jobs([version, create, delete], workers=3)
+        errors = run_jobs([version, create, delete], workers=3)
     finally:
         session_deleting.disconnect(dispatch_uid="hostile8w.slow")
     assert not errors, [f"{type(error).__name__}: {error}"[:120] for error in errors]
