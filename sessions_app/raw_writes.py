@@ -47,13 +47,18 @@ def insert(instance: M) -> M:
     inserted, its id set, the instance marked saved, its save signals sent."""
     alias = router.db_for_write(type(instance), instance=instance)
     sql, fields = _statement(type(instance), alias)
-    values = _values(instance, alias, fields)
-    with raw_reads.cursor(connections[alias]) as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    assert row is not None
+    row = _returned(alias, sql, _values(instance, alias, fields))
     _saved(instance, alias, row[0])
     return instance
+
+
+def _returned(alias: str, sql: str, params: list[Any]) -> tuple[Any, ...]:
+    """Run an INSERT ... RETURNING on `alias` (server-bound values) and return its row."""
+    with raw_reads.cursor(connections[alias]) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row)
 
 
 def _values(instance: Model, alias: str, fields: list[Any]) -> list[Any]:
@@ -154,11 +159,7 @@ def insert_numbered(
     leading: list[Any] = []
     if along is not None:
         leading = _values(along, alias, _statement(type(along), alias)[1])
-    values = _values(instance, alias, fields)
-    with raw_reads.cursor(connections[alias]) as cursor:
-        cursor.execute(sql, [*leading, counter_pk, *values])
-        row = cursor.fetchone()
-    assert row is not None
+    row = _returned(alias, sql, [*leading, counter_pk, *_values(instance, alias, fields)])
     if along is not None:
         _saved(along, alias, row[2])
     setattr(instance, field_name, row[1])

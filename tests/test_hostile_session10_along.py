@@ -27,26 +27,14 @@ from agents_mcp import operations as mcp_operations
 from attachments import storage
 from attachments.models import Attachment, Blob, IndexStatus, blob_key, parse_attachment_id
 from attachments.services import attachment_create
-from sessions_app import services as session_services
 from sessions_app.events import event_append
 from sessions_app.models import Event, EventKind, Namespace, Session
 from sessions_app.principals import authenticate_raw_key, principal_for_key
 from tests.support import Tenant
+from tests.support.signals import save_signals
 from tests.support.threads import run_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _namespace(tenant: Tenant) -> Namespace:
-    return Namespace.objects.get(workspace=tenant.workspace, slug="default")
-
-
-def _session(tenant: Tenant, session_id: str, namespace: Namespace | None = None) -> Session:
-    return session_services.session_create(
-        organization_id=tenant.organization.pk,
-        namespace=namespace or _namespace(tenant),
-        session_id=session_id,
-    )
 
 
 def _upload(session: Session, name: str, content: bytes, **fields: Any) -> Attachment:
@@ -86,21 +74,8 @@ def _state(namespace: Namespace, session: Session) -> tuple[Any, ...]:
 
 @pytest.fixture
 def signal_log() -> Iterator[list[tuple[str, str]]]:
-    log: list[tuple[str, str]] = []
-
-    def before(sender: Any, instance: Any, **kwargs: Any) -> None:
-        log.append(("pre_save", sender.__name__))
-
-    def after(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-        log.append(("post_save", sender.__name__))
-
-    for model in (Attachment, Event):
-        pre_save.connect(before, sender=model, weak=False, dispatch_uid=f"h10-pre-{model}")
-        post_save.connect(after, sender=model, weak=False, dispatch_uid=f"h10-post-{model}")
-    yield log
-    for model in (Attachment, Event):
-        pre_save.disconnect(sender=model, dispatch_uid=f"h10-pre-{model}")
-        post_save.disconnect(sender=model, dispatch_uid=f"h10-post-{model}")
+    with save_signals(Attachment, Event) as log:
+        yield log
 
 
 # --- the lock order: the namespace row last (failed on dab4622) ---
@@ -114,7 +89,7 @@ def test_an_extractable_upload_locks_the_namespace_in_its_last_statement(tenant:
     of a type with an extractor (text/plain, ...) the namespace row, which serialises all
     writers of the namespace, is held across one more statement and its ORM compile. Before
     dab4622 the task was queued before `event_append` (dab4622^:attachments/services.py)."""
-    session = _session(tenant, "h10-order")
+    session = tenant.session("h10-order")
     _upload(session, "first.txt", b"first\n")
     with CaptureQueriesContext(connection) as queries:
         attachment = _upload(session, "notes.txt", b"plain text to extract\n")
@@ -139,7 +114,7 @@ def test_odd_values_of_every_field_through_the_combined_statement(tenant: Tenant
     character, maximum lengths, large integers, nested JSON. A parameter shifted by one between
     the row's values, the counter's id and the event's values would land in the wrong column
     or type."""
-    session = _session(tenant, "h10-odd")
+    session = tenant.session("h10-odd")
     staged = storage.write_stream(iter([b"odd\n"]))
     blob = Blob.objects.create(sha256=staged.sha256, size=staged.size)
     odd = "ü%s%(x)s'\"; --$1\\\t😀\ufffd"
@@ -176,7 +151,7 @@ def test_odd_values_of_every_field_through_the_combined_statement(tenant: Tenant
         "mime": fields["mime_type"],
         "hash": "sha256:" + "f" * 64,
     }
-    namespace = _namespace(tenant)
+    namespace = tenant.default_namespace()
     number = Namespace.objects.get(pk=namespace.pk).last_event_sequence
     with transaction.atomic():
         reference = Attachment.objects.create(**fields)
@@ -201,7 +176,7 @@ def test_odd_values_of_every_field_through_the_combined_statement(tenant: Tenant
 def test_the_statement_cache_keeps_with_and_without_along_apart(tenant: Tenant) -> None:
     """Pin: an event without a row, then one with, then one without again: each its own
     statement (the cache key has the row's model), each numbered in turn."""
-    session = _session(tenant, "h10-cache")
+    session = tenant.session("h10-cache")
     staged = storage.write_stream(iter([b"cache\n"]))
     blob = Blob.objects.create(sha256=staged.sha256, size=staged.size)
     seen: list[int] = []
@@ -239,8 +214,8 @@ def test_a_refused_attachment_row_leaves_no_row_number_task_or_bytes(tenant: Ten
     same DatabaseError the row's own INSERT raised before dab4622, and nothing is left: no
     attachment, no event, no number taken (session or namespace), no file counted, no task
     even for an extractable type, no blob row and no bytes."""
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h10-refused")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h10-refused")
     before = _state(namespace, session)
     content = b"refused text, would be extracted\n"
     key = blob_key(storage.write_stream(iter([content])).sha256)
@@ -264,8 +239,8 @@ def test_an_event_pre_save_that_raises_after_the_rows_pre_save(
     upload metric does not move (its on_commit is discarded with the rollback)."""
     from ops.metrics import UPLOAD_FILES
 
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h10-pre")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h10-pre")
     before = _state(namespace, session)
     counted = UPLOAD_FILES.labels("attachment")._value.get()
 
@@ -294,8 +269,8 @@ def test_an_event_pre_save_that_raises_after_the_rows_pre_save(
 def test_an_attachment_post_save_that_raises_leaves_no_task(tenant: Tenant) -> None:
     """Pin: the attachment's post_save raising (after the combined statement on PostgreSQL):
     the rows, the numbers and the task are all rolled back; the task is never queued."""
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h10-post")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h10-post")
     before = _state(namespace, session)
 
     def refuse(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
@@ -321,7 +296,7 @@ def test_an_upload_is_counted_once_and_queues_one_task_with_its_id(
     attachment's id (not the event's)."""
     from ops.metrics import UPLOAD_FILES
 
-    session = _session(tenant, "h10-count")
+    session = tenant.session("h10-count")
     counted = UPLOAD_FILES.labels("attachment")._value.get()
     in_transaction: list[float] = []
     signal_log.clear()
@@ -347,7 +322,7 @@ def test_the_mcp_upload_creates_its_session_row_event_and_task(tenant: Tenant) -
     """Pin: the MCP `upload_attachment` into a session it creates: the session's event then
     the attachment's, numbered in turn in the session and the namespace, one task with the
     attachment's id."""
-    namespace = _namespace(tenant)
+    namespace = tenant.default_namespace()
     number = Namespace.objects.get(pk=namespace.pk).last_event_sequence
     principal = principal_for_key(authenticate_raw_key(tenant.owner_key))  # type: ignore[arg-type]
     answer = mcp_operations.upload_attachment(
@@ -380,8 +355,8 @@ def test_concurrent_extractable_uploads_into_one_session_and_two_of_a_namespace(
     into one session and two sessions of one namespace at once: no deadlock or other error,
     session logs and the namespace feed numbered 1..n without gaps, each attachment its one
     event and its one task, file counts right."""
-    namespace = _namespace(tenant)
-    sessions = [_session(tenant, f"h10-race-{n}") for n in range(3)]
+    namespace = tenant.default_namespace()
+    sessions = [tenant.session(f"h10-race-{n}") for n in range(3)]
     first = Namespace.objects.get(pk=namespace.pk).last_event_sequence
     jobs = [
         functools.partial(
@@ -424,7 +399,7 @@ def test_a_long_unicode_name_with_nul(tenant: Tenant) -> None:
     """Pin: a 600-character name of two-byte characters with NULs: the stored name fits its
     column, the original keeps U+FFFD where the NULs were, and the event carries the same
     name as the row."""
-    session = _session(tenant, "h10-long")
+    session = tenant.session("h10-long")
     original = ("ü\x00" * 300) + ".txt"
     attachment = _upload(session, original, b"long name text\n")
     stored = Attachment.objects.get(pk=attachment.pk)
@@ -445,9 +420,9 @@ def test_the_tus_attachment_target_writes_its_row_event_and_task(
     def meta(**values: str) -> str:
         return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
-    namespace = _namespace(tenant)
+    namespace = tenant.default_namespace()
     number = Namespace.objects.get(pk=namespace.pk).last_event_sequence
-    _session(tenant, "h10-tus")
+    tenant.session("h10-tus")
     answer = owner.generic(
         "POST",
         "/api/tus/",

@@ -40,18 +40,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NS = "/api/v1/orgs/acme/workspaces/alpha/namespaces/default"
 
 
-def _namespace(tenant: Tenant) -> Namespace:
-    return Namespace.objects.get(workspace=tenant.workspace, slug="default")
-
-
-def _session(tenant: Tenant, session_id: str, namespace: Namespace | None = None) -> Session:
-    return session_services.session_create(
-        organization_id=tenant.organization.pk,
-        namespace=namespace or _namespace(tenant),
-        session_id=session_id,
-    )
-
-
 def _upload(session: Session, name: str, content: bytes | None = None) -> Attachment:
     return attachment_create(
         session_lookup=lambda: session,
@@ -119,9 +107,9 @@ def failing_names() -> Iterator[set[str]]:
 def test_refused_and_failed_uploads_leave_no_gap_and_no_event(
     tenant: Tenant, settings: Any, failing_names: set[str]
 ) -> None:
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-rollback")
-    other = _session(tenant, "h8w-rollback-other")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-rollback")
+    other = tenant.session("h8w-rollback-other")
     settings.DEPOT_MAX_FILES_PER_SESSION = 2
     _upload(session, "one.txt")
     # 413: the organization's own quota (the default is no limit).
@@ -164,8 +152,8 @@ def test_refused_and_failed_uploads_leave_no_gap_and_no_event(
 def test_a_failed_event_insert_takes_the_counters_back(tenant: Tenant) -> None:
     """The event's own statement fails (a pre_save receiver on Event raises, after the
     session counter and sequence were taken): nothing of the upload stays."""
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-event-fails")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-event-fails")
     _upload(session, "first.txt")
 
     def fail(sender: Any, instance: Event, **kwargs: Any) -> None:
@@ -207,7 +195,7 @@ def test_upload_quota_own_against_default(
 
     settings.DEPOT_STORAGE_QUOTA_BYTES = default
     Organization.objects.filter(pk=tenant.organization.pk).update(storage_quota_bytes=own)
-    session = _session(tenant, "h8w-quota")
+    session = tenant.session("h8w-quota")
     quota = organization_quota(organization_id=tenant.organization.pk)
     assert (quota is not None and quota < 50) is refused  # the reference reading agrees
     if refused:
@@ -224,7 +212,7 @@ def test_upload_quota_reads_the_quota_as_it_is_now(tenant: Tenant, settings: Any
     """The quota read with the counter is the organization's current one, not a stale
     read: lowered between two uploads, the second is refused; raised, it passes."""
     settings.DEPOT_STORAGE_QUOTA_BYTES = 0
-    session = _session(tenant, "h8w-quota-now")
+    session = tenant.session("h8w-quota-now")
     _upload(session, "a.txt", b"a" * 20)
     Organization.objects.filter(pk=tenant.organization.pk).update(storage_quota_bytes=30)
     with pytest.raises(QuotaExceeded):
@@ -240,7 +228,7 @@ def test_quota_of_another_organization_is_not_read(
     """The subquery reads the session's own organization's quota."""
     settings.DEPOT_STORAGE_QUOTA_BYTES = 0
     Organization.objects.filter(pk=stranger.organization.pk).update(storage_quota_bytes=1)
-    session = _session(tenant, "h8w-quota-mine")
+    session = tenant.session("h8w-quota-mine")
     _upload(session, "mine.txt", b"m" * 50)
     theirs = session_services.session_create(
         organization_id=stranger.organization.pk,
@@ -255,10 +243,10 @@ def test_quota_of_another_organization_is_not_read(
 
 
 def test_a_session_deleted_between_lookup_and_counter_is_a_404(tenant: Tenant) -> None:
-    namespace = _namespace(tenant)
-    kept = _session(tenant, "h8w-kept")
+    namespace = tenant.default_namespace()
+    kept = tenant.session("h8w-kept")
     _upload(kept, "kept.txt")
-    doomed = _session(tenant, "h8w-doomed")
+    doomed = tenant.session("h8w-doomed")
     stale = Session.objects.get(pk=doomed.pk)
     session_services.session_delete(session=doomed)
     before = Namespace.objects.get(pk=namespace.pk).last_event_sequence
@@ -277,8 +265,8 @@ def test_writes_into_a_session_deleted_under_them_are_404_and_leave_no_gap(
 ) -> None:
     """An artifact write and a complete whose session went after their lookup: 404, no
     artifact row, no event, no namespace number taken."""
-    namespace = _namespace(tenant)
-    doomed = _session(tenant, "h8w-gone-art")
+    namespace = tenant.default_namespace()
+    doomed = tenant.session("h8w-gone-art")
     stale = Session.objects.get(pk=doomed.pk)
     _artifact(namespace, "first-art")
     session_services.session_delete(session=doomed)
@@ -310,8 +298,8 @@ def test_an_event_for_a_missing_namespace_writes_nothing(tenant: Tenant) -> None
 
 
 def test_event_signals_are_sent_and_the_instance_is_numbered(tenant: Tenant) -> None:
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-signals")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-signals")
     seen: list[tuple[str, Any, Any, Any, bool]] = []
 
     def before(sender: Any, instance: Event, **kwargs: Any) -> None:
@@ -369,7 +357,7 @@ def test_insert_numbered_caches_one_statement_per_counter_column(tenant: Tenant)
 
     if connection.vendor != "postgresql":
         pytest.skip("insert_numbered is PostgreSQL's")
-    namespace = _namespace(tenant)
+    namespace = tenant.default_namespace()
     Namespace.objects.filter(pk=namespace.pk).update(last_event_sequence=10, artifact_count=100)
     with transaction.atomic():
         first = raw_writes.insert_numbered(
@@ -458,9 +446,9 @@ def test_concurrent_uploads_and_artifact_writes_number_gapless_in_commit_order(
     namespace feed and both session logs with `after=` while they run sees every committed
     event once, numbered 1..n, and none of a write that rolled back."""
     settings.DEPOT_MAX_FILES_PER_SESSION = 25
-    namespace = _namespace(tenant)
-    hot = _session(tenant, "h8w-hot")
-    full = _session(tenant, "h8w-full")
+    namespace = tenant.default_namespace()
+    hot = tenant.session("h8w-hot")
+    full = tenant.session("h8w-full")
     base = _artifact(namespace, "base-artifact", hot)
     jobs: list[Callable[[], Any]] = []
     outcomes: dict[str, str] = {}
@@ -548,8 +536,8 @@ def test_uploads_artifacts_completes_and_deletes_in_one_namespace_never_deadlock
     too): every write either commits or is a 404 for a session deleted under it, never a
     deadlock or another database error; the feed stays gapless."""
     settings.DEPOT_AUTO_CLEAN_ATTACHMENTS = True
-    namespace = _namespace(tenant)
-    sessions = [_session(tenant, f"h8w-mix-{number}") for number in range(10)]
+    namespace = tenant.default_namespace()
+    sessions = [tenant.session(f"h8w-mix-{number}") for number in range(10)]
     artifacts = [_artifact(namespace, f"mix-art-{n}", sessions[n]) for n in range(10)]
     shared = [f"shared bytes {n}".encode() * 50 for n in range(3)]
     rng = random.Random(11)
@@ -654,8 +642,8 @@ def test_uploads_artifacts_completes_and_deletes_in_one_namespace_never_deadlock
 def test_uploads_racing_a_session_delete_are_404_or_deleted_with_it(tenant: Tenant) -> None:
     """Many uploads into one session while it is deleted: each upload either committed before
     the delete (and then has its deletion event in the feed) or is a 404 leaving nothing."""
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-race-delete")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-race-delete")
     outcomes: dict[str, str] = {}
     lock = threading.Lock()
 
@@ -702,7 +690,7 @@ def test_uploads_racing_a_session_delete_are_404_or_deleted_with_it(tenant: Tena
 def test_concurrent_uploads_into_one_new_session_through_http(tenant: Tenant) -> None:
     """Sixteen uploads at once through the HTTP stack into a session none of them finds:
     one session is made, its log and the namespace feed are 1..16."""
-    namespace = _namespace(tenant)
+    namespace = tenant.default_namespace()
     client = AsgiClient(tenant.owner_key)
     statuses: list[int] = []
     lock = threading.Lock()
@@ -727,7 +715,7 @@ def test_concurrent_uploads_into_one_new_session_through_http(tenant: Tenant) ->
 
 
 def test_seed_002_mcp_and_upload_surfaces_number_in_one_feed(tenant: Tenant) -> None:
-    namespace = _namespace(tenant)
+    namespace = tenant.default_namespace()
     owner = client_with(tenant.owner_key)
     asgi = AsgiClient(tenant.owner_key)
     assert asgi.upload("/api/uploads/h8w-surf", b"a", name="rest.txt").status_code == 201
@@ -789,21 +777,21 @@ def _principal(raw_key: str) -> Principal:
 
 def test_by_id_org_wide_key_finds_a_session_in_another_workspace(tenant: Tenant) -> None:
     beta = Namespace.objects.get(workspace=tenant.other_workspace, slug="default")
-    theirs = _session(tenant, "h8w-elsewhere", beta)
+    theirs = tenant.session("h8w-elsewhere", beta)
     owner = _principal(tenant.owner_key)
     found = session_services.session_get_or_create_by_id(
         principal=owner, session_id="h8w-elsewhere"
     )
     assert found.pk == theirs.pk
     # Both workspaces hold the id: the key's default workspace's one, as session_find picks.
-    mine = _session(tenant, "h8w-elsewhere")
+    mine = tenant.session("h8w-elsewhere")
     found = session_services.session_get_or_create_by_id(
         principal=owner, session_id="h8w-elsewhere"
     )
     assert found.pk == mine.pk
     # A new id: made in the default namespace.
     made = session_services.session_get_or_create_by_id(principal=owner, session_id="h8w-new-id")
-    assert made.namespace_id == _namespace(tenant).pk
+    assert made.namespace_id == tenant.default_namespace().pk
     # The same as session_get_or_create_for gives in the default namespace.
     for session_id in ("h8w-elsewhere", "h8w-new-id"):
         reference = session_services.session_get_or_create_for(
@@ -814,7 +802,7 @@ def test_by_id_org_wide_key_finds_a_session_in_another_workspace(tenant: Tenant)
 
 
 def test_by_id_limited_key_stays_in_its_workspace(tenant: Tenant) -> None:
-    _session(tenant, "h8w-alpha-only")  # in alpha, which the limited key cannot see
+    tenant.session("h8w-alpha-only")  # in alpha, which the limited key cannot see
     limited = _principal(tenant.limited_key)
     made = session_services.session_get_or_create_by_id(
         principal=limited, session_id="h8w-alpha-only"
@@ -840,7 +828,7 @@ def test_by_id_workspace_without_a_default_namespace(tenant: Tenant) -> None:
     _, limited_key = session_services.api_key_create(
         organization=tenant.organization, default_workspace=bare, limit_to_workspace=True
     )
-    existing = _session(tenant, "h8w-existing")
+    existing = tenant.session("h8w-existing")
     org_wide = _principal(org_key)
     found = session_services.session_get_or_create_by_id(
         principal=org_wide, session_id="h8w-existing"
@@ -963,9 +951,9 @@ def test_two_processes_writing_one_session_number_it_gapless(tenant: Tenant, tmp
     for feed in ("namespace", "session"):
         assert [number for number, _ in seen[feed]] == list(range(1, 41)), feed
     assert seen["session"] == _session_log(session)
-    assert seen["namespace"] == _feed(_namespace(tenant))
+    assert seen["namespace"] == _feed(tenant.default_namespace())
     _assert_counters(session)
-    _assert_feed(_namespace(tenant))
+    _assert_feed(tenant.default_namespace())
 
 
 @pytest.mark.postgres
@@ -982,8 +970,8 @@ def test_a_session_delete_and_a_version_write_of_its_artifact_do_not_deadlock(
     id order (a root is older than its versions) before the update."""
     from artifacts import services as artifact_services
 
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-unlink-order")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-unlink-order")
     first = _artifact(namespace, "unlink-art", session)
     second, _ = artifact_version_create(artifact=first, content=NewContent(text="v2"))
     Artifact.objects.filter(pk=first.pk).update(session=None)
@@ -1044,8 +1032,8 @@ def test_an_artifact_made_between_a_delete_s_unlink_and_its_session_lock(
     before the version write takes its rows, and the version write waits on the delete."""
     from sessions_app.signals import session_deleting
 
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-late-artifact")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-late-artifact")
     unlinked, made_late, delete_locked = threading.Event(), threading.Event(), threading.Event()
     real = session_services.session_for_update
     made: dict[str, Artifact] = {}
@@ -1153,8 +1141,8 @@ def test_a_delete_that_finds_a_row_of_its_session_held_starts_again(
     from attachments.models import Blob
     from sessions_app.models import AuditAction, AuditEntry
 
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-delete-retry")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-delete-retry")
     attachment = _upload(session, "retry.txt")
     _artifact(namespace, "early", session)
     attempts, errors, release_all = _hold_late_artifacts(monkeypatch, namespace, session, times=1)
@@ -1190,8 +1178,8 @@ def test_a_delete_that_keeps_finding_a_row_held_is_a_503_that_changes_nothing(
     the same DELETE goes through."""
     from sessions_app.models import AuditAction, AuditEntry
 
-    namespace = _namespace(tenant)
-    session = _session(tenant, "h8w-delete-busy")
+    namespace = tenant.default_namespace()
+    session = tenant.session("h8w-delete-busy")
     attachment = _upload(session, "busy.txt")
     owner = client_with(tenant.owner_key)
     attempts, errors, release_all = _hold_late_artifacts(

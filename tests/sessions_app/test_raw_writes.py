@@ -13,6 +13,7 @@ from attachments.models import Attachment, Blob, IndexStatus
 from sessions_app import raw_writes, services
 from sessions_app.models import DEFAULT_NAMESPACE, Namespace
 from tests.support import Tenant
+from tests.support.signals import save_signals
 
 pytestmark = pytest.mark.django_db
 
@@ -100,31 +101,6 @@ def test_a_saved_upload_is_counted_once_committed(
     assert UPLOAD_FILES.labels("attachment")._value.get() == before + 1
 
 
-def _signals_of(*models: type[Any]) -> tuple[list[tuple[str, str]], Any]:
-    """A log of the save signals of `models` (name, model) and a function that disconnects."""
-    log: list[tuple[str, str]] = []
-
-    def before(sender: Any, instance: Any, **kwargs: Any) -> None:
-        log.append(("pre_save", sender.__name__))
-
-    def after(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-        assert created and instance.pk is not None and not instance._state.adding
-        log.append(("post_save", sender.__name__))
-
-    for model in models:
-        # weak=False: the receivers are this function's locals.
-        uid = model.__name__
-        pre_save.connect(before, sender=model, weak=False, dispatch_uid=f"test-along-pre-{uid}")
-        post_save.connect(after, sender=model, weak=False, dispatch_uid=f"test-along-post-{uid}")
-
-    def disconnect() -> None:
-        for model in models:
-            pre_save.disconnect(sender=model, dispatch_uid=f"test-along-pre-{model.__name__}")
-            post_save.disconnect(sender=model, dispatch_uid=f"test-along-post-{model.__name__}")
-
-    return log, disconnect
-
-
 def _attachment_of(session: Any, name: str) -> Attachment:
     return Attachment(
         session=session, name=name, mime_type="text/plain", size=1, sha256="1" * 64, path="p"
@@ -142,21 +118,19 @@ def test_an_event_and_the_row_it_is_about_in_one_statement(tenant: Tenant) -> No
     from sessions_app.events import event_append
     from sessions_app.models import Event, EventKind
 
-    namespace = Namespace.objects.get(workspace=tenant.workspace, slug=DEFAULT_NAMESPACE)
-    session = services.session_create(
-        organization_id=tenant.organization.pk, namespace=namespace, session_id="raw-along"
-    )
+    namespace = tenant.default_namespace()
+    session = tenant.session("raw-along", namespace)
     on_postgres = connection.vendor == "postgresql"
     first_number = Namespace.objects.get(pk=namespace.pk).last_event_sequence
-    log, disconnect = _signals_of(Attachment, Event)
-    try:
-        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-            along = _attachment_of(session, "along")
-            event = event_append(
-                session=session, kind=EventKind.ATTACHMENT_CREATED, along=along, name="along"
-            )
-    finally:
-        disconnect()
+    with (
+        save_signals(Attachment, Event) as log,
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        along = _attachment_of(session, "along")
+        event = event_append(
+            session=session, kind=EventKind.ATTACHMENT_CREATED, along=along, name="along"
+        )
     assert along.pk is not None and event.pk is not None
     assert not along._state.adding and along._state.db == "default"
     stored_row = Attachment.objects.get(pk=along.pk)
@@ -192,24 +166,20 @@ def test_a_row_that_fails_takes_its_event_with_it(tenant: Tenant) -> None:
     from sessions_app.events import event_append
     from sessions_app.models import Event, EventKind
 
-    namespace = Namespace.objects.get(workspace=tenant.workspace, slug=DEFAULT_NAMESPACE)
-    session = services.session_create(
-        organization_id=tenant.organization.pk, namespace=namespace, session_id="raw-along-bad"
-    )
+    namespace = tenant.default_namespace()
+    session = tenant.session("raw-along-bad", namespace)
     taken = raw_writes.insert(_attachment_of(session, "first"))
     number = Namespace.objects.get(pk=namespace.pk).last_event_sequence
     events = Event.objects.count()
     attachments = Attachment.objects.count()
-    log, disconnect = _signals_of(Attachment, Event)
-    try:
-        with pytest.raises(IntegrityError), transaction.atomic():
-            duplicate = _attachment_of(session, "duplicate")
-            duplicate.uid = taken.uid
-            event_append(
-                session=session, kind=EventKind.ATTACHMENT_CREATED, along=duplicate, name="x"
-            )
-    finally:
-        disconnect()
+    with (
+        save_signals(Attachment, Event) as log,
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+    ):
+        duplicate = _attachment_of(session, "duplicate")
+        duplicate.uid = taken.uid
+        event_append(session=session, kind=EventKind.ATTACHMENT_CREATED, along=duplicate, name="x")
     assert not [entry for entry in log if entry[0] == "post_save"], log
     assert Event.objects.count() == events and Attachment.objects.count() == attachments
     assert Namespace.objects.get(pk=namespace.pk).last_event_sequence == number
