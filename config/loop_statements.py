@@ -11,6 +11,9 @@ from attachments.models import Attachment
 from sessions_app import raw_reads
 from sessions_app.models import ApiKey, Session
 
+# The key's columns as `api_key_by_prefix` reads them (every concrete field, by attname).
+KEY_FIELDS = tuple(field.attname for field in ApiKey._meta.concrete_fields)
+
 
 @dataclass(frozen=True)
 class Statements:
@@ -22,6 +25,12 @@ class Statements:
       session_id, prefix.
     - `page[after_cursor]`: that session's page, newest first, rows of LIST_COLUMNS;
       parameters the session's id, [before], limit + 1.
+    - `key`: the key by prefix, one row: every concrete column of the key (KEY_FIELDS), then
+      usable_and_fresh; parameters now, fresh_since, the secret's hash, prefix. The request
+      gate's key check for every other keyed request (`loop_reads.usable_key`).
+    - `key_and_session`: the same row and then the caller's session's id, as `caller` chooses
+      it; parameters now, fresh_since, the secret's hash, session_id, session_id, prefix. For
+      an upload by session id, whose write then needs no session read of its own.
     - `both[after_cursor]`: the two in one statement, for PostgreSQL, where each statement is
       a round trip: first the key's row (0, *caller), then the page's (1, NULL, NULL, NULL,
       *LIST_COLUMNS), none for a key not usable; parameters the caller's, then [before],
@@ -32,6 +41,8 @@ class Statements:
     caller: str
     page: dict[bool, str]
     both: dict[bool, str]
+    key: str
+    key_and_session: str
 
 
 def statements(connection: Any) -> Statements:
@@ -73,6 +84,13 @@ def statements(connection: Any) -> Statements:
         f" COALESCE({in_default}, {visible})"
         f" FROM {raw_reads.table(ApiKey, connection)} k WHERE {key_column('prefix')} = %s LIMIT 1"
     )
+    key_columns = ", ".join(key_column(name) for name in KEY_FIELDS)
+    key_table = f"{raw_reads.table(ApiKey, connection)} k WHERE {key_column('prefix')} = %s"
+    key = f"SELECT {key_columns}, {usable} FROM {key_table} LIMIT 1"  # noqa: S608
+    key_and_session = (
+        f"SELECT {key_columns}, {usable}, COALESCE({in_default}, {visible})"  # noqa: S608
+        f" FROM {key_table} LIMIT 1"
+    )
     columns = ", ".join(
         listing.as_text(connection, name, f"a.{raw_reads.column(Attachment, name, connection)}")
         for name in listing.LIST_COLUMNS
@@ -100,4 +118,6 @@ def statements(connection: Any) -> Statements:
         caller=caller,
         page={after: page("%s", after) for after in (False, True)},
         both={after: both(after) for after in (False, True)},
+        key=key,
+        key_and_session=key_and_session,
     )

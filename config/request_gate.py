@@ -38,9 +38,15 @@ from config import gate_reads
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
-from sessions_app.errors import error_body
+from sessions_app.errors import InvalidInput, error_body
 from sessions_app.models import ApiKey
-from sessions_app.principals import SCOPE_API_KEY, authenticate_raw_key, raw_key_from_headers
+from sessions_app.principals import (
+    SCOPE_API_KEY,
+    SCOPE_SESSION_PK,
+    authenticate_raw_key,
+    raw_key_from_headers,
+)
+from sessions_app.selectors import validate_session_id
 
 Scope = dict[str, Any]
 # Methods that carry no body in practice; a body that arrives anyway still meets the caps.
@@ -106,8 +112,34 @@ def _has_body(headers: dict[bytes, bytes]) -> bool:
     return b"transfer-encoding" in headers or bool(declared_length(headers))
 
 
+async def _authenticate_key(raw_key: str, scope: Scope) -> tuple[ApiKey | None, int | None]:
+    """The usable key (None: none), read on the event loop when it can say yes there
+    (config/loop_reads.usable_key), else by `authenticate_raw_key` on the request's thread;
+    and for a `POST /api/uploads/{sid}`, the id of the session row `sid` named for the key
+    when the loop read it (None: not read, or no such session yet)."""
+    from config import loop_reads  # which imports this module
+
+    read = await loop_reads.usable_key(raw_key, _upload_session_id(scope))
+    if read is not None:
+        return read.api_key, read.session_pk
+    return await _authenticate_key_on_thread(raw_key), None
+
+
+def _upload_session_id(scope: Scope) -> str | None:
+    """The session id of a `POST /api/uploads/{sid}` (a valid one), else None."""
+    path = scope["path"]
+    if scope["method"] != "POST" or not path.startswith(gate_reads.LIST_PREFIX):
+        return None
+    session_id = path[len(gate_reads.LIST_PREFIX) :]
+    try:
+        validate_session_id(session_id)
+    except InvalidInput:
+        return None
+    return session_id
+
+
 @database_sync_to_async
-def _authenticate_key(raw_key: str) -> ApiKey | None:
+def _authenticate_key_on_thread(raw_key: str) -> ApiKey | None:
     return authenticate_raw_key(raw_key)
 
 
@@ -231,6 +263,7 @@ class RequestGate:
         caller: str | None = None  # "key:<prefix>" or "user:<pk>" once authenticated
         raw_key = raw_key_of(headers)
         page: bytes | None = None
+        session_pk: int | None = None
         if raw_key is not None and under_api:
             # The seed-000 list is answered here, its key and its page read in one trip to the
             # database thread (config/gate_reads.py), when no rate limit comes between.
@@ -239,7 +272,7 @@ class RequestGate:
                 # (What the event loop's own read did not answer: config/loop_reads.py.)
                 api_key, page = await _authenticate_key_and_page(raw_key, wanted)
             else:
-                api_key = await _authenticate_key(raw_key)
+                api_key, session_pk = await _authenticate_key(raw_key, scope)
             if api_key is None:
                 verdict = await self._rate_check(scope, headers, None)
                 if verdict is not None and not verdict.allowed:
@@ -251,6 +284,8 @@ class RequestGate:
                 await gate_reads.send_page(send, page)
                 return
             scope = {**scope, SCOPE_API_KEY: api_key}
+            if session_pk is not None:
+                scope[SCOPE_SESSION_PK] = session_pk
             caller = f"key:{api_key.prefix}"
 
         writing = scope["method"] not in READ_METHODS

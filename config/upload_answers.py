@@ -38,7 +38,7 @@ from config.request_gate import headers_of
 from sessions_app import services as session_services
 from sessions_app.errors import InvalidInput, error_body
 from sessions_app.models import ApiKey
-from sessions_app.principals import SCOPE_API_KEY, principal_for_key
+from sessions_app.principals import SCOPE_API_KEY, SCOPE_SESSION_PK, principal_for_key
 from sessions_app.selectors import validate_session_id
 
 logger = logging.getLogger(__name__)
@@ -133,13 +133,15 @@ def _error_answer(error: Exception) -> Answer:
 def _create(
     api_key: ApiKey,
     session_id: str,
+    session_pk: int | None,
     parts: BodyParts,
     values: dict[str, str],
     metadata: dict[str, Any],
 ) -> Answer:
     """The file's last bytes written and synced (`parts.finish()`, whose storage errors are the
     middleware's 503), then SessionUploadsView.post's service call, in one trip to the
-    request's kept thread."""
+    request's kept thread. `session_pk`: the session the gate read with the key
+    (config/loop_reads.KeyRead), which the write starts from."""
     upload = parts.finish()["file"]
     principal = principal_for_key(api_key)
     try:
@@ -147,6 +149,7 @@ def _create(
             session_lookup=lambda: session_services.session_get_or_create_by_id(
                 principal=principal, session_id=session_id
             ),
+            session_pk=session_pk,
             staged=upload.blob,
             original_name=upload.file_name,
             description=values.get("description", ""),
@@ -171,7 +174,7 @@ async def finish_upload(scope: dict[str, Any], parts: BodyParts, send: Any) -> b
     except InvalidInput:
         return False  # the view answers it, after checking the other fields first
     status, body, extra = await database_sync_to_async(_create)(
-        scope[SCOPE_API_KEY], session_id, parts, values, metadata
+        scope[SCOPE_API_KEY], session_id, scope.get(SCOPE_SESSION_PK), parts, values, metadata
     )
     headers = gate_reads.view_headers(len(body), extra)
     if status == 500:  # Django's own JsonResponse, not DRF's: no Vary, no Allow

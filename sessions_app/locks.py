@@ -112,6 +112,23 @@ class FileAdded:
     # `session_sequence_next`'s answer, for the upload's event (`event_append(numbered=...)`)
     numbered: tuple[int, int, str, int]
     own_quota: int | None  # the organization's own `storage_quota_bytes`
+    organization_id: int
+
+    def as_session(self, pk: int) -> Session:
+        """Session `pk` as this statement left it: the columns it returned, the rest deferred
+        (read from the database if asked for, as with `only()`)."""
+        sequence, workspace_id, session_id, namespace_id = self.numbered
+        known = {
+            "id": pk,
+            "organization_id": self.organization_id,
+            "workspace_id": workspace_id,
+            "namespace_id": namespace_id,
+            "session_id": session_id,
+            "last_event_sequence": sequence,
+            "file_count": self.count,
+        }
+        names = [f.attname for f in Session._meta.concrete_fields if f.attname in known]
+        return Session.from_db(connection.alias, names, [known[name] for name in names])
 
 
 def session_file_added(pk: int) -> FileAdded:
@@ -131,7 +148,7 @@ def session_file_added(pk: int) -> FileAdded:
             " last_event_sequence = last_event_sequence + 1 WHERE id = %s"
             " RETURNING file_count, last_event_sequence, workspace_id, session_id, namespace_id,"
             f" (SELECT o.storage_quota_bytes FROM {organizations} o"
-            f" WHERE o.id = {table}.organization_id)",
+            f" WHERE o.id = {table}.organization_id), organization_id",
             [pk],
         )
         row = cursor.fetchone()
@@ -141,4 +158,5 @@ def session_file_added(pk: int) -> FileAdded:
         count=int(row[0]),
         numbered=(row[1], row[2], row[3], row[4]),
         own_quota=None if row[5] is None else int(row[5]),
+        organization_id=int(row[6]),
     )
