@@ -214,26 +214,20 @@ def test_list_statements(tenant: Tenant, asgi_owner: AsgiClient, statements: Sta
 
 
 def test_upload_statements(
-    tenant: Tenant,
-    asgi_owner: AsgiClient,
-    statements: Statements,
-    on_postgres: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    tenant: Tenant, asgi_owner: AsgiClient, statements: Statements, on_postgres: bool
 ) -> None:
     """A second upload into a session: one blob INSERT (ON CONFLICT), the counter's UPDATE
     instead of a COUNT(*), no extraction task for bytes nothing extracts."""
-    from config import loop_reads
-
     url = f"/api/uploads/{_session_id()}"
     assert asgi_owner.upload(url, b"first").status_code == 201
-    on_loop: list[str] = []
-    monkeypatch.setattr(loop_reads, "observers", [on_loop.append])
     statements.clear()
     assert asgi_owner.upload(url, b"\x00\x01 binary, nothing extracts").status_code == 201
     # The key and the session it names are one statement on the event loop's own connection
     # (config/loop_reads.usable_key), before the body is read.
+    on_loop = statements.loop
     assert len(on_loop) == 1 and "sessions_app_apikey" in on_loop[0], on_loop
     assert "sessions_app_session" in on_loop[0]
+    statements.loop = []  # Django's connection's statements from here on
     assert not statements.on("sessions_app_apikey"), "the key was read on Django's connection"
     assert not [sql for sql in statements.sql if "COUNT(" in sql]
     blob = statements.on("attachments_blob")
