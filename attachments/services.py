@@ -29,9 +29,10 @@ from attachments.locks import blob_for_update, existing_blob_for_update
 from attachments.models import Attachment, AttachmentSource, Blob, IndexStatus, blob_key
 from attachments.tasks import extract_attachment_text
 from sessions_app import events, raw_writes
+from sessions_app import services as session_services
 from sessions_app.audit import Actor, audit_record
-from sessions_app.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
-from sessions_app.locks import FileAdded, session_file_added, session_for_update
+from sessions_app.errors import InvalidInput, NotFound, StorageUnavailable
+from sessions_app.locks import session_for_update
 from sessions_app.models import AuditAction, EventKind, Session
 from sessions_app.quota import quota_check
 from sessions_app.signals import session_completed, session_deleting
@@ -154,40 +155,6 @@ def _index_state(mime_type: str) -> dict[str, str]:
     return {"index_status": IndexStatus.FAILED, "index_error": f"no text extractor for {mime_type}"}
 
 
-def _count_file_in(
-    session_lookup: Callable[[], Session], session_pk: int | None
-) -> tuple[Session, FileAdded]:
-    """One more file in the session, or Conflict at the limit: one UPDATE ... RETURNING of the
-    session's counter, which is also the session's lock (sessions_app/locks.py), instead of a
-    locked read and a COUNT(*) over its attachments, which grew with the session. The same
-    statement numbers the upload's event and reads the organization's quota.
-
-    `session_pk`: the session's row as the caller found it before the upload (a hint, see
-    config/loop_reads.KeyRead). Its counter is taken by that id, with no session read; only
-    when that row is gone (deleted during the upload) is the session looked up, as without a
-    hint, and the file counted in what the lookup returns (perhaps a new session).
-
-    Returns the session (the lookup's row; for a hint, the row as the statement returned it,
-    its other columns deferred) and what was taken."""
-    added = None
-    if session_pk is not None:
-        try:
-            added = session_file_added(session_pk)
-            session = added.as_session(session_pk)
-        except NotFound:
-            added = None  # an UPDATE of no row: the transaction goes on
-    if added is None:
-        # The row the lookup read is the one passed on (its id, tenancy and public id do not
-        # change).
-        session = session_lookup()
-        added = session_file_added(session.pk)
-    limit = settings.DEPOT_MAX_FILES_PER_SESSION
-    if added.count > limit > 0:
-        # The transaction's rollback takes the count back.
-        raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
-    return session, added
-
-
 def attachment_create(
     *,
     session_lookup: Callable[[], Session],
@@ -204,8 +171,7 @@ def attachment_create(
 ) -> Attachment:
     """Turn staged bytes into an attachment of the session `session_lookup` returns (called
     inside the transaction, so a session it creates is rolled back with everything else), or
-    of the session row `session_pk` when the caller read it already and it is still there
-    (`_count_file_in`).
+    of the row `session_pk` the caller read, if still there (`session_file_add`).
 
     Locks, in the order of sessions_app/locks.py: the blob, the session (before counting its
     files), the namespace (the event, last)."""
@@ -224,7 +190,9 @@ def attachment_create(
         # so lock) a new session row.
         blob = blob_acquire(staged=staged)
         # The session's lock and its file count in one statement.
-        locked, added = _count_file_in(session_lookup, session_pk)
+        locked, added = session_services.session_file_add(
+            session_lookup=session_lookup, session_pk=session_pk
+        )
         quota_check(
             organization_id=locked.organization_id, adding=staged.size, own_quota=added.own_quota
         )

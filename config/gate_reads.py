@@ -28,7 +28,7 @@ from config.rate_limits import bucket_for, rate_for
 from sessions_app.api.common import decode_cursor
 from sessions_app.errors import InvalidInput
 from sessions_app.models import ApiKey
-from sessions_app.principals import principal_for_key
+from sessions_app.principals import principal_for_key, raw_key_from_headers
 from sessions_app.selectors import validate_session_id
 
 LIST_PREFIX = "/api/uploads/"
@@ -170,3 +170,23 @@ async def answer_list(api_key: ApiKey, wanted: tuple[str, int, int | None], send
 async def send_page(send: Any, body: bytes) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": view_headers(len(body))})
     await send({"type": "http.response.body", "body": body})
+
+
+def headers_of(scope: dict[str, Any]) -> dict[bytes, bytes]:
+    """The request's headers by lower-case name, repeated ones joined (cookies by `; `)."""
+    joined: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        name = name.lower()
+        separator = b"; " if name == b"cookie" else b", "
+        joined[name] = joined[name] + separator + value if name in joined else value
+    return joined
+
+
+def raw_key_of(headers: dict[bytes, bytes]) -> str | None:
+    """The API key `headers_of`' headers carry (`raw_key_from_headers`' rules), or None."""
+    return raw_key_from_headers(
+        {
+            "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
+            "authorization": headers.get(b"authorization", b"").decode("latin-1"),
+        }
+    )

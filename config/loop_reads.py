@@ -42,8 +42,8 @@ from django.utils import timezone
 from attachments import listing
 from attachments.models import Attachment
 from config import gate_reads
+from config.gate_reads import headers_of, raw_key_of
 from config.loop_statements import KEY_FIELDS, statements
-from config.request_gate import headers_of, raw_key_of
 from sessions_app import raw_reads
 from sessions_app.models import ApiKey
 from sessions_app.principals import (

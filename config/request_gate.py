@@ -34,7 +34,8 @@ from django.contrib import auth
 from django.http.cookie import parse_cookie
 
 from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
-from config import gate_reads
+from config import gate_reads, loop_reads
+from config.gate_reads import headers_of, raw_key_of
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
@@ -44,7 +45,6 @@ from sessions_app.principals import (
     SCOPE_API_KEY,
     SCOPE_SESSION_PK,
     authenticate_raw_key,
-    raw_key_from_headers,
 )
 from sessions_app.selectors import validate_session_id
 
@@ -84,25 +84,6 @@ def healthz_here(scope: Scope, headers: dict[bytes, bytes]) -> bool:
     return bool(host) and gate_reads.host_allowed(host, tuple(settings.ALLOWED_HOSTS))
 
 
-def headers_of(scope: Scope) -> dict[bytes, bytes]:
-    joined: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
-        name = name.lower()
-        separator = b"; " if name == b"cookie" else b", "
-        joined[name] = joined[name] + separator + value if name in joined else value
-    return joined
-
-
-def raw_key_of(headers: dict[bytes, bytes]) -> str | None:
-    """The API key `headers_of`' headers carry (`raw_key_from_headers`' rules), or None."""
-    return raw_key_from_headers(
-        {
-            "x-api-key": headers.get(b"x-api-key", b"").decode("latin-1"),
-            "authorization": headers.get(b"authorization", b"").decode("latin-1"),
-        }
-    )
-
-
 def declared_length(headers: dict[bytes, bytes]) -> int | None:
     value = headers.get(b"content-length", b"").strip()
     return int(value) if value.isdigit() else None
@@ -117,8 +98,6 @@ async def _authenticate_key(raw_key: str, scope: Scope) -> tuple[ApiKey | None, 
     (config/loop_reads.usable_key), else by `authenticate_raw_key` on the request's thread;
     and for a `POST /api/uploads/{sid}`, the id of the session row `sid` named for the key
     when the loop read it (None: not read, or no such session yet)."""
-    from config import loop_reads  # which imports this module
-
     read = await loop_reads.usable_key(raw_key, _upload_session_id(scope))
     if read is not None:
         return read.api_key, read.session_pk

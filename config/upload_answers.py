@@ -33,8 +33,8 @@ from attachments.uploads.middleware import BodyParts
 from attachments.uploads.staged import json_object_field
 from config import gate_reads
 from config.exceptions import exception_handler
+from config.gate_reads import headers_of
 from config.observability import route_of
-from config.request_gate import headers_of
 from sessions_app import services as session_services
 from sessions_app.errors import InvalidInput, error_body
 from sessions_app.models import ApiKey

@@ -1,15 +1,17 @@
 """Writes for tenancy, sessions and API keys. Each service is atomic on its own."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, models, transaction
 from django.utils import timezone
 
 from sessions_app.audit import Actor, audit_record
 from sessions_app.errors import Conflict, InvalidInput, NotFound
 from sessions_app.events import EventDraft, event_append, events_append_to_namespace
-from sessions_app.locks import session_for_update
+from sessions_app.locks import FileAdded, session_file_added, session_for_update
 from sessions_app.models import (
     DEFAULT_NAMESPACE,
     ApiKey,
@@ -339,3 +341,30 @@ def _session_delete(session: Session, actor: Actor, *, may_retry: bool) -> None:
         detail={"files_deleted": len(owed)},
     )
     events_append_to_namespace(namespace_id=namespace_id, drafts=owed, session_public_id=public_id)
+
+
+def session_file_add(
+    *, session_lookup: Callable[[], Session], session_pk: int | None = None
+) -> tuple[Session, FileAdded]:
+    """One more file in a session (an upload's, inside its transaction, after the blob's lock),
+    or Conflict at the limit, by one UPDATE ... RETURNING of its counter (also its lock,
+    sessions_app/locks.py; a COUNT(*) grew with the session), which also numbers the event
+    and reads the quota. `session_pk`: the row the caller read before
+    the upload (config/loop_reads.KeyRead), taken by its id with no session read; the lookup
+    runs only without it or when that row is gone. Returns the lookup's row (for a hint, the
+    row as the statement returned it, other columns deferred) and what was taken."""
+    added = None
+    if session_pk is not None:
+        try:
+            added = session_file_added(session_pk)
+            session = added.as_session(session_pk)
+        except NotFound:
+            added = None  # an UPDATE of no row: the transaction goes on
+    if added is None:
+        session = session_lookup()  # passed on: its id, tenancy and public id do not change
+        added = session_file_added(session.pk)
+    limit = settings.DEPOT_MAX_FILES_PER_SESSION
+    if added.count > limit > 0:
+        # The transaction's rollback takes the count back.
+        raise Conflict(f"Session '{session.session_id}' already holds {limit} files.")
+    return session, added

@@ -83,7 +83,11 @@ def test_the_gates_key_lookup_and_the_view_share_the_requests_kept_thread(
     def started(**kwargs: Any) -> None:
         views.append(threading.current_thread().name)
 
+    async def not_on_the_loop(raw_key: str, session_id: str | None = None) -> None:
+        return None  # the thread path, which the loop's key read falls back to
+
     monkeypatch.setattr(request_gate, "authenticate_raw_key", recording)
+    monkeypatch.setattr(request_gate.loop_reads, "usable_key", not_on_the_loop)
     request_started.connect(started, weak=False)
     try:
         with in_process_uvicorn() as base:

@@ -104,15 +104,26 @@ def rows(
             else:
                 out.append(info(label, rate, "req/s", baseline=baseline_text, ratio=ratio))
             latency_text = f"p50 {p50} ms, max {worst} ms"
+            # The baseline's own p99 beside it: the targets are absolute, and on a slow disk the
+            # unavoidable work alone may take longer than they allow.
+            base_p99 = _median([b["latency"]["p99_ms"] for b in base])
+            base_p99_text = f"{base_p99:.1f} ms" if base_p99 is not None else None
             if workload in P99_TARGETS and p99 is not None:
                 target = P99_TARGETS[workload]
                 ok = p99 <= target and (workload != "upload8" or worst < 1000)
                 more = ", max < 1000" if workload == "upload8" else ""
                 out.append(
-                    check(f"  p99 ({latency_text})", p99, "ms", ok, target=f"<= {target:.0f}{more}")
+                    check(
+                        f"  p99 ({latency_text})",
+                        p99,
+                        "ms",
+                        ok,
+                        baseline=base_p99_text,
+                        target=f"<= {target:.0f}{more}",
+                    )
                 )
             else:
-                out.append(info(f"  p99 ({latency_text})", p99, "ms"))
+                out.append(info(f"  p99 ({latency_text})", p99, "ms", baseline=base_p99_text))
             out.append(
                 info(
                     "  server CPU per request",
