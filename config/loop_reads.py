@@ -30,9 +30,9 @@ import contextlib
 import hmac
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -59,6 +59,12 @@ _first = itemgetter(0)
 # A statement that takes longer than this on PostgreSQL is cancelled; the request goes on by
 # the thread path, which waits as long as Django would.
 STATEMENT_TIMEOUT_MS = 2000
+# These reads never wait for row locks, only for a table's (a migration's ALTER TABLE): such a
+# wait fails this fast instead, and the thread path answers, rather than hold up every read
+# queued on the same connection for up to the statement timeout.
+LOCK_TIMEOUT_MS = 50
+# lock_not_available (the lock timeout), query_canceled (the statement timeout)
+KEEP_CONNECTION_ON = frozenset({"55P03", "57014"})
 # PostgreSQL connections the loop keeps, besides the pool's (DEPOT_DB_POOL_MAX). With 16
 # clients listing, 2 gave 1,489/s, 4 1,610/s and 8 1,775/s (one run, a busy machine): the
 # requests queue on a connection's lock, and each connection's statements use one core.
@@ -153,7 +159,10 @@ class _PostgresReader:
         params = django_connection.get_connection_params()
         params.pop("cursor_factory", None)  # Django's; plain cursors here
         options = params.get("options", "")
-        params["options"] = f"{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip()
+        params["options"] = (
+            f"{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+            f" -c lock_timeout={LOCK_TIMEOUT_MS}"
+        ).strip()
         # Prepared once per connection: planning this statement cost PostgreSQL 0.7 ms, more
         # than running it. Only where Depot pools its own connections (DEPOT_DB_POOL): a
         # pooler in between may run each statement on another server connection.
@@ -201,8 +210,11 @@ class _PostgresReader:
         try:
             cursor = await connection.execute(sql, params, prepare=self.prepare or None)
             rows: list[tuple[Any, ...]] = await cursor.fetchall()
-        except BaseException:
-            self._close(slot, connection)  # a fresh connection next time
+        except BaseException as error:
+            # A lock or statement timeout leaves the connection as it was, and the reads queued
+            # on it go on; anything else, a fresh connection next time.
+            if getattr(error, "sqlstate", None) not in KEEP_CONNECTION_ON or connection.closed:
+                self._close(slot, connection)
             raise
         return rows
 
@@ -246,29 +258,41 @@ class _PostgresReader:
 
 
 class _Current:
-    """The one reader in use: a server has one loop and one database; tests run many of each,
-    one at a time. The loop itself is kept, so its id is never another loop's."""
+    """The one reader in use: a server has one loop and one database; tests run many of each.
+    The loop itself is kept, so its id is never another loop's."""
 
     loop: Any = None
     database = ""
     reader: Any = None
+    lock = threading.Lock()
 
 
-def _reader() -> Any:
-    """The reader for the running loop and the current database (None: no reader for it)."""
+def current_reader() -> Any:
+    """The reader for the running loop and the current database (None: no reader for it).
+    Another loop's reader is replaced only once that loop has stopped: while it runs, its
+    statements may be in flight, and closing their connections from here hung them (a test
+    client serving 100 requests at once, each on a loop of its own); this loop's requests go
+    by the thread path meanwhile."""
     # The settings, not `connections[alias]`: that is an asgiref Local, whose lookup was a
     # tenth of the list's CPU. (A test database's name is written into the same dict.)
     alias = router.db_for_read(Attachment)
     loop, database = asyncio.get_running_loop(), str(connections.settings[alias]["NAME"])
-    if _Current.loop is not loop or _Current.database != database or _Current.reader is None:
-        close_all()
-        connection = connections[alias]
-        if connection.vendor == "sqlite":
-            _Current.reader = _SqliteReader(connection)
-        elif connection.vendor == "postgresql":
-            _Current.reader = _PostgresReader(connection)
-        _Current.loop, _Current.database = loop, database
-    return _Current.reader
+    current = _Current.loop
+    if current is loop and _Current.database == database and _Current.reader is not None:
+        return _Current.reader
+    with _Current.lock:
+        current = _Current.loop
+        if current is not None and current is not loop and current.is_running():
+            return None
+        if current is not loop or _Current.database != database or _Current.reader is None:
+            close_all()
+            connection = connections[alias]
+            if connection.vendor == "sqlite":
+                _Current.reader = _SqliteReader(connection)
+            elif connection.vendor == "postgresql":
+                _Current.reader = _PostgresReader(connection)
+            _Current.loop, _Current.database = loop, database
+        return _Current.reader
 
 
 def close_all() -> None:
@@ -288,7 +312,7 @@ async def list_page(raw_key: str, wanted: tuple[str, int, int | None]) -> bytes 
     session_id, limit, before_id = wanted
     prefix = raw_key[len(KEY_PREFIX) :].partition("_")[0]
     try:
-        reader = _reader()
+        reader = current_reader()
         if reader is None:
             return None
         now = timezone.now()
@@ -321,51 +345,6 @@ async def list_page(raw_key: str, wanted: tuple[str, int, int | None]) -> bytes 
     if key is None or not accept(key):
         return None
     return listing.render(listing.page(rows, limit))
-
-
-@dataclass(frozen=True)
-class KeyRead:
-    """What the loop read for a request: its key, and for an upload by session id, the id of
-    the session that id named for this key then (None: none yet), as `session_find` chooses
-    it. Only a hint: the write takes that row's counter by its id, and looks the session up
-    again only if the row is gone by then (attachments/services.attachment_create)."""
-
-    api_key: ApiKey
-    session_pk: int | None = None
-
-
-async def usable_key(raw_key: str, session_id: str | None = None) -> KeyRead | None:
-    """The key `raw_key` names, read on the loop, when it is usable (its hash compared in
-    constant time, not revoked, not expired) and its `last_used_at` fresh enough to need no
-    write; None otherwise, and the gate asks `authenticate_raw_key` on its thread, which
-    answers that case (a 401, or the stamp written and then the key). So this may only ever
-    say yes sooner. The thread path's read was about 1.1 ms of a 1 MiB upload's wall time on
-    the production profile (a trip to a thread, Django's pool checkout, and PostgreSQL
-    planning an unprepared statement: issue 11). With `session_id` (a valid one), the same
-    statement also reads the session that id names for the key."""
-    if not plausible_key(raw_key):
-        return None
-    prefix = raw_key[len(KEY_PREFIX) :].partition("_")[0]
-    with_session = session_id is not None
-    try:
-        reader = _reader()
-        if reader is None:
-            return None
-        now = timezone.now()
-        secret = hash_secret(raw_key)
-        params = [reader.adapt(now), reader.adapt(now - LAST_USED_RESOLUTION), secret]
-        params += [session_id, session_id, prefix] if with_session else [prefix]
-        row = await reader.key_row(with_session, params)
-        if row is None or not row[len(KEY_FIELDS)]:
-            return None
-        api_key: ApiKey = reader.keys.build(row)
-    except Exception:  # the thread path meets the same database and answers its way
-        logger.debug("loop key read failed; the thread path answers", exc_info=True)
-        return None
-    if not hmac.compare_digest(api_key.secret_hash, secret) or not api_key.is_usable:
-        return None
-    session_pk = row[-1] if with_session else None
-    return KeyRead(api_key, None if session_pk is None else int(session_pk))
 
 
 class LoopAnswers:

@@ -27,10 +27,11 @@ class Statements:
       parameters the session's id, [before], limit + 1.
     - `key`: the key by prefix, one row: every concrete column of the key (KEY_FIELDS), then
       usable_and_fresh; parameters now, fresh_since, the secret's hash, prefix. The request
-      gate's key check for every other keyed request (`loop_reads.usable_key`).
-    - `key_and_session`: the same row and then the caller's session's id, as `caller` chooses
-      it; parameters now, fresh_since, the secret's hash, session_id, session_id, prefix. For
-      an upload by session id, whose write then needs no session read of its own.
+      gate's key check for every other keyed request (`loop_keys.usable_key`).
+    - `key_and_session`: the same row and then, for an organization-wide key, the id of its
+      default workspace's session of that id (else NULL); parameters now, fresh_since, the
+      secret's hash, session_id, prefix. For an upload by session id, whose write then needs
+      no session read of its own.
     - `both[after_cursor]`: the two in one statement, for PostgreSQL, where each statement is
       a round trip: first the key's row (0, *caller), then the page's (1, NULL, NULL, NULL,
       *LIST_COLUMNS), none for a key not usable; parameters the caller's, then [before],
@@ -87,9 +88,13 @@ def statements(connection: Any) -> Statements:
     key_columns = ", ".join(key_column(name) for name in KEY_FIELDS)
     key_table = f"{raw_reads.table(ApiKey, connection)} k WHERE {key_column('prefix')} = %s"
     key = f"SELECT {key_columns}, {usable} FROM {key_table} LIMIT 1"  # noqa: S608
+    # Only an organization-wide key's session in its default workspace: that is the row the
+    # write's own lookup would choose whatever is created meanwhile (a session made in the
+    # default workspace during the upload outranks one found elsewhere, and a limited key's
+    # lookup needs its default namespace), so only that row may stand in for the lookup.
     key_and_session = (
-        f"SELECT {key_columns}, {usable}, COALESCE({in_default}, {visible})"  # noqa: S608
-        f" FROM {key_table} LIMIT 1"
+        f"SELECT {key_columns}, {usable},"  # noqa: S608
+        f" CASE WHEN {limit} IS NULL THEN {in_default} END FROM {key_table} LIMIT 1"
     )
     columns = ", ".join(
         listing.as_text(connection, name, f"a.{raw_reads.column(Attachment, name, connection)}")

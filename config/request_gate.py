@@ -34,7 +34,7 @@ from django.contrib import auth
 from django.http.cookie import parse_cookie
 
 from attachments.uploads.middleware import FORM_OVERHEAD_ALLOWANCE, is_streamed_upload, send_json
-from config import gate_reads, loop_reads
+from config import gate_reads, loop_keys
 from config.gate_reads import headers_of, raw_key_of
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -95,10 +95,10 @@ def _has_body(headers: dict[bytes, bytes]) -> bool:
 
 async def _authenticate_key(raw_key: str, scope: Scope) -> tuple[ApiKey | None, int | None]:
     """The usable key (None: none), read on the event loop when it can say yes there
-    (config/loop_reads.usable_key), else by `authenticate_raw_key` on the request's thread;
+    (config/loop_keys.usable_key), else by `authenticate_raw_key` on the request's thread;
     and for a `POST /api/uploads/{sid}`, the id of the session row `sid` named for the key
     when the loop read it (None: not read, or no such session yet)."""
-    read = await loop_reads.usable_key(raw_key, _upload_session_id(scope))
+    read = await loop_keys.usable_key(raw_key, _upload_session_id(scope))
     if read is not None:
         return read.api_key, read.session_pk
     return await _authenticate_key_on_thread(raw_key), None

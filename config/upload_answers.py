@@ -141,7 +141,7 @@ def _create(
     """The file's last bytes written and synced (`parts.finish()`, whose storage errors are the
     middleware's 503), then SessionUploadsView.post's service call, in one trip to the
     request's kept thread. `session_pk`: the session the gate read with the key
-    (config/loop_reads.KeyRead), which the write starts from."""
+    (config/loop_keys.KeyRead), which the write starts from."""
     upload = parts.finish()["file"]
     principal = principal_for_key(api_key)
     try:

@@ -30,7 +30,7 @@ KEY_PREFIX = "dpt_"
 # scope, so the key is looked up once per request.
 SCOPE_API_KEY = "depot.api_key"
 # For a `POST /api/uploads/{sid}`: the id of the session row `sid` named for the key when the
-# request gate read the key (config/loop_reads.KeyRead), a hint the upload's write starts from.
+# request gate read the key (config/loop_keys.KeyRead), a hint the upload's write starts from.
 SCOPE_SESSION_PK = "depot.session_pk"
 # Skip the `last_used_at` write when the stored value is this fresh: one write per key a minute.
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -350,7 +350,7 @@ def session_file_add(
     or Conflict at the limit, by one UPDATE ... RETURNING of its counter (also its lock,
     sessions_app/locks.py; a COUNT(*) grew with the session), which also numbers the event
     and reads the quota. `session_pk`: the row the caller read before
-    the upload (config/loop_reads.KeyRead), taken by its id with no session read; the lookup
+    the upload (config/loop_keys.KeyRead), taken by its id with no session read; the lookup
     runs only without it or when that row is gone. Returns the lookup's row (for a hint, the
     row as the statement returned it, other columns deferred) and what was taken."""
     added = None

@@ -282,7 +282,7 @@ def test_with_reads_rate_limited_the_loop_does_not_answer_and_the_rate_is_counte
         loop_reads_seen.statements.clear()
         answers = [client.get(path) for _ in range(3)]
     cache.clear()
-    # The gate's key check is read on the loop (config/loop_reads.usable_key); the page is not.
+    # The gate's key check is read on the loop (config/loop_keys.usable_key); the page is not.
     pages = [sql for sql in loop_reads_seen.statements if "attachments_attachment" in sql]
     assert pages == [], "the loop answered a rate-limited read"
     assert len(loop_reads_seen.statements) == 3, "one key read on the loop per request"

@@ -223,7 +223,7 @@ def test_upload_statements(
     statements.clear()
     assert asgi_owner.upload(url, b"\x00\x01 binary, nothing extracts").status_code == 201
     # The key and the session it names are one statement on the event loop's own connection
-    # (config/loop_reads.usable_key), before the body is read.
+    # (config/loop_keys.usable_key), before the body is read.
     on_loop = statements.loop
     assert len(on_loop) == 1 and "sessions_app_apikey" in on_loop[0], on_loop
     assert "sessions_app_session" in on_loop[0]

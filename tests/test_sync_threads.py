@@ -87,7 +87,7 @@ def test_the_gates_key_lookup_and_the_view_share_the_requests_kept_thread(
         return None  # the thread path, which the loop's key read falls back to
 
     monkeypatch.setattr(request_gate, "authenticate_raw_key", recording)
-    monkeypatch.setattr(request_gate.loop_reads, "usable_key", not_on_the_loop)
+    monkeypatch.setattr(request_gate.loop_keys, "usable_key", not_on_the_loop)
     request_started.connect(started, weak=False)
     try:
         with in_process_uvicorn() as base:

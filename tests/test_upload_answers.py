@@ -256,7 +256,7 @@ def test_errors_are_djangos_and_leave_nothing(
 def test_a_direct_upload_is_one_trip_to_the_requests_thread(
     tenant: Tenant, asgi_owner: AsgiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The service call (the key is read on the event loop, config/loop_reads.usable_key);
+    """The service call (the key is read on the event loop, config/loop_keys.usable_key);
     Django's path added its request signals, the middleware chain and the response's close."""
     hops: list[Any] = []
     original = sync.SyncToAsync.__call__
