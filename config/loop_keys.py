@@ -9,12 +9,10 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from django.utils import timezone
-
-from config.loop_reads import current_reader
+from config.loop_reads import current_reader, key_checks
 from config.loop_statements import KEY_FIELDS
 from sessions_app.models import ApiKey
-from sessions_app.principals import KEY_PREFIX, LAST_USED_RESOLUTION, hash_secret, plausible_key
+from sessions_app.principals import KEY_PREFIX, plausible_key
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +46,7 @@ async def usable_key(raw_key: str, session_id: str | None = None) -> KeyRead | N
         reader = current_reader()
         if reader is None:
             return None
-        now = timezone.now()
-        secret = hash_secret(raw_key)
-        params = [reader.adapt(now), reader.adapt(now - LAST_USED_RESOLUTION), secret]
+        secret, params = key_checks(reader, raw_key)
         params += [session_id, prefix] if with_session else [prefix]
         row = await reader.key_row(with_session, params)
         if row is None or not row[len(KEY_FIELDS)]:

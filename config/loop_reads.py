@@ -304,6 +304,14 @@ def close_all() -> None:
             reader.close()
 
 
+def key_checks(reader: Any, raw_key: str) -> tuple[str, list[Any]]:
+    """The secret's hash, and the parameters of the statements' key checks (now, the
+    last-used stamp's fresh-since, the hash), adapted for `reader`'s database."""
+    now = timezone.now()
+    secret = hash_secret(raw_key)
+    return secret, [reader.adapt(now), reader.adapt(now - LAST_USED_RESOLUTION), secret]
+
+
 async def list_page(raw_key: str, wanted: tuple[str, int, int | None]) -> bytes | None:
     """The list's body for a usable, freshly used key and its session; None: the gate goes on
     by the thread path (see the module's docstring)."""
@@ -315,16 +323,8 @@ async def list_page(raw_key: str, wanted: tuple[str, int, int | None]) -> bytes 
         reader = current_reader()
         if reader is None:
             return None
-        now = timezone.now()
-        secret = hash_secret(raw_key)
-        caller = [
-            reader.adapt(now),
-            reader.adapt(now - LAST_USED_RESOLUTION),
-            secret,
-            session_id,
-            session_id,
-            prefix,
-        ]
+        secret, checks = key_checks(reader, raw_key)
+        caller = [*checks, session_id, session_id, prefix]
         tail = [limit + 1] if before_id is None else [before_id, limit + 1]
 
         def accept(key: KeyRow) -> bool:

@@ -45,6 +45,7 @@ from tests.support.multipart import multipart_body
 from tests.support.storage import stored_keys
 from tests.support.tenants import Stranger
 from tests.support.threads import run_jobs
+from tests.test_hostile_session9_prepare import _elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -313,21 +314,6 @@ def test_the_sqlite_key_read_leaves_no_read_transaction(tenant: Tenant) -> None:
 
 
 # --- PostgreSQL: the loop's prepared statements broken under it, on one loop ---
-
-
-def _elsewhere() -> Any:
-    import psycopg
-
-    settings = connection.settings_dict
-    return psycopg.connect(
-        dbname=settings["NAME"],
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        autocommit=True,
-        options="-c lock_timeout=5000",
-    )
 
 
 async def _deallocate_twice(reader: Any) -> None:
