@@ -250,12 +250,29 @@ class McpApplication:
             await _send_json(send, 429, error_body(TOO_MANY_SESSIONS.format(cap)), False)
             return
         self._opening[owner] = self._opening.get(owner, 0) + 1
+        counted = True
+
+        def answered() -> None:
+            # Once, at the answer's start or the request's end: by its start a session it
+            # opened is in the manager's owner table, so counting the opening after that
+            # counted the session twice, until the handler's own end (a client opening
+            # sessions one after another met its cap one early).
+            nonlocal counted
+            if counted:
+                counted = False
+                self._opening[owner] -= 1
+                if not self._opening[owner]:
+                    del self._opening[owner]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                answered()
+            await send(message)
+
         try:
-            await self.manager.handle_request(scope, receive, send)
+            await self.manager.handle_request(scope, receive, sending)
         finally:
-            self._opening[owner] -= 1
-            if not self._opening[owner]:
-                del self._opening[owner]
+            answered()
 
     def _open_sessions(self, client_id: str) -> int:
         """This key's sessions: open ones (the manager's owner table, which it empties as
