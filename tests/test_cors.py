@@ -129,6 +129,7 @@ def test_answers_that_never_reach_django_are_marked_too(cors: Any, tenant: Tenan
     assert polled.json()["events"]
 
 
+@pytest.mark.usefixtures("rate_window")
 def test_a_rate_limited_answer_can_be_read_with_its_retry_after(cors: Any, tenant: Tenant) -> None:
     cors.DEPOT_RATE_LIMIT_READS = Rate(1, 60)
     client = AsgiClient(tenant.owner_key, headers={"Origin": ALLOWED})

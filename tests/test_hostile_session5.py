@@ -630,6 +630,7 @@ def test_an_mcp_tools_nul_id_is_a_not_found_result(
     assert result.structured_content["error"]["status"] == 404, result.structured_content
 
 
+@pytest.mark.usefixtures("rate_window")
 def test_with_rates_on_the_gates_list_is_counted_and_refused_like_djangos(
     tenant: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch, django_seen: list[Any]
 ) -> None:

@@ -264,6 +264,7 @@ def test_the_loops_times_are_djangos_in_another_time_zone(
     assert not answer.json()["attachments"][0]["created_at"].endswith("Z")
 
 
+@pytest.mark.usefixtures("rate_window")
 def test_with_reads_rate_limited_the_loop_does_not_answer_and_the_rate_is_counted(
     tenant: Tenant,
     monkeypatch: pytest.MonkeyPatch,

@@ -408,6 +408,7 @@ def test_cors_errors_from_an_allowed_origin(
     _nothing_left()
 
 
+@pytest.mark.usefixtures("rate_window")
 def test_rate_limit_headers(
     tenant: Tenant,
     django_requests: DjangoRequests,
@@ -423,6 +424,7 @@ def test_rate_limit_headers(
     assert any(k.startswith("ratelimit") or k.startswith("x-ratelimit") for k in direct.headers)
 
 
+@pytest.mark.usefixtures("rate_window")
 def test_rate_limited_upload_reads_nothing(
     tenant: Tenant, django_requests: DjangoRequests, settings: Any
 ) -> None:
@@ -1219,6 +1221,7 @@ def test_mixed_concurrent_uploads_into_a_new_session(
     assert len({_row(r).name for r in answers}) == count
 
 
+@pytest.mark.usefixtures("rate_window")
 def test_a_rate_limited_key_reads_no_body(tenant: Tenant, settings: Any) -> None:
     from config.rate_limits import Rate
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def rates(settings):  # type: ignore[no-untyped-def]
+def rates(settings, rate_window):  # type: ignore[no-untyped-def]
     settings.DEPOT_RATE_LIMIT_READS = Rate(3, 60)
     settings.DEPOT_RATE_LIMIT_WRITES = Rate(2, 60)
     settings.DEPOT_RATE_LIMIT_ANONYMOUS = Rate(2, 60)
