@@ -190,3 +190,16 @@ def raw_key_of(headers: dict[bytes, bytes]) -> str | None:
             "authorization": headers.get(b"authorization", b"").decode("latin-1"),
         }
     )
+
+
+def upload_session_id(scope: dict[str, Any]) -> str | None:
+    """The session id of a `POST /api/uploads/{sid}` (a valid one), else None."""
+    path = scope["path"]
+    if scope["method"] != "POST" or not path.startswith(LIST_PREFIX):
+        return None
+    session_id = path[len(LIST_PREFIX) :]
+    try:
+        validate_session_id(session_id)
+    except InvalidInput:
+        return None
+    return session_id

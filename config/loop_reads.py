@@ -197,10 +197,10 @@ class _PostgresReader:
         return key, page
 
     async def _run(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        """`sql`'s rows, on the next connection in turn. Any error closes that connection, so
-        the next statement there is prepared again on a fresh one: a prepared statement a
-        migration made stale ("cached plan must not change result type") fails once, and the
-        thread path answers that request."""
+        """`sql`'s rows, on the next connection in turn. An error other than a lock or
+        statement timeout closes that connection, so the next statement there is prepared
+        again on a fresh one: a prepared statement a migration made stale ("cached plan must
+        not change result type") fails once, and the thread path answers that request."""
         slot = self.turn = (self.turn + 1) % len(self.connections)
         connection = self.connections[slot]
         if connection is None or connection.closed:

@@ -39,14 +39,13 @@ from config.gate_reads import headers_of, raw_key_of
 from config.idempotency import BAD_KEY, idempotent, valid_key
 from config.idempotency import HEADER as IDEMPOTENCY_HEADER
 from config.rate_limits import Verdict, bucket_for, client_address, rate_check, rate_limits_on
-from sessions_app.errors import InvalidInput, error_body
+from sessions_app.errors import error_body
 from sessions_app.models import ApiKey
 from sessions_app.principals import (
     SCOPE_API_KEY,
     SCOPE_SESSION_PK,
     authenticate_raw_key,
 )
-from sessions_app.selectors import validate_session_id
 
 Scope = dict[str, Any]
 # Methods that carry no body in practice; a body that arrives anyway still meets the caps.
@@ -98,23 +97,10 @@ async def _authenticate_key(raw_key: str, scope: Scope) -> tuple[ApiKey | None, 
     (config/loop_keys.usable_key), else by `authenticate_raw_key` on the request's thread;
     and for a `POST /api/uploads/{sid}`, the id of the session row `sid` named for the key
     when the loop read it (None: not read, or no such session yet)."""
-    read = await loop_keys.usable_key(raw_key, _upload_session_id(scope))
+    read = await loop_keys.usable_key(raw_key, gate_reads.upload_session_id(scope))
     if read is not None:
         return read.api_key, read.session_pk
     return await _authenticate_key_on_thread(raw_key), None
-
-
-def _upload_session_id(scope: Scope) -> str | None:
-    """The session id of a `POST /api/uploads/{sid}` (a valid one), else None."""
-    path = scope["path"]
-    if scope["method"] != "POST" or not path.startswith(gate_reads.LIST_PREFIX):
-        return None
-    session_id = path[len(gate_reads.LIST_PREFIX) :]
-    try:
-        validate_session_id(session_id)
-    except InvalidInput:
-        return None
-    return session_id
 
 
 @database_sync_to_async

@@ -39,7 +39,6 @@ from sessions_app import services as session_services
 from sessions_app.errors import InvalidInput, error_body
 from sessions_app.models import ApiKey
 from sessions_app.principals import SCOPE_API_KEY, SCOPE_SESSION_PK, principal_for_key
-from sessions_app.selectors import validate_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +106,8 @@ def session_id_of(scope: dict[str, Any]) -> str | None:
         return None
     if scope.get("root_path") or settings.FORCE_SCRIPT_NAME:
         return None  # Django routes the path without its script prefix
-    session_id = path[len(UPLOAD_PREFIX) :]
-    try:
-        validate_session_id(session_id)
-    except InvalidInput:
-        return None
-    return session_id if route_of(path) == UPLOAD_ROUTE else None
+    session_id = gate_reads.upload_session_id(scope)
+    return session_id if session_id is not None and route_of(path) == UPLOAD_ROUTE else None
 
 
 def _error_answer(error: Exception) -> Answer:
