@@ -265,6 +265,12 @@ def test_a_direct_upload_is_one_trip_to_the_requests_thread(
         hops.append(self.func)
         return await original(self, *args, **kwargs)
 
+    from config import loop_reads
+
+    # The loop's reader belongs to one running loop at a time (loop_reads.current_reader): an
+    # in-process server an earlier test left running would keep it, and this client's requests
+    # would read their key on the thread (the production CI run of 641c4e1).
+    loop_reads.close_all()
     url = f"/api/uploads/{_session_id()}"
     assert asgi_owner.upload(url, b"warm-up").status_code == 201
     monkeypatch.setattr(sync.SyncToAsync, "__call__", counting)
