@@ -130,24 +130,61 @@ def seed_list(server: Any, api_key: str, session_id: str, items: int = 20) -> No
         raise RuntimeError(f"seeding the list on {server.name} failed: {out['bad_statuses']}")
 
 
+def _uploads(server: Any, api_key: str, session_id: str, count: int) -> list[float]:
+    """`count` 1 MiB uploads by one client into `session_id`: each one's latency (seconds)."""
+    request = {
+        "method": "POST",
+        "path": f"/api/uploads/{session_id}",
+        "headers": _auth(api_key),
+        "body_kind": "upload",
+        "expect": 201,
+    }
+    plan = {"host": "127.0.0.1", "port": server.port, "connections": 1, "count": count}
+    out = run_client(plan | {"requests": [[request]]}, timeout=3600)
+    if out["failures"]:
+        raise RuntimeError(f"uploads into {session_id} on {server.name}: {out['bad_statuses']}")
+    latencies: list[float] = out["latencies"]
+    return latencies
+
+
 def flat_run(server: Any, api_key: str, count: int, window: int) -> dict[str, Any]:
-    """`count` 1 MiB uploads by one client into one fresh session: the rate of the last
-    `window` against the first `window`."""
-    plan = plan_for("upload1", server.port, api_key, "", 0) | {"count": count}
-    plan.pop("seconds")
-    out = run_client(plan, timeout=3600)
-    stamps, latencies = out["stamps"], out["latencies"]
+    """`count` 1 MiB uploads by one client into one fresh session: the rate of its last
+    `window` against its first `window`, each measured against fresh sessions at the same time.
 
-    def rate(part: slice) -> float:
-        chosen = latencies[part]
-        return len(chosen) / sum(chosen) if chosen else 0.0
+    The machine's speed drifts over a run of minutes (the page cache's writeback of the
+    gigabytes written, the neighbours), so each measured window is cut into blocks, and after
+    each block into the session one block goes into a fresh session of its own (the
+    reference: the same server at the same moment, with no files). The figure is the
+    session's rate over the reference's at the end, divided by the same at the start;
+    `raw_ratio` is the plain last/first beside it."""
+    session = f"flat-{uuid.uuid4().hex[:12]}"
+    block = max(1, window // 10)
 
-    first, last = rate(slice(0, window)), rate(slice(-window, None))
+    def rate(latencies: list[float]) -> float:
+        return len(latencies) / sum(latencies) if latencies else 0.0
+
+    def measured() -> tuple[list[float], list[float]]:
+        mine: list[float] = []
+        fresh: list[float] = []
+        for _ in range(max(1, window // block)):
+            mine += _uploads(server, api_key, session, block)
+            fresh += _uploads(server, api_key, f"flat-ref-{uuid.uuid4().hex[:12]}", block)
+        return mine, fresh
+
+    first, first_fresh = measured()
+    filled = count - 2 * len(first)
+    middle = _uploads(server, api_key, session, filled) if filled > 0 else []
+    last, last_fresh = measured()
+    at_start = rate(first) / rate(first_fresh)
+    at_end = rate(last) / rate(last_fresh)
     return {
-        "count": len(stamps),
-        "failures": out["failures"],
-        "first_rate": first,
-        "last_rate": last,
-        "ratio": last / first if first else None,
-        "median_ms": 1000 * statistics.median(latencies) if latencies else None,
+        "count": len(first) + len(middle) + len(last),
+        "failures": 0,
+        "first_rate": rate(first),
+        "last_rate": rate(last),
+        "first_fresh_rate": rate(first_fresh),
+        "last_fresh_rate": rate(last_fresh),
+        "raw_ratio": rate(last) / rate(first),
+        "ratio": at_end / at_start,
+        "median_ms": 1000 * statistics.median(first + middle + last),
     }
