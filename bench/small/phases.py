@@ -130,50 +130,51 @@ def seed_list(server: Any, api_key: str, session_id: str, items: int = 20) -> No
         raise RuntimeError(f"seeding the list on {server.name} failed: {out['bad_statuses']}")
 
 
-def _uploads(server: Any, api_key: str, session_id: str, count: int) -> list[float]:
-    """`count` 1 MiB uploads by one client into `session_id`: each one's latency (seconds)."""
-    request = {
-        "method": "POST",
-        "path": f"/api/uploads/{session_id}",
-        "headers": _auth(api_key),
-        "body_kind": "upload",
-        "expect": 201,
-    }
+def _uploads(server: Any, api_key: str, session_ids: list[str], count: int) -> list[float]:
+    """`count` 1 MiB uploads by one client, into each of `session_ids` in turn: each one's
+    latency (seconds), in the order sent."""
+    requests = [
+        {
+            "method": "POST",
+            "path": f"/api/uploads/{session_id}",
+            "headers": _auth(api_key),
+            "body_kind": "upload",
+            "expect": 201,
+        }
+        for session_id in session_ids
+    ]
     plan = {"host": "127.0.0.1", "port": server.port, "connections": 1, "count": count}
-    out = run_client(plan | {"requests": [[request]]}, timeout=3600)
+    out = run_client(plan | {"requests": [requests]}, timeout=3600)
     if out["failures"]:
-        raise RuntimeError(f"uploads into {session_id} on {server.name}: {out['bad_statuses']}")
+        raise RuntimeError(f"uploads on {server.name} failed: {out['bad_statuses']}")
     latencies: list[float] = out["latencies"]
     return latencies
 
 
 def flat_run(server: Any, api_key: str, count: int, window: int) -> dict[str, Any]:
     """`count` 1 MiB uploads by one client into one fresh session: the rate of its last
-    `window` against its first `window`, each measured against fresh sessions at the same time.
+    `window` against its first `window`, each measured against a fresh session at the same time.
 
     The machine's speed drifts over a run of minutes (the page cache's writeback of the
-    gigabytes written, the neighbours), so each measured window is cut into blocks, and after
-    each block into the session one block goes into a fresh session of its own (the
-    reference: the same server at the same moment, with no files). The figure is the
-    session's rate over the reference's at the end, divided by the same at the start;
-    `raw_ratio` is the plain last/first beside it."""
+    gigabytes written, the neighbours), and within one by as much, so in each measured window
+    the client's uploads alternate between the session and a fresh session of the window's
+    own (the reference: the same server at the same moment, starting with no files). The
+    figure is the session's rate over the reference's at the end, divided by the same at the
+    start (where both sessions grow alike, so about 1); `raw_ratio` is the plain last/first
+    beside it."""
     session = f"flat-{uuid.uuid4().hex[:12]}"
-    block = max(1, window // 10)
 
     def rate(latencies: list[float]) -> float:
         return len(latencies) / sum(latencies) if latencies else 0.0
 
     def measured() -> tuple[list[float], list[float]]:
-        mine: list[float] = []
-        fresh: list[float] = []
-        for _ in range(max(1, window // block)):
-            mine += _uploads(server, api_key, session, block)
-            fresh += _uploads(server, api_key, f"flat-ref-{uuid.uuid4().hex[:12]}", block)
-        return mine, fresh
+        reference = f"flat-ref-{uuid.uuid4().hex[:12]}"
+        both = _uploads(server, api_key, [session, reference], 2 * window)
+        return both[0::2], both[1::2]
 
     first, first_fresh = measured()
     filled = count - 2 * len(first)
-    middle = _uploads(server, api_key, session, filled) if filled > 0 else []
+    middle = _uploads(server, api_key, [session], filled) if filled > 0 else []
     last, last_fresh = measured()
     at_start = rate(first) / rate(first_fresh)
     at_end = rate(last) / rate(last_fresh)
