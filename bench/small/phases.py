@@ -60,6 +60,17 @@ def _auth(api_key: str) -> dict[str, str]:
     return {"X-API-Key": api_key} if api_key else {}
 
 
+def _upload(api_key: str, session_id: str) -> dict[str, Any]:
+    """The client's request for one upload into `session_id`."""
+    return {
+        "method": "POST",
+        "path": f"/api/uploads/{session_id}",
+        "headers": _auth(api_key),
+        "body_kind": "upload",
+        "expect": 201,
+    }
+
+
 def plan_for(
     workload: str, port: int, api_key: str, list_session: str, seconds: float
 ) -> dict[str, Any]:
@@ -73,18 +84,7 @@ def plan_for(
         request = {"method": "GET", "path": path, "headers": headers, "expect": 200}
         return base | {"connections": 16, "requests": [[request]]}
     clients = 1 if workload == "upload1" else 8
-    uploads = [
-        [
-            {
-                "method": "POST",
-                "path": f"/api/uploads/bench-{uuid.uuid4().hex[:12]}",
-                "headers": headers,
-                "body_kind": "upload",
-                "expect": 201,
-            }
-        ]
-        for _ in range(clients)
-    ]
+    uploads = [[_upload(api_key, f"bench-{uuid.uuid4().hex[:12]}")] for _ in range(clients)]
     return base | {"connections": clients, "requests": uploads}
 
 
@@ -107,48 +107,19 @@ def measure(server: Any, plan: dict[str, Any]) -> dict[str, Any]:
 
 def seed_list(server: Any, api_key: str, session_id: str, items: int = 20) -> None:
     """`items` small uploads into `session_id`, the list workload's session."""
-    plan = {
-        "host": "127.0.0.1",
-        "port": server.port,
-        "connections": 1,
-        "count": items,
-        "upload_bytes": 30 * 1024,
-        "requests": [
-            [
-                {
-                    "method": "POST",
-                    "path": f"/api/uploads/{session_id}",
-                    "headers": _auth(api_key),
-                    "body_kind": "upload",
-                    "expect": 201,
-                }
-            ]
-        ],
-    }
-    out = run_client(plan)
+    out = _uploads(server, api_key, [session_id], items, upload_bytes=30 * 1024)
     if out["failures"]:
         raise RuntimeError(f"seeding the list on {server.name} failed: {out['bad_statuses']}")
 
 
-def _uploads(server: Any, api_key: str, session_ids: list[str], count: int) -> list[float]:
-    """`count` 1 MiB uploads by one client, into each of `session_ids` in turn: each one's
-    latency (seconds), in the order sent."""
-    requests = [
-        {
-            "method": "POST",
-            "path": f"/api/uploads/{session_id}",
-            "headers": _auth(api_key),
-            "body_kind": "upload",
-            "expect": 201,
-        }
-        for session_id in session_ids
-    ]
-    plan = {"host": "127.0.0.1", "port": server.port, "connections": 1, "count": count}
-    out = run_client(plan | {"requests": [requests]}, timeout=3600)
-    if out["failures"]:
-        raise RuntimeError(f"uploads on {server.name} failed: {out['bad_statuses']}")
-    latencies: list[float] = out["latencies"]
-    return latencies
+def _uploads(
+    server: Any, api_key: str, session_ids: list[str], count: int, **plan: Any
+) -> dict[str, Any]:
+    """`count` uploads (1 MiB unless `plan` says) by one client, into each of `session_ids`
+    in turn: the client's result (`latencies` in the order sent, `failures`)."""
+    requests = [_upload(api_key, session_id) for session_id in session_ids]
+    base = {"host": "127.0.0.1", "port": server.port, "connections": 1, "count": count}
+    return run_client(base | plan | {"requests": [requests]}, timeout=3600)
 
 
 def flat_run(server: Any, api_key: str, count: int, window: int) -> dict[str, Any]:
@@ -167,20 +138,28 @@ def flat_run(server: Any, api_key: str, count: int, window: int) -> dict[str, An
     def rate(latencies: list[float]) -> float:
         return len(latencies) / sum(latencies) if latencies else 0.0
 
+    failures = 0
+
+    def sent(session_ids: list[str], uploads: int) -> list[float]:
+        nonlocal failures
+        out = _uploads(server, api_key, session_ids, uploads)
+        failures += out["failures"]
+        latencies: list[float] = out["latencies"]
+        return latencies
+
     def measured() -> tuple[list[float], list[float]]:
-        reference = f"flat-ref-{uuid.uuid4().hex[:12]}"
-        both = _uploads(server, api_key, [session, reference], 2 * window)
+        both = sent([session, f"flat-ref-{uuid.uuid4().hex[:12]}"], 2 * window)
         return both[0::2], both[1::2]
 
     first, first_fresh = measured()
     filled = count - 2 * len(first)
-    middle = _uploads(server, api_key, [session], filled) if filled > 0 else []
+    middle = sent([session], filled) if filled > 0 else []
     last, last_fresh = measured()
     at_start = rate(first) / rate(first_fresh)
     at_end = rate(last) / rate(last_fresh)
     return {
         "count": len(first) + len(middle) + len(last),
-        "failures": 0,
+        "failures": failures,
         "first_rate": rate(first),
         "last_rate": rate(last),
         "first_fresh_rate": rate(first_fresh),

@@ -152,16 +152,15 @@ def rows(
     for name, flat in flatness.items():
         if flat.get("ratio") is None:
             continue
-        title = f"flatness {flat['count']} uploads one session, {name}: last/first rate"
-        if "first_fresh_rate" in flat:
-            title += ", against fresh sessions"
-            seen = (
-                f"first {flat['first_rate']:.1f}/s (fresh {flat['first_fresh_rate']:.1f}), "
-                f"last {flat['last_rate']:.1f}/s (fresh {flat['last_fresh_rate']:.1f}); "
-                f"raw {flat['raw_ratio']:.2f}"
-            )
-        else:
-            seen = f"first {flat['first_rate']:.1f}/s, last {flat['last_rate']:.1f}/s"
+        title = (
+            f"flatness {flat['count']} uploads one session, {name}: "
+            "last/first rate, against fresh sessions"
+        )
+        seen = (
+            f"first {flat['first_rate']:.1f}/s (fresh {flat['first_fresh_rate']:.1f}), "
+            f"last {flat['last_rate']:.1f}/s (fresh {flat['last_fresh_rate']:.1f}); "
+            f"raw {flat['raw_ratio']:.2f}"
+        )
         fields = {"digits": 2, "baseline": seen}
         if name == baseline_of(name):
             # The baseline's own drift over the same uploads: the machine, not Depot.
